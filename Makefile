@@ -1,0 +1,41 @@
+# fcn.h - build, test, demo.  `make` builds build/fcn and the examples; `make test` runs
+# every test and ends with "N passed, M failed[, K skipped]".
+CC      ?= cc
+CLANG   ?= clang
+CFLAGS  ?= -O3 -march=native
+# The arithmetic contract: no contraction of a*b+c into fma behind our back, no fast-math.
+STRICT  = -std=c99 -pedantic -Wall -Wextra -ffp-contract=off -fno-fast-math
+STB_INC ?= /usr/include/stb
+CPPFLAGS += -I. -I$(STB_INC)
+LDLIBS  = -lm -pthread
+BUILD   ?= build
+PYTHON  ?= /usr/bin/python3
+
+# Debian packages the build, tests and demo need (make deps installs what is missing).
+DEB_PKGS = gcc clang make libstb-dev python3-numpy
+
+PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
+
+.PHONY: all test deps clean
+all: $(PROGRAMS)
+
+$(BUILD)/%: examples/%.c fcn.h | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+# Installs the missing Debian packages when run as root with apt-get, else prints the line.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing:$$missing"; \
+	  (apt-get update && apt-get install -y $$missing) >/dev/null || { echo "apt-get install failed:$$missing"; exit 1; }; \
+	else echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; fi
+
+test: all
+	@CC="$(CC)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" sh tests/run.sh
+
+clean:
+	rm -rf $(BUILD)

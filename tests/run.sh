@@ -1,0 +1,45 @@
+#!/bin/sh
+# Runs every test program and counts their verdicts. Each program prints one line per
+# case: "PASS: name", "FAIL: name: why" or "SKIP: name: why". A program that exits
+# non-zero without printing a FAIL line counts as one failure. Ends with the line
+# "N passed, M failed[, K skipped]" and exits non-zero if anything failed.
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+pass=0 fail=0 skip=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run() {
+    name=$1
+    shift
+    start=$(date +%s)
+    "$@" >"$log" 2>&1
+    rc=$?
+    p=$(grep -c '^PASS:' "$log")
+    f=$(grep -c '^FAIL:' "$log")
+    s=$(grep -c '^SKIP:' "$log")
+    grep -E '^(FAIL|SKIP):' "$log"
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL: $name: exited with status $rc; its last lines:"
+        tail -n 15 "$log" | sed 's/^/    /'
+        f=1
+    fi
+    pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+    echo "-- $name: $p passed, $f failed, $s skipped ($(($(date +%s) - start)) s)"
+}
+
+# The list of test programs: each entry is a name and a command.
+run core       "$BUILD/test_core"
+run isbi       "$BUILD/test_isbi"
+run numpy-ref  sh tests/numpy_ref.sh
+run matrix     sh tests/matrix.sh
+run cli        sh tests/test_cli.sh
+run examples   sh tests/test_examples.sh
+
+if [ "$skip" -gt 0 ]; then
+    echo "$pass passed, $fail failed, $skip skipped"
+else
+    echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]
