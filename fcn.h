@@ -89,7 +89,8 @@
        fcn-model 1                       magic and format version, the first line
        input H W C                       patch height, width, channels
        scale S                           optional input transform: x' = (x - mean[c]) * S
-       mean M0 [M1 ...]                  optional, C values (default 0; scale default 1)
+       mean M0 [M1 ...]                  optional, C values (default 0; scale default 1); more
+                                         'mean' lines continue the list (16 values a line)
        conv MAPS KH KW [stride S] [pad P]
        maxpool KH KW [stride S] [pad P] [ceil]     stride defaults to the kernel height
        avgpool KH KW [stride S] [pad P] [ceil]
@@ -193,6 +194,11 @@ typedef struct fcn_shape {
 
 typedef enum fcn_path { FCN_PATH_DENSE = 0, FCN_PATH_SLIDING = 1, FCN_PATH_COUNT } fcn_path;
 
+/* Which convolution kernels the dense path uses: the SIMD ones compiled in for this
+   target (AVX-512F, AVX2+FMA or NEON, see fcn_simd_name) or the portable C ones. Both
+   give the same bits; the choice exists so that tests can prove it. */
+typedef enum fcn_kernel { FCN_KERNEL_AUTO = 0, FCN_KERNEL_PORTABLE = 1, FCN_KERNEL_COUNT } fcn_kernel;
+
 typedef enum fcn_border {
     FCN_BORDER_MIRROR = 0,
     FCN_BORDER_ZERO = 1,
@@ -217,6 +223,8 @@ typedef struct fcn_options {
     int rect_w, rect_h; /* 0 means the whole map */
     fcn_progress_fn progress;
     void *progress_user;
+    size_t max_memory;  /* dense path scratch budget in bytes, 0 means FCN_DEFAULT_MEMORY */
+    fcn_kernel kernel;
 } fcn_options;
 
 typedef struct fcn_net fcn_net;
@@ -264,6 +272,9 @@ FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_opti
                                 double *sliding_total, double *dense_total, fcn_error *err);
 
 FCNDEF const char *fcn_status_string(fcn_status s);
+/* The SIMD instruction set of the dense path's kernels in this build ("avx512f",
+   "avx2+fma", "neon" or "none"). */
+FCNDEF const char *fcn_simd_name(void);
 
 /* The library's exp and the activations built on it (the fcn-arith section). */
 FCNDEF float fcn_expf(float x);
@@ -418,6 +429,7 @@ FCN__ARITH float fcn__tanh(float x)
         y = FCN__FMA(y, z, -5.37397155531e-2f);
         y = FCN__FMA(y, z, 1.33314422036e-1f);
         y = FCN__FMA(y, z, -3.33332819422e-1f);
+        if (x == 0.0f) return x; /* tanh(-0) = -0: the fma below would give +0 */
         return FCN__FMA(y, z * x, x);
     }
     y = 1.0f - 2.0f / (fcn__exp(2.0f * a) + 1.0f);
@@ -505,8 +517,9 @@ static int fcn__pool_out(int in, int k, int s, int p, int ceil_mode)
     int span = in + 2 * p - k, o;
     if (span < 0) return 0;
     o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-    /* Caffe: the last window must start inside the image or its left padding */
-    if (ceil_mode && p > 0 && (o - 1) * s >= in + p) o--;
+    /* Caffe: the last window must start inside the image or its left padding (also
+       without padding: a stride larger than the kernel would leave it empty) */
+    if (ceil_mode && (o - 1) * s >= in + p) o--;
     return o;
 }
 
@@ -591,9 +604,12 @@ FCNDEF void fcn_net_free(fcn_net *net)
 }
 
 /* Builds the net's structure, shapes and a zeroed parameter block. 'name' prefixes
-   messages (a file name or "network"); lines[i] > 0 gives the file line of layer i. */
+   messages (a file name or "network"); lines[i] > 0 gives the file line of layer i;
+   nbytes, if not NULL, is the weight bytes a file holds: checked before allocating, so
+   that a small file announcing huge layers is refused, not allocated. */
 static fcn_status fcn__build(int in_h, int in_w, int in_c, const fcn_layer *layers, int n,
-                             const char *name, const int *lines, fcn_net **out, fcn_error *err)
+                             const char *name, const int *lines, const size_t *nbytes, fcn_net **out,
+                             fcn_error *err)
 {
     fcn_net *net;
     fcn_shape s;
@@ -661,6 +677,11 @@ static fcn_status fcn__build(int in_h, int in_w, int in_c, const fcn_layer *laye
                          "end at 1x1 (add an fc layer or make the patch smaller)",
                          name, s.h, s.w, s.c);
     }
+    if (nbytes && *nbytes != total * 4) { /* total <= SIZE_MAX / 8 */
+        fcn_net_free(net);
+        return fcn__fail(err, FCN_ERR_FORMAT, "%s: the layers need %lu weight bytes, the file has %lu", name,
+                         (unsigned long)(total * 4), (unsigned long)*nbytes);
+    }
     net->nparams = total;
     net->params = FCN__CAST(float *, fcn__alloc(total, sizeof(float)));
     if (!net->params) {
@@ -686,7 +707,7 @@ FCNDEF fcn_status fcn_net_create(int in_h, int in_w, int in_c, const fcn_layer *
 {
     fcn_status st;
     if (!out) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_create: out is NULL");
-    st = fcn__build(in_h, in_w, in_c, layers, n_layers, "network", NULL, out, err);
+    st = fcn__build(in_h, in_w, in_c, layers, n_layers, "network", NULL, NULL, out, err);
     if (st == FCN_OK) fcn__ok(err);
     return st;
 }
@@ -821,7 +842,8 @@ static int fcn__parse_float(const char *s, float *v)
     errno = 0;
     x = strtod(tmp, &end);
     if (*end || end == tmp) return 0;
-    if (x > FLT_MAX || x < -FLT_MAX) return 0;
+    /* refuse what rounds to +-inf in float; FLT_MAX written with 9 digits is above it */
+    if (!(x < (double)FLT_MAX + ldexp(1.0, 103) && x > -((double)FLT_MAX + ldexp(1.0, 103)))) return 0;
     *v = (float)x;
     return 1;
 }
@@ -865,7 +887,8 @@ static int fcn__next_line(const unsigned char *data, size_t size, size_t *pos, f
 
 static fcn_status fcn__bad(fcn_error *err, const char *name, const fcn__line *l, const char *what)
 {
-    return fcn__fail(err, FCN_ERR_FORMAT, "%s: line %d ('%s'): %s", name, l->no,
+    /* at most 64 characters of the keyword, so that a long one leaves room for the cause */
+    return fcn__fail(err, FCN_ERR_FORMAT, "%s: line %d ('%.64s'): %s", name, l->no,
                      l->n ? l->tok[0] : "", what);
 }
 
@@ -1009,18 +1032,25 @@ FCNDEF fcn_status fcn_net_load_memory(const void *vdata, size_t size, const char
             }
             continue;
         }
-        if (strcmp(kw, "mean") == 0) {
-            if (n || have_mean || l->n != in_c + 1) {
-                st = fcn__bad(err, name, l, "expected 'mean' once, before the layers, with one value per channel");
+        if (strcmp(kw, "mean") == 0) { /* have_mean: the values read so far */
+            if (n || l->n < 2 || l->n - 1 > in_c - have_mean) {
+                st = fcn__bad(err, name, l,
+                              "expected 'mean' before the layers, one value per channel (on one or more lines)");
                 goto done;
             }
-            for (i = 0; i < in_c; i++)
-                if (!fcn__parse_float(l->tok[i + 1], &mean[i])) {
+            for (i = 1; i < l->n; i++)
+                if (!fcn__parse_float(l->tok[i], &mean[have_mean++])) {
                     st = fcn__bad(err, name, l, "field 'mean': expected numbers");
                     goto done;
                 }
-            have_mean = 1;
             continue;
+        }
+        if (have_mean && have_mean != in_c) {
+            char what[128];
+            snprintf(what, sizeof what, "%d 'mean' values before this line, expected %d (one per channel)",
+                     have_mean, in_c);
+            st = fcn__bad(err, name, l, what);
+            goto done;
         }
         if (strcmp(kw, "weights") == 0) {
             unsigned long long nb = 0;
@@ -1100,12 +1130,7 @@ FCNDEF fcn_status fcn_net_load_memory(const void *vdata, size_t size, const char
         st = fcn__fail(err, FCN_ERR_FORMAT, "%s: checksum mismatch: the file is corrupt", name);
         goto done;
     }
-    if ((st = fcn__build(in_h, in_w, in_c, layers, n, name, lines, &net, err)) != FCN_OK) goto done;
-    if (nbytes != net->nparams * 4) {
-        st = fcn__fail(err, FCN_ERR_FORMAT, "%s: the layers need %lu weight bytes, the file has %lu", name,
-                       (unsigned long)(net->nparams * 4), (unsigned long)nbytes);
-        goto done;
-    }
+    if ((st = fcn__build(in_h, in_w, in_c, layers, n, name, lines, &nbytes, &net, err)) != FCN_OK) goto done;
     for (k = 0; k < net->nparams; k++) {
         uint32_t u = fcn__le32(data + pos + 4 * k);
         memcpy(&net->params[k], &u, 4);
@@ -1135,6 +1160,11 @@ FCNDEF fcn_status fcn_net_load(const char *path, fcn_net **out, fcn_error *err)
     *out = NULL;
     f = fopen(path, "rb");
     if (!f) return fcn__fail(err, FCN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (getc(f) == EOF && ferror(f)) { /* a directory: ftell would give a nonsense size */
+        int e = errno;
+        fclose(f);
+        return fcn__fail(err, FCN_ERR_IO, "%s: cannot read: %s", path, strerror(e));
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return fcn__fail(err, FCN_ERR_IO, "%s: cannot determine its size", path);
@@ -1206,12 +1236,11 @@ FCNDEF fcn_status fcn_net_save(const fcn_net *net, const char *path, fcn_error *
     fcn__printf(&t, "fcn-model %d\n", FCN_FORMAT_VERSION);
     fcn__printf(&t, "input %d %d %d\n", net->input.h, net->input.w, net->input.c);
     fcn__format_float(num, sizeof num, net->scale);
-    fcn__printf(&t, "scale %s\nmean", num);
-    for (i = 0; i < net->input.c; i++) {
+    fcn__printf(&t, "scale %s\n", num);
+    for (i = 0; i < net->input.c; i++) { /* 16 values a line: many channels stay under the line limit */
         fcn__format_float(num, sizeof num, net->mean[i]);
-        fcn__printf(&t, " %s", num);
+        fcn__printf(&t, "%s %s%s", i % 16 ? "" : "mean", num, i % 16 == 15 || i == net->input.c - 1 ? "\n" : "");
     }
-    fcn__printf(&t, "\n");
     for (i = 0; i < net->n; i++) {
         const fcn_layer *d = &net->layers[i].d;
         const char *nm = fcn_layer_name(d->type);
@@ -1229,7 +1258,7 @@ FCNDEF fcn_status fcn_net_save(const fcn_net *net, const char *path, fcn_error *
         case FCN_LAYER_FC: fcn__printf(&t, "%s %d", nm, d->maps); break;
         case FCN_LAYER_RELU:
             fcn__printf(&t, "%s", nm);
-            if (d->slope != 0.0f) {
+            if (d->slope != 0.0f || signbit(d->slope)) { /* -0 too: x * -0 is not x * 0 */
                 fcn__format_float(num, sizeof num, d->slope);
                 fcn__printf(&t, " slope %s", num);
             }
@@ -1270,61 +1299,141 @@ FCNDEF fcn_status fcn_net_save(const fcn_net *net, const char *path, fcn_error *
 }
 
 /* >>threads
-   fcn__parallel runs fn(ctx, begin, end) over [0, n) split into one contiguous range per
-   thread. Every output is computed by exactly one thread in the contract's order, so the
-   result does not depend on the split. */
-typedef struct fcn__job {
-    void (*fn)(void *ctx, size_t begin, size_t end);
-    void *ctx;
-    size_t begin, end;
-} fcn__job;
+   A fixed set of worker threads for one fcn_map call. fcn__pool_run hands out the
+   units of one step to whoever is free (the caller included) and returns when all are
+   done. Which thread computes a unit never changes its bits. */
+#define FCN__MAX_THREADS 256
 
 static int fcn__cpus(void)
 {
 #ifndef FCN_NO_THREADS
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n > 0) return n > 256 ? 256 : (int)n;
+    if (n > 0) return n > FCN__MAX_THREADS ? FCN__MAX_THREADS : (int)n;
 #endif
     return 1;
 }
+typedef struct fcn__pool {
+    int n; /* threads, the caller included */
+    void (*fn)(void *ctx, size_t unit, int tid);
+    void *ctx;
+    size_t next, units;
+#ifndef FCN_NO_THREADS
+    pthread_t tid[FCN__MAX_THREADS];
+    pthread_mutex_t mu;
+    pthread_cond_t go, idle;
+    unsigned long gen;
+    int busy, quit;
+#endif
+} fcn__pool;
 
 #ifndef FCN_NO_THREADS
-static void *fcn__job_run(void *p)
+typedef struct fcn__worker {
+    fcn__pool *pool;
+    int id;
+} fcn__worker;
+
+static void fcn__pool_work(fcn__pool *p, int id)
 {
-    fcn__job *j = FCN__CAST(fcn__job *, p);
-    j->fn(j->ctx, j->begin, j->end);
-    return NULL;
+    for (;;) {
+        size_t u;
+        pthread_mutex_lock(&p->mu);
+        u = p->next < p->units ? p->next++ : p->units;
+        pthread_mutex_unlock(&p->mu);
+        if (u == p->units) return;
+        p->fn(p->ctx, u, id);
+    }
+}
+
+static void *fcn__pool_main(void *arg)
+{
+    fcn__worker *wk = FCN__CAST(fcn__worker *, arg);
+    fcn__pool *p = wk->pool;
+    int id = wk->id;
+    unsigned long seen = 0;
+    FCN_FREE(wk);
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->gen == seen && !p->quit) pthread_cond_wait(&p->go, &p->mu);
+        if (p->quit) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        seen = p->gen;
+        pthread_mutex_unlock(&p->mu);
+        fcn__pool_work(p, id);
+        pthread_mutex_lock(&p->mu);
+        if (--p->busy == 0) pthread_cond_signal(&p->idle);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 #endif
 
-static void fcn__parallel(int threads, size_t n, void (*fn)(void *, size_t, size_t), void *ctx)
+static void fcn__pool_start(fcn__pool *p, int threads)
 {
+    memset(p, 0, sizeof *p);
+    p->n = 1;
 #ifndef FCN_NO_THREADS
-    fcn__job jobs[256];
-    pthread_t tid[256];
-    int started[256];
-    int t, nt = threads;
-    if (nt > 256) nt = 256;
-    if ((size_t)nt > n) nt = (int)n;
-    if (nt > 1) {
-        for (t = 0; t < nt; t++) {
-            jobs[t].fn = fn;
-            jobs[t].ctx = ctx;
-            jobs[t].begin = n * (size_t)t / (size_t)nt;
-            jobs[t].end = n * (size_t)(t + 1) / (size_t)nt;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->go, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    if (threads > FCN__MAX_THREADS) threads = FCN__MAX_THREADS;
+    while (p->n < threads) {
+        fcn__worker *wk = FCN__CAST(fcn__worker *, FCN_MALLOC(sizeof *wk));
+        if (!wk) break;
+        wk->pool = p;
+        wk->id = p->n;
+        if (pthread_create(&p->tid[p->n], NULL, fcn__pool_main, wk) != 0) {
+            FCN_FREE(wk);
+            break; /* fewer threads: the same bits, more slowly */
         }
-        for (t = 1; t < nt; t++) started[t] = pthread_create(&tid[t], NULL, fcn__job_run, &jobs[t]) == 0;
-        fn(ctx, jobs[0].begin, jobs[0].end);
-        for (t = 1; t < nt; t++) {
-            if (started[t]) pthread_join(tid[t], NULL);
-            else fn(ctx, jobs[t].begin, jobs[t].end); /* no thread: do it here, same result */
-        }
-        return;
+        p->n++;
     }
 #else
     (void)threads;
 #endif
-    if (n) fn(ctx, 0, n);
+}
+
+static void fcn__pool_run(fcn__pool *p, size_t units, void (*fn)(void *, size_t, int), void *ctx)
+{
+#ifndef FCN_NO_THREADS
+    if (p->n > 1 && units > 1) {
+        pthread_mutex_lock(&p->mu);
+        p->fn = fn;
+        p->ctx = ctx;
+        p->next = 0;
+        p->units = units;
+        p->busy = p->n - 1;
+        p->gen++;
+        pthread_cond_broadcast(&p->go);
+        pthread_mutex_unlock(&p->mu);
+        fcn__pool_work(p, 0);
+        pthread_mutex_lock(&p->mu);
+        while (p->busy > 0) pthread_cond_wait(&p->idle, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+#endif
+    {
+        size_t u;
+        for (u = 0; u < units; u++) fn(ctx, u, 0);
+    }
+}
+
+static void fcn__pool_stop(fcn__pool *p)
+{
+#ifndef FCN_NO_THREADS
+    int t;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    for (t = 1; t < p->n; t++) pthread_join(p->tid[t], NULL);
+    pthread_cond_destroy(&p->go);
+    pthread_cond_destroy(&p->idle);
+    pthread_mutex_destroy(&p->mu);
+#else
+    (void)p;
+#endif
 }
 
 /* Progress shared by the workers: a count under a mutex, and a stop flag. */
@@ -1386,6 +1495,7 @@ static fcn_status fcn__geometry(const fcn_net *net, int h, int w, const fcn_opti
                                 fcn_error *err)
 {
     int ph, pw;
+    memset(g, 0, sizeof *g); /* gcc -O3 cannot see that fcn__fail never returns FCN_OK */
     if (!net) return fcn__fail(err, FCN_ERR_ARG, "net is NULL");
     ph = net->input.h;
     pw = net->input.w;
@@ -1574,37 +1684,58 @@ typedef struct fcn__sliding {
     const fcn__geom *g;
     float *out;
     fcn__progress *prog;
-    volatile int nomem;
+    float **buf; /* per thread: two buffers of the largest layer */
 } fcn__sliding;
 
-static void fcn__sliding_rows(void *vctx, size_t begin, size_t end)
+static void fcn__sliding_row(void *vctx, size_t r, int tid)
 {
     fcn__sliding *s = FCN__CAST(fcn__sliding *, vctx);
     const fcn_net *net = s->net;
     const fcn__geom *g = s->g;
-    size_t big = fcn__largest_layer(net), r;
-    int K = fcn_net_outputs(net), j, k;
-    float *a = FCN__CAST(float *, fcn__alloc(big, sizeof(float)));
-    float *b = FCN__CAST(float *, fcn__alloc(big, sizeof(float)));
-    if (!a || !b) {
-        s->nomem = 1;
-        FCN_FREE(a);
-        FCN_FREE(b);
-        return;
+    int K = fcn_net_outputs(net), i = g->ry + (int)r, j, k;
+    float *a = s->buf[2 * tid], *b = s->buf[2 * tid + 1];
+    if (s->prog->stop) return;
+    for (j = 0; j < g->rw; j++) {
+        const float *y;
+        fcn__cut(net, s->img, s->h, s->w, s->border, g->top, g->left, i * g->stride, (g->rx + j) * g->stride,
+                 net->input.h, net->input.w, a);
+        y = fcn__patch_run(net, a, b);
+        for (k = 0; k < K; k++) s->out[(r * (size_t)g->rw + (size_t)j) * (size_t)K + (size_t)k] = y[k];
     }
-    for (r = begin; r < end && !s->prog->stop; r++) {
-        int i = g->ry + (int)r;
-        for (j = 0; j < g->rw; j++) {
-            const float *y;
-            fcn__cut(net, s->img, s->h, s->w, s->border, g->top, g->left, i * g->stride,
-                     (g->rx + j) * g->stride, net->input.h, net->input.w, a);
-            y = fcn__patch_run(net, a, b);
-            for (k = 0; k < K; k++) s->out[(r * (size_t)g->rw + (size_t)j) * (size_t)K + (size_t)k] = y[k];
-        }
-        fcn__progress_add(s->prog, 1);
+    fcn__progress_add(s->prog, 1);
+}
+
+static fcn_status fcn__sliding_map(const fcn_net *net, const float *img, int h, int w, fcn_border border,
+                                   const fcn__geom *g, fcn__progress *prog, float *out, fcn_error *err)
+{
+    fcn__sliding s;
+    fcn__pool pool;
+    size_t big = fcn__largest_layer(net);
+    fcn_status st = FCN_OK;
+    int t;
+    fcn__pool_start(&pool, g->threads);
+    s.net = net;
+    s.img = img;
+    s.h = h;
+    s.w = w;
+    s.border = border;
+    s.g = g;
+    s.out = out;
+    s.prog = prog;
+    s.buf = FCN__CAST(float **, fcn__alloc(2 * (size_t)pool.n, sizeof(float *)));
+    if (s.buf) {
+        memset(s.buf, 0, 2 * (size_t)pool.n * sizeof(float *));
+        for (t = 0; t < 2 * pool.n; t++)
+            if (!(s.buf[t] = FCN__CAST(float *, fcn__alloc(big, sizeof(float))))) break;
     }
-    FCN_FREE(a);
-    FCN_FREE(b);
+    if (!s.buf || t < 2 * pool.n) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    else fcn__pool_run(&pool, (size_t)g->rh, fcn__sliding_row, &s);
+    fcn__pool_stop(&pool);
+    if (s.buf)
+        for (t = 0; t < 2 * pool.n; t++) FCN_FREE(s.buf[t]);
+    FCN_FREE(s.buf);
+    if (st == FCN_OK && prog->stop) st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+    return st;
 }
 
 /* >>dense
@@ -1619,14 +1750,6 @@ typedef struct fcn__dlayer {
     int g; /* output grid step, in crop pixels */
 } fcn__dlayer;
 
-typedef struct fcn__dense {
-    const fcn__layer *L;
-    const fcn__dlayer *p;
-    const float *in;
-    float *out;
-    fcn__progress *prog;
-} fcn__dense;
-
 static int fcn__gcd(int a, int b)
 {
     while (b) {
@@ -1635,65 +1758,6 @@ static int fcn__gcd(int a, int b)
         b = t;
     }
     return a;
-}
-
-/* Output rows [begin, end) of (map, row) pairs: acc[x] over the row in the contract's order,
-   vectorisable across x. This loop is the place to specialise for speed. */
-static void fcn__dense_conv(void *vctx, size_t begin, size_t end)
-{
-    fcn__dense *ctx = FCN__CAST(fcn__dense *, vctx);
-    const fcn__layer *L = ctx->L;
-    const fcn__dlayer *p = ctx->p;
-    size_t r, plane_in = (size_t)p->in_h * (size_t)p->in_w;
-    int C = L->in.c, kh = L->d.kh, kw = L->d.kw, ow = p->out_w, step = p->step, dil = p->dil;
-    for (r = begin; r < end && !ctx->prog->stop; r++) {
-        int o = (int)(r / (size_t)p->out_h), oy = (int)(r % (size_t)p->out_h), c, ky, kx, x;
-        float *acc = ctx->out + r * (size_t)ow;
-        const float *w = L->w + (size_t)o * (size_t)C * (size_t)kh * (size_t)kw;
-        for (x = 0; x < ow; x++) acc[x] = L->b[o];
-        for (c = 0; c < C; c++)
-            for (ky = 0; ky < kh; ky++) {
-                const float *row = ctx->in + (size_t)c * plane_in + (size_t)(oy * step + ky * dil) * (size_t)p->in_w;
-                for (kx = 0; kx < kw; kx++) {
-                    const float wv = *w++;
-                    const float *src = row + (size_t)kx * (size_t)dil;
-                    if (step == 1)
-                        for (x = 0; x < ow; x++) acc[x] = fmaf(wv, src[x], acc[x]);
-                    else
-                        for (x = 0; x < ow; x++) acc[x] = fmaf(wv, src[(size_t)x * (size_t)step], acc[x]);
-                }
-            }
-        fcn__progress_add(ctx->prog, 1);
-    }
-}
-
-static void fcn__dense_pool(void *vctx, size_t begin, size_t end)
-{
-    fcn__dense *ctx = FCN__CAST(fcn__dense *, vctx);
-    const fcn__layer *L = ctx->L;
-    const fcn__dlayer *p = ctx->p;
-    size_t r, plane_in = (size_t)p->in_h * (size_t)p->in_w;
-    int kh = L->d.kh, kw = L->d.kw, ow = p->out_w, step = p->step, dil = p->dil;
-    int is_max = L->d.type == FCN_LAYER_MAXPOOL;
-    float n = (float)(kh * kw);
-    for (r = begin; r < end && !ctx->prog->stop; r++) {
-        int c = (int)(r / (size_t)p->out_h), oy = (int)(r % (size_t)p->out_h), ky, kx, x;
-        float *dst = ctx->out + r * (size_t)ow;
-        for (x = 0; x < ow; x++) {
-            float s = 0.0f, m = 0.0f;
-            for (ky = 0; ky < kh; ky++) {
-                const float *src = ctx->in + (size_t)c * plane_in +
-                                   (size_t)(oy * step + ky * dil) * (size_t)p->in_w + (size_t)x * (size_t)step;
-                for (kx = 0; kx < kw; kx++) {
-                    float v = src[(size_t)kx * (size_t)dil];
-                    if ((ky == 0 && kx == 0) || v > m) m = v;
-                    s += v;
-                }
-            }
-            dst[x] = is_max ? m : s / n;
-        }
-        fcn__progress_add(ctx->prog, 1);
-    }
 }
 
 /* Plans the grid of every layer for an rh x rw rectangle at output stride s. Returns
@@ -1744,91 +1808,542 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
     return FCN_OK;
 }
 
-typedef struct fcn__pw {
-    const fcn_layer *d;
-    float *v;
-    size_t n;
-    int k;
-} fcn__pw;
+/* >>simd
+   The dense convolution's register-blocked micro-kernel, written once as a macro over a
+   vector type: MB output maps x NV vectors of output pixels stay in registers while the
+   taps run in the contract's order (channel, kernel row, kernel column), each tap one
+   fused multiply-add per accumulator. The portable version (plain arrays and fmaf) is
+   always compiled; an intrinsics version only where the compiler already targets
+   AVX-512F, AVX2+FMA or AArch64 NEON. Both give the same bits: an fma is an fma. */
+#define FCN__KERNEL(NAME, VT, VW, MB, NV, LOAD, STORE, SET1, FMA)                                         \
+    static void NAME(const float *buf, const size_t *slot, size_t ld, int C, int kh, int kw, int dil,      \
+                     const float *w, const float *bias, float *const *out, int x0)                        \
+    {                                                                                                     \
+        VT acc[MB][NV], in[NV], wv;                                                                       \
+        int m, v, c, ky, kx;                                                                              \
+        for (m = 0; m < MB; m++)                                                                          \
+            for (v = 0; v < NV; v++) acc[m][v] = SET1(bias[m]);                                           \
+        for (c = 0; c < C; c++)                                                                           \
+            for (ky = 0; ky < kh; ky++) {                                                                 \
+                const float *p = buf + slot[ky] + (size_t)c * ld + (size_t)x0;                            \
+                for (kx = 0; kx < kw; kx++, p += dil, w += MB) {                                          \
+                    for (v = 0; v < NV; v++) in[v] = LOAD(p + v * VW);                                    \
+                    for (m = 0; m < MB; m++) {                                                            \
+                        wv = SET1(w[m]);                                                                  \
+                        for (v = 0; v < NV; v++) acc[m][v] = FMA(wv, in[v], acc[m][v]);                   \
+                    }                                                                                     \
+                }                                                                                         \
+            }                                                                                             \
+        for (m = 0; m < MB; m++)                                                                          \
+            for (v = 0; v < NV; v++) STORE(out[m] + x0 + v * VW, acc[m][v]);                              \
+    }
 
-static void fcn__dense_pointwise(void *vctx, size_t begin, size_t end)
+/* The portable vector: 8 floats in a struct, every operation an fmaf per lane. */
+typedef struct fcn__pv {
+    float f[8];
+} fcn__pv;
+static fcn__pv fcn__pv_load(const float *p)
 {
-    fcn__pw *ctx = FCN__CAST(fcn__pw *, vctx);
-    size_t i;
-    int c;
-    if (ctx->d->type == FCN_LAYER_SOFTMAX) {
-        for (i = begin; i < end; i++) fcn__softmax(ctx->v + i, ctx->n, ctx->k);
+    fcn__pv r;
+    memcpy(r.f, p, sizeof r.f);
+    return r;
+}
+static void fcn__pv_store(float *p, fcn__pv v) { memcpy(p, v.f, sizeof v.f); }
+static fcn__pv fcn__pv_set1(float x)
+{
+    fcn__pv r;
+    int i;
+    for (i = 0; i < 8; i++) r.f[i] = x;
+    return r;
+}
+static fcn__pv fcn__pv_fma(fcn__pv a, fcn__pv b, fcn__pv c)
+{
+    int i;
+    for (i = 0; i < 8; i++) c.f[i] = fmaf(a.f[i], b.f[i], c.f[i]);
+    return c;
+}
+#define FCN__PMB 4 /* portable block: 4 maps x 2 vectors of 8 pixels */
+#define FCN__PNV 2
+#define FCN__PK(NAME, MB, NV) FCN__KERNEL(NAME, fcn__pv, 8, MB, NV, fcn__pv_load, fcn__pv_store, fcn__pv_set1, fcn__pv_fma)
+FCN__PK(fcn__pk_b2, FCN__PMB, 2)
+FCN__PK(fcn__pk_b1, FCN__PMB, 1)
+FCN__PK(fcn__pk_s2, 1, 2)
+FCN__PK(fcn__pk_s1, 1, 1)
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define FCN__SIMD "avx512f"
+#define FCN__SVW 16
+#define FCN__SMB 6 /* 6 maps x 4 vectors of 16 pixels: 24 of the 32 zmm registers */
+#define FCN__SNV 4
+#define FCN__SK(NAME, MB, NV) \
+    FCN__KERNEL(NAME, __m512, 16, MB, NV, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define FCN__SIMD "avx2+fma"
+#define FCN__SVW 8
+#define FCN__SMB 4 /* 4 maps x 3 vectors of 8 pixels: 12 of the 16 ymm registers */
+#define FCN__SNV 3
+#define FCN__SK(NAME, MB, NV) \
+    FCN__KERNEL(NAME, __m256, 8, MB, NV, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps)
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define FCN__SIMD "neon"
+#define FCN__SVW 4
+#define FCN__SMB 6 /* 6 maps x 4 vectors of 4 pixels: 24 of the 32 q registers */
+#define FCN__SNV 4
+#define fcn__neon_fma(a, b, c) vfmaq_f32(c, a, b) /* fused: c + a*b, one rounding */
+#define FCN__SK(NAME, MB, NV) FCN__KERNEL(NAME, float32x4_t, 4, MB, NV, vld1q_f32, vst1q_f32, vdupq_n_f32, fcn__neon_fma)
+#endif
+#ifdef FCN__SIMD
+FCN__SK(fcn__sk_b4, FCN__SMB, 4)
+FCN__SK(fcn__sk_b3, FCN__SMB, 3)
+FCN__SK(fcn__sk_b2, FCN__SMB, 2)
+FCN__SK(fcn__sk_b1, FCN__SMB, 1)
+FCN__SK(fcn__sk_s4, 1, 4)
+FCN__SK(fcn__sk_s3, 1, 3)
+FCN__SK(fcn__sk_s2, 1, 2)
+FCN__SK(fcn__sk_s1, 1, 1)
+#else
+#define FCN__SIMD "none"
+#endif
+
+FCNDEF const char *fcn_simd_name(void) { return FCN__SIMD; }
+
+typedef void (*fcn__kern)(const float *, const size_t *, size_t, int, int, int, int, const float *, const float *,
+                          float *const *, int);
+
+/* A kernel family: blocks of mb maps (and single maps), up to nv vectors of vw pixels. */
+typedef struct fcn__kset {
+    int mb, nv, vw;
+    fcn__kern block[4], single[4]; /* index: vectors - 1 */
+} fcn__kset;
+
+static void fcn__kset_init(fcn__kset *k, int portable)
+{
+    memset(k, 0, sizeof *k);
+#ifdef FCN__SIMD_KERNELS_OFF
+    portable = 1;
+#endif
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)) || (defined(__aarch64__) && defined(__ARM_NEON))
+    if (!portable) {
+        k->mb = FCN__SMB;
+        k->nv = FCN__SNV;
+        k->vw = FCN__SVW;
+        k->block[0] = fcn__sk_b1, k->block[1] = fcn__sk_b2, k->block[2] = fcn__sk_b3, k->block[3] = fcn__sk_b4;
+        k->single[0] = fcn__sk_s1, k->single[1] = fcn__sk_s2, k->single[2] = fcn__sk_s3, k->single[3] = fcn__sk_s4;
+        if (k->nv == 3) k->block[3] = k->single[3] = NULL;
         return;
     }
-    for (c = 0; c < ctx->k; c++) fcn__pointwise(ctx->d, ctx->v + (size_t)c * ctx->n + begin, end - begin, 1);
+#endif
+    (void)portable;
+    k->mb = FCN__PMB;
+    k->nv = FCN__PNV;
+    k->vw = 8;
+    k->block[0] = fcn__pk_b1, k->block[1] = fcn__pk_b2;
+    k->single[0] = fcn__pk_s1, k->single[1] = fcn__pk_s2;
 }
 
-static fcn_status fcn__dense_map(const fcn_net *net, const float *img, int h, int w, fcn_border border,
-                                 const fcn__geom *g, fcn__progress *prog, float *out, fcn_error *err)
+/* >>stream
+   The dense path streams the rectangle from top to bottom in bands of output rows.
+   Each stage (the input, then every convolution, pool or fc layer with the pointwise
+   layers after it) keeps only a ring of the rows the next stage still needs, so its
+   memory does not grow with the image's height; a rectangle too wide for the memory
+   budget is split into column tiles, each mapped on its own (exact: a tile is a
+   sub-rectangle). Within a band the stages run in order, each stage's rows spread over
+   the threads in units of (block of maps, row). */
+typedef struct fcn__stage {
+    const fcn__layer *L;   /* NULL for the input stage */
+    const fcn__dlayer *p;  /* its plan */
+    int post0, post1;      /* pointwise layers [post0, post1) applied to its rows */
+    int softmax;           /* the last of them is a softmax */
+    int C, H, W;           /* channels, grid rows and columns */
+    int fast;              /* runs on the register-blocked kernels (step 1) */
+    size_t ld;             /* floats from one channel's row to the next (padded width) */
+    int R;                 /* rows in the ring */
+    float *buf;            /* R slots, each C rows of ld floats */
+    float *wpack;          /* weights in blocks of mb maps, tap-major */
+    int lo, hi;            /* rows computed in the current band */
+} fcn__stage;
+
+typedef struct fcn__stream {
+    const fcn_net *net;
+    const float *img;
+    int h, w;
+    fcn_border border;
+    int top, left;   /* bordered coordinates of the crop's first pixel */
+    int ns;          /* stages */
+    fcn__stage *st;
+    fcn__kset ks;
+    int cur;         /* the stage being computed */
+    size_t *scratch; /* per thread: kh slot offsets */
+    int maxkh;
+} fcn__stream;
+
+static float *fcn__row(const fcn__stage *s, int c, int y)
 {
-    fcn__dlayer *plan;
-    float *a = NULL, *b = NULL, *t;
-    int ch, cw, i, K = fcn_net_outputs(net), x, y, k;
-    size_t big;
-    long total = 0;
-    fcn_status st;
-    plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
-    if (!plan) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-    st = fcn__dense_plan(net, g->rh, g->rw, g->stride, plan, &ch, &cw, &big, err);
-    if (st == FCN_OK) {
-        a = FCN__CAST(float *, fcn__alloc(big, sizeof(float)));
-        b = FCN__CAST(float *, fcn__alloc(big, sizeof(float)));
-        if (!a || !b)
-            st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for two %lu-byte layer buffers (map a smaller rectangle)",
-                           (unsigned long)(big * sizeof(float)));
-    }
-    if (st != FCN_OK) {
-        FCN_FREE(a);
-        FCN_FREE(b);
-        FCN_FREE(plan);
-        return st;
-    }
-    for (i = 0; i < net->n; i++)
-        if (net->layers[i].d.type <= FCN_LAYER_FC) total += (long)net->layers[i].out.c * plan[i].out_h;
-    prog->total = total;
-    fcn__cut(net, img, h, w, border, g->top, g->left, g->ry * g->stride, g->rx * g->stride, ch, cw, a);
-    for (i = 0; i < net->n && !prog->stop; i++) {
-        const fcn__layer *L = &net->layers[i];
-        fcn__dense ctx;
-        size_t rows = (size_t)L->out.c * (size_t)plan[i].out_h;
-        ctx.L = L;
-        ctx.p = &plan[i];
-        ctx.in = a;
-        ctx.out = b;
-        ctx.prog = prog;
-        if (L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) {
-            fcn__parallel(g->threads, rows, fcn__dense_conv, &ctx);
-        } else if (fcn__is_pool(L->d.type)) {
-            fcn__parallel(g->threads, rows, fcn__dense_pool, &ctx);
-        } else {
-            fcn__pw pw;
-            pw.d = &L->d;
-            pw.v = a;
-            pw.n = (size_t)plan[i].out_h * (size_t)plan[i].out_w;
-            pw.k = L->out.c;
-            fcn__parallel(g->threads, pw.n, fcn__dense_pointwise, &pw);
-            continue;
+    return s->buf + ((size_t)(y % s->R) * (size_t)s->C + (size_t)c) * s->ld;
+}
+
+static size_t fcn__round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+/* Elementwise pointwise layers (every one but softmax) on n values. */
+static void fcn__post(const fcn_net *net, const fcn__stage *s, float *v, size_t n)
+{
+    int i;
+    for (i = s->post0; i < s->post1; i++)
+        if (net->layers[i].d.type != FCN_LAYER_SOFTMAX) fcn__pointwise(&net->layers[i].d, v, n, 1);
+}
+
+static void fcn__unit_input(fcn__stream *S, const fcn__stage *s, int y)
+{
+    const fcn_net *net = S->net;
+    int c, x, C = net->input.c;
+    int iy = fcn__border_index(S->top + y, S->h, S->border);
+    for (c = 0; c < C; c++) {
+        float *dst = fcn__row(s, c, y);
+        for (x = 0; x < s->W; x++) {
+            int ix = fcn__border_index(S->left + x, S->w, S->border);
+            float v = (iy < 0 || ix < 0) ? 0.0f : S->img[((size_t)iy * (size_t)S->w + (size_t)ix) * (size_t)C + (size_t)c];
+            dst[x] = (v - net->mean[c]) * net->scale;
         }
-        t = a, a = b, b = t;
+        fcn__post(net, s, dst, (size_t)s->W);
     }
-    if (!prog->stop) {
-        const fcn__dlayer *p = &plan[net->n - 1];
-        size_t plane = (size_t)p->out_h * (size_t)p->out_w, q = (size_t)(g->stride / p->g);
-        for (y = 0; y < g->rh; y++)
-            for (x = 0; x < g->rw; x++)
-                for (k = 0; k < K; k++)
-                    out[((size_t)y * (size_t)g->rw + (size_t)x) * (size_t)K + (size_t)k] =
-                        a[(size_t)k * plane + (size_t)y * q * (size_t)p->out_w + (size_t)x * q];
+}
+
+/* Fast convolution: maps [m0, m0 + mb) of row y, every vector block of the row. */
+static void fcn__unit_conv_fast(fcn__stream *S, const fcn__stage *in, const fcn__stage *s, int y, int m0, int mb,
+                                 int tid)
+{
+    const fcn__layer *L = s->L;
+    const fcn__kset *k = &S->ks;
+    size_t *slot = S->scratch + (size_t)tid * (size_t)S->maxkh;
+    float *out[8];
+    const float *w;
+    int ky, m, x0, step = k->nv * k->vw, C = L->in.c, kh = L->d.kh, kw = L->d.kw, dil = s->p->dil;
+    for (ky = 0; ky < kh; ky++) slot[ky] = (size_t)((y + ky * dil) % in->R) * (size_t)in->C * in->ld;
+    for (m = 0; m < mb; m++) out[m] = fcn__row(s, m0 + m, y);
+    w = mb == 1 ? L->w + (size_t)m0 * (size_t)C * (size_t)kh * (size_t)kw
+                : s->wpack + (size_t)(m0 / k->mb) * (size_t)k->mb * (size_t)C * (size_t)kh * (size_t)kw;
+    for (x0 = 0; x0 < s->W; x0 += step) {
+        int nv = (s->W - x0 + k->vw - 1) / k->vw;
+        if (nv > k->nv) nv = k->nv;
+        (mb == 1 ? k->single : k->block)[nv - 1](in->buf, slot, in->ld, C, kh, kw, dil, w, L->b + m0, out, x0);
     }
-    FCN_FREE(a);
-    FCN_FREE(b);
+    for (m = 0; m < mb; m++) fcn__post(S->net, s, out[m], (size_t)s->W);
+}
+
+/* Convolution with an output step > 1 (output stride s > 1): one map of one row. */
+static void fcn__unit_conv_generic(fcn__stream *S, const fcn__stage *in, const fcn__stage *s, int y, int o)
+{
+    const fcn__layer *L = s->L;
+    int C = L->in.c, kh = L->d.kh, kw = L->d.kw, step = s->p->step, dil = s->p->dil, c, ky, kx, x;
+    float *acc = fcn__row(s, o, y);
+    const float *w = L->w + (size_t)o * (size_t)C * (size_t)kh * (size_t)kw;
+    for (x = 0; x < s->W; x++) acc[x] = L->b[o];
+    for (c = 0; c < C; c++)
+        for (ky = 0; ky < kh; ky++) {
+            const float *row = fcn__row(in, c, y * step + ky * dil);
+            for (kx = 0; kx < kw; kx++) {
+                const float wv = *w++;
+                const float *src = row + (size_t)kx * (size_t)dil;
+                for (x = 0; x < s->W; x++) acc[x] = fmaf(wv, src[(size_t)x * (size_t)step], acc[x]);
+            }
+        }
+    fcn__post(S->net, s, acc, (size_t)s->W);
+}
+
+static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stage *s, int y, int c)
+{
+    const fcn__layer *L = s->L;
+    int kh = L->d.kh, kw = L->d.kw, step = s->p->step, dil = s->p->dil, ky, kx, x;
+    float *dst = fcn__row(s, c, y), n = (float)(kh * kw);
+    if (L->d.type == FCN_LAYER_MAXPOOL) {
+        const float *src = fcn__row(in, c, y * step);
+        for (x = 0; x < s->W; x++) dst[x] = src[(size_t)x * (size_t)step];
+        for (ky = 0; ky < kh; ky++) {
+            src = fcn__row(in, c, y * step + ky * dil);
+            for (kx = ky == 0; kx < kw; kx++)
+                for (x = 0; x < s->W; x++) {
+                    float v = src[(size_t)x * (size_t)step + (size_t)kx * (size_t)dil];
+                    dst[x] = v > dst[x] ? v : dst[x];
+                }
+        }
+    } else {
+        for (x = 0; x < s->W; x++) dst[x] = 0.0f;
+        for (ky = 0; ky < kh; ky++) {
+            const float *src = fcn__row(in, c, y * step + ky * dil);
+            for (kx = 0; kx < kw; kx++)
+                for (x = 0; x < s->W; x++) dst[x] += src[(size_t)x * (size_t)step + (size_t)kx * (size_t)dil];
+        }
+        for (x = 0; x < s->W; x++) dst[x] = dst[x] / n;
+    }
+    fcn__post(S->net, s, dst, (size_t)s->W);
+}
+
+/* How many units the current stage's band has, and what unit u is. */
+static size_t fcn__stage_units(const fcn__stream *S, const fcn__stage *s)
+{
+    size_t rows = (size_t)(s->hi - s->lo);
+    if (!s->L) return rows;
+    if (s->fast) return rows * (size_t)(s->C / S->ks.mb + s->C % S->ks.mb);
+    return rows * (size_t)s->C;
+}
+
+static void fcn__stage_unit(void *ctx, size_t u, int tid)
+{
+    fcn__stream *S = FCN__CAST(fcn__stream *, ctx);
+    const fcn__stage *s = &S->st[S->cur], *in = s - 1;
+    size_t rows = (size_t)(s->hi - s->lo);
+    int y = s->lo + (int)(u % rows), j = (int)(u / rows);
+    if (!s->L) fcn__unit_input(S, s, y);
+    else if (fcn__is_pool(s->L->d.type)) fcn__unit_pool(S, in, s, y, j);
+    else if (!s->fast) fcn__unit_conv_generic(S, in, s, y, j);
+    else {
+        int blocks = s->C / S->ks.mb;
+        if (j < blocks) fcn__unit_conv_fast(S, in, s, y, j * S->ks.mb, S->ks.mb, tid);
+        else fcn__unit_conv_fast(S, in, s, y, blocks * S->ks.mb + (j - blocks), 1, tid);
+    }
+}
+
+static void fcn__stage_softmax(void *ctx, size_t u, int tid)
+{
+    fcn__stream *S = FCN__CAST(fcn__stream *, ctx);
+    const fcn__stage *s = &S->st[S->cur];
+    float *row = fcn__row(s, 0, s->lo + (int)u);
+    int x;
+    (void)tid;
+    for (x = 0; x < s->W; x++) fcn__softmax(row + x, s->ld, s->C);
+}
+
+/* Splits the net into stages for a plan. Returns the number of stages. */
+static int fcn__stages(const fcn_net *net, const fcn__dlayer *plan, int ch, int cw, fcn__stage *st)
+{
+    int i, n = 0;
+    memset(&st[0], 0, sizeof st[0]);
+    st[0].C = net->input.c;
+    st[0].H = ch;
+    st[0].W = cw;
+    st[0].post0 = st[0].post1 = 0;
+    for (i = 0; i < net->n; i++) {
+        const fcn__layer *L = &net->layers[i];
+        if (L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC || fcn__is_pool(L->d.type)) {
+            fcn__stage *s = &st[++n];
+            memset(s, 0, sizeof *s);
+            s->L = L;
+            s->p = &plan[i];
+            s->C = L->out.c;
+            s->H = plan[i].out_h;
+            s->W = plan[i].out_w;
+            s->post0 = s->post1 = i + 1;
+            s->fast = !fcn__is_pool(L->d.type) && plan[i].step == 1;
+        } else {
+            st[n].post1 = i + 1;
+            if (L->d.type == FCN_LAYER_SOFTMAX) st[n].softmax = 1;
+        }
+    }
+    return n + 1;
+}
+
+/* Rows of stage s-1 that stage s needs to have computed its rows [0, rows). */
+static int fcn__rows_needed(const fcn__stage *s, int rows)
+{
+    return (rows - 1) * s->p->step + (s->L->d.kh - 1) * s->p->dil + 1;
+}
+
+/* Plans the bands: sets every stage's ring size and padded width for bands of 'band'
+   output rows, and returns the scratch bytes (0 on overflow). q: grid rows per output row. */
+static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band, int vw)
+{
+    int i, r0, *done = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
+    int *need = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
+    size_t bytes = 0, v;
+    if (!done || !need) {
+        FCN_FREE(done);
+        FCN_FREE(need);
+        return 0;
+    }
+    for (i = 0; i < ns; i++) {
+        st[i].R = 1;
+        done[i] = 0;
+        /* padded width: full vectors written, and the next stage's reads past its last vector */
+        st[i].ld = fcn__round_up((size_t)st[i].W, 16);
+        if (i + 1 < ns && st[i + 1].fast) {
+            size_t reach = fcn__round_up((size_t)st[i + 1].W, 16) + (size_t)(st[i + 1].L->d.kw - 1) * (size_t)st[i + 1].p->dil;
+            if (reach > st[i].ld) st[i].ld = fcn__round_up(reach, 16);
+        }
+    }
+    (void)vw;
+    for (r0 = 0; r0 < rh; r0 += band) {
+        int r1 = r0 + band < rh ? r0 + band : rh;
+        need[ns - 1] = (r1 - 1) * q + 1;
+        for (i = ns - 1; i > 0; i--) need[i - 1] = fcn__rows_needed(&st[i], need[i]);
+        for (i = 0; i < ns; i++) {
+            /* rows held: from the oldest one still read (by the next stage, or the output) */
+            int oldest = i + 1 < ns ? done[i + 1] * st[i + 1].p->step : r0 * q;
+            int held = need[i] - (oldest < done[i] ? oldest : done[i]);
+            if (held > st[i].R) st[i].R = held;
+            if (need[i] > done[i]) done[i] = need[i];
+        }
+    }
+    for (i = 0; i < ns; i++) {
+        if (!fcn__mul((size_t)st[i].R * (size_t)st[i].C, st[i].ld, &v) || v > SIZE_MAX / 8 - bytes) {
+            bytes = 0;
+            break;
+        }
+        bytes += v * sizeof(float);
+    }
+    FCN_FREE(done);
+    FCN_FREE(need);
+    return bytes;
+}
+
+#ifndef FCN_DEFAULT_MEMORY
+#define FCN_DEFAULT_MEMORY ((size_t)48 << 20) /* scratch budget of the dense path, bytes */
+#endif
+#define FCN__BAND 16 /* output rows per band */
+
+/* Packs a convolution's weights in blocks of mb maps: [block][channel][row][col][map]. */
+static float *fcn__pack(const fcn__layer *L, int mb)
+{
+    size_t taps = (size_t)L->in.c * (size_t)L->d.kh * (size_t)L->d.kw, t;
+    int blocks = L->out.c / mb, b, m;
+    float *p = FCN__CAST(float *, fcn__alloc((size_t)blocks * (size_t)mb * taps, sizeof(float)));
+    if (!p) return NULL;
+    for (b = 0; b < blocks; b++)
+        for (t = 0; t < taps; t++)
+            for (m = 0; m < mb; m++)
+                p[((size_t)b * taps + t) * (size_t)mb + (size_t)m] = L->w[(size_t)(b * mb + m) * taps + t];
+    return p;
+}
+
+static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, int w, fcn_border border,
+                                  const fcn__geom *g, size_t budget, int portable, fcn__progress *prog,
+                                  float *out, fcn_error *err)
+{
+    fcn__stream S;
+    fcn__dlayer *plan;
+    fcn__stage *st;
+    float **wpack;
+    int *done = NULL, *need = NULL;
+    fcn__pool pool;
+    int i, ns, tw, tx0, ch, cw, K = fcn_net_outputs(net), q, started = 0;
+    size_t big, bytes = 0;
+    fcn_status status = FCN_OK;
+
+    memset(&S, 0, sizeof S);
+    fcn__kset_init(&S.ks, portable);
+    plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
+    st = FCN__CAST(fcn__stage *, fcn__alloc((size_t)net->n + 1, sizeof *st));
+    wpack = FCN__CAST(float **, fcn__alloc((size_t)net->n, sizeof *wpack));
+    done = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
+    need = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
+    if (!plan || !st || !wpack || !done || !need) {
+        status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    memset(wpack, 0, (size_t)net->n * sizeof *wpack);
+    S.net = net;
+    S.img = img;
+    S.h = h;
+    S.w = w;
+    S.border = border;
+    S.st = st;
+
+    /* the widest column tile whose rings fit the budget (at least one column) */
+    for (tw = g->rw;; tw = (tw + 1) / 2) {
+        if ((status = fcn__dense_plan(net, g->rh, tw, g->stride, plan, &ch, &cw, &big, err)) != FCN_OK) goto done;
+        ns = fcn__stages(net, plan, ch, cw, st);
+        q = g->stride / (ns > 1 ? st[ns - 1].p->g : 1);
+        bytes = fcn__stream_layout(st, ns, g->rh, q, FCN__BAND, S.ks.vw);
+        if (!bytes) {
+            status = fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
+            goto done;
+        }
+        if (bytes <= budget || tw == 1) break;
+    }
+    S.maxkh = 1;
+    for (i = 0; i < net->n; i++) {
+        const fcn__layer *L = &net->layers[i];
+        if (L->d.kh > S.maxkh) S.maxkh = L->d.kh;
+        if ((L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) && L->out.c >= S.ks.mb) {
+            wpack[i] = fcn__pack(L, S.ks.mb);
+            if (!wpack[i]) {
+                status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for packed weights");
+                goto done;
+            }
+        }
+    }
+    fcn__pool_start(&pool, g->threads);
+    started = 1;
+    S.scratch = FCN__CAST(size_t *, fcn__alloc((size_t)pool.n * (size_t)S.maxkh, sizeof(size_t)));
+    if (!S.scratch) {
+        status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    prog->total = (long)g->rh * (long)((g->rw + tw - 1) / tw);
+
+    for (tx0 = 0; tx0 < g->rw && status == FCN_OK; tx0 += tw) {
+        int twi = g->rw - tx0 < tw ? g->rw - tx0 : tw, r0;
+        fcn__stage *last;
+        if ((status = fcn__dense_plan(net, g->rh, twi, g->stride, plan, &ch, &cw, &big, err)) != FCN_OK) break;
+        ns = fcn__stages(net, plan, ch, cw, st);
+        last = &st[ns - 1];
+        q = g->stride / (ns > 1 ? last->p->g : 1);
+        fcn__stream_layout(st, ns, g->rh, q, FCN__BAND, S.ks.vw);
+        S.ns = ns;
+        S.top = g->ry * g->stride - g->top;
+        S.left = (g->rx + tx0) * g->stride - g->left;
+        for (i = 0; i < ns; i++) {
+            size_t n = (size_t)st[i].R * (size_t)st[i].C * st[i].ld; /* checked by the layout */
+            st[i].buf = FCN__CAST(float *, fcn__alloc(n, sizeof(float)));
+            if (!st[i].buf) {
+                status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %lu bytes of dense scratch",
+                                   (unsigned long)bytes);
+                break;
+            }
+            memset(st[i].buf, 0, n * sizeof(float)); /* the padding lanes stay finite */
+            if (st[i].L) st[i].wpack = wpack[st[i].L - net->layers];
+            done[i] = 0;
+        }
+        for (r0 = 0; r0 < g->rh && status == FCN_OK; r0 += FCN__BAND) {
+            int r1 = r0 + FCN__BAND < g->rh ? r0 + FCN__BAND : g->rh, y, x, k;
+            need[ns - 1] = (r1 - 1) * q + 1;
+            for (i = ns - 1; i > 0; i--) need[i - 1] = fcn__rows_needed(&st[i], need[i]);
+            for (i = 0; i < ns; i++) {
+                fcn__stage *s = &st[i];
+                if (need[i] <= done[i]) continue;
+                s->lo = done[i];
+                s->hi = need[i];
+                S.cur = i;
+                fcn__pool_run(&pool, fcn__stage_units(&S, s), fcn__stage_unit, &S);
+                if (s->softmax) fcn__pool_run(&pool, (size_t)(s->hi - s->lo), fcn__stage_softmax, &S);
+                done[i] = need[i];
+            }
+            for (y = r0; y < r1; y++)
+                for (x = 0; x < twi; x++)
+                    for (k = 0; k < K; k++)
+                        out[((size_t)y * (size_t)g->rw + (size_t)(tx0 + x)) * (size_t)K + (size_t)k] =
+                            fcn__row(last, k, y * q)[(size_t)x * (size_t)q];
+            fcn__progress_add(prog, r1 - r0);
+            if (prog->stop) status = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+        }
+        for (i = 0; i < ns; i++) {
+            FCN_FREE(st[i].buf);
+            st[i].buf = NULL;
+        }
+    }
+done:
+    if (started) fcn__pool_stop(&pool);
+    if (wpack)
+        for (i = 0; i < net->n; i++) FCN_FREE(wpack[i]);
+    FCN_FREE(S.scratch);
+    FCN_FREE(wpack);
+    FCN_FREE(done);
+    FCN_FREE(need);
+    FCN_FREE(st);
     FCN_FREE(plan);
-    return prog->stop ? fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback") : FCN_OK;
+    return status;
 }
 
 FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w, const fcn_options *opt,
@@ -1845,26 +2360,17 @@ FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w, 
     st = fcn__geometry(net, h, w, opt, &g, err);
     if (st != FCN_OK) return st;
     if (!image || !out) return fcn__fail(err, FCN_ERR_ARG, "image or out is NULL");
+    if ((unsigned)opt->kernel >= (unsigned)FCN_KERNEL_COUNT)
+        return fcn__fail(err, FCN_ERR_ARG, "unknown kernel choice %d", (int)opt->kernel);
     if (opt->path == FCN_PATH_DENSE) {
         st = fcn_net_dense_check(net, err);
         if (st != FCN_OK) return st;
         fcn__progress_init(&prog, opt, 0);
-        st = fcn__dense_map(net, image, h, w, opt->border, &g, &prog, out, err);
+        st = fcn__stream_map(net, image, h, w, opt->border, &g, opt->max_memory ? opt->max_memory : FCN_DEFAULT_MEMORY,
+                             opt->kernel == FCN_KERNEL_PORTABLE, &prog, out, err);
     } else {
-        fcn__sliding s;
         fcn__progress_init(&prog, opt, g.rh);
-        s.net = net;
-        s.img = image;
-        s.h = h;
-        s.w = w;
-        s.border = opt->border;
-        s.g = &g;
-        s.out = out;
-        s.prog = &prog;
-        s.nomem = 0;
-        fcn__parallel(g.threads, (size_t)g.rh, fcn__sliding_rows, &s);
-        if (s.nomem) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-        else if (prog.stop) st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+        st = fcn__sliding_map(net, image, h, w, opt->border, &g, &prog, out, err);
     }
     fcn__progress_done(&prog);
     if (st == FCN_OK) fcn__ok(err);
