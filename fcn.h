@@ -113,14 +113,19 @@
    fcn_error pointer is given, a message that names the cause. The library never prints
    and never exits. A loaded network is read-only: any number of threads may map with it
    at once. fcn_map with options.threads = 0 uses every online CPU; the result does not
-   depend on the thread count. The dense path holds two layer buffers of the rectangle
-   being mapped; map a large image in rectangles to bound memory.
+   depend on the thread count. The dense path streams the image in bands of rows and
+   keeps, per layer, only a ring of the rows the next layer still needs; a map wider
+   than options.max_memory allows (default FCN_DEFAULT_MEMORY, 48 MB) is computed in
+   column tiles. So its scratch memory does not grow with the image, and the map is the
+   same bits whatever the budget: a tile is a sub-rectangle, and sub-rectangles are exact.
+   The sliding path needs two buffers of the network's largest layer per thread.
 
    CONFIGURATION MACROS
 
        FCN_STATIC        make every function static (a private copy in one file)
        FCN_NO_THREADS    no pthreads: every map runs on the calling thread
        FCN_MALLOC, FCN_FREE   allocator (both or neither; default malloc/free)
+       FCN_DEFAULT_MEMORY     the dense path's scratch budget when options.max_memory is 0
 
    LICENSE: MIT, see the end of this file.
 */
@@ -266,7 +271,8 @@ FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w,
 /* Arithmetic cost of one map (whole map or rect), in FLOPs: a multiply-add counts 2, a
    pooling window element 1, activations are not counted. Per layer (arrays of
    fcn_net_layer_count entries, either may be NULL) and in total. "sliding" is every
-   output pixel's window run separately; "dense" what the dense path computes. */
+   output pixel's window run separately; "dense" what the dense path computes (0 for a
+   network the dense path refuses). */
 FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_options *opt,
                                 double *sliding_per_layer, double *dense_per_layer,
                                 double *sliding_total, double *dense_total, fcn_error *err);
@@ -1780,7 +1786,8 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
         long d_out = d_in * stride;
         if (d_out > FCN__MAX_PATCH) d_out = FCN__MAX_PATCH + 1; /* then it spans one unit */
         dmod = dmod * stride % s;
-        g_out = fcn__gcd(s, (int)dmod);
+        /* a layer that ends at 1x1 for one patch is wanted only at the output pixels */
+        g_out = (L->out.h == 1 && L->out.w == 1) ? s : fcn__gcd(s, (int)dmod);
         /* grid points up to the last output pixel's window: (r-1)*s + (n-1)*D pixels */
         p->in_h = (int)(((long)(rh - 1) * s + (L->in.h - 1) * (L->in.h > 1 ? d_in : 0)) / g_in + 1);
         p->in_w = (int)(((long)(rw - 1) * s + (L->in.w - 1) * (L->in.w > 1 ? d_in : 0)) / g_in + 1);
@@ -2385,7 +2392,7 @@ FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_opti
     fcn__geom g;
     fcn__dlayer *plan;
     double st_sum = 0.0, dt_sum = 0.0;
-    int ch, cw, i;
+    int ch, cw, i, dense;
     size_t big;
     fcn_status st;
     if (!opt) {
@@ -2396,7 +2403,8 @@ FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_opti
     if (st != FCN_OK) return st;
     plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
     if (!plan) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-    st = fcn__dense_plan(net, g.rh, g.rw, g.stride, plan, &ch, &cw, &big, err);
+    dense = fcn_net_dense_check(net, NULL) == FCN_OK;
+    if (dense) st = fcn__dense_plan(net, g.rh, g.rw, g.stride, plan, &ch, &cw, &big, err);
     for (i = 0; i < net->n && st == FCN_OK; i++) {
         const fcn__layer *L = &net->layers[i];
         double per_out = 0.0, sl, de;
@@ -2405,7 +2413,7 @@ FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_opti
         else if (fcn__is_pool(L->d.type))
             per_out = (double)L->d.kh * L->d.kw;
         sl = per_out * L->out.c * L->out.h * L->out.w * (double)g.rh * g.rw;
-        de = per_out * L->out.c * (double)plan[i].out_h * plan[i].out_w;
+        de = dense ? per_out * L->out.c * (double)plan[i].out_h * plan[i].out_w : 0.0;
         if (sliding_per_layer) sliding_per_layer[i] = sl;
         if (dense_per_layer) dense_per_layer[i] = de;
         st_sum += sl;

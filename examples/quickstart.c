@@ -1,0 +1,55 @@
+/* quickstart: map IMAGE with the patch classifier MODEL, write class 0 as a grey PNG.
+   usage: quickstart MODEL IMAGE OUT.png */
+#define FCN_IMPLEMENTATION
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include "fcn.h"
+#include "stb_image.h"
+#include "stb_image_write.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(int argc, char **argv)
+{
+    fcn_error err;
+    fcn_net *net = NULL;
+    fcn_options opt = {0}; /* dense path, mirror border, stride 1, every core */
+    unsigned char *pix = NULL, *png = NULL;
+    float *img = NULL, *map = NULL;
+    int h, w, c, oh, ow, k, ok = 0;
+    size_t i;
+
+    if (argc != 4) {
+        fprintf(stderr, "usage: quickstart MODEL IMAGE OUT.png\n");
+        return 2;
+    }
+    if (fcn_net_load(argv[1], &net, &err) != FCN_OK) goto done; /* err.message says why */
+    c = fcn_net_input(net).c; /* stb_image converts the image to the model's channels */
+    if (!(pix = stbi_load(argv[2], &w, &h, NULL, c))) {
+        snprintf(err.message, sizeof err.message, "%s: %s", argv[2], stbi_failure_reason());
+        goto done;
+    }
+    if (fcn_map_size(net, h, w, &opt, &oh, &ow, &err) != FCN_OK) goto done;
+    k = fcn_net_outputs(net);
+    img = malloc(sizeof(float) * w * h * c); /* the caller owns the image and the map */
+    map = malloc(sizeof(float) * oh * ow * k);
+    png = malloc((size_t)oh * ow);
+    snprintf(err.message, sizeof err.message, "out of memory");
+    if (!img || !map || !png) goto done;
+    for (i = 0; i < (size_t)w * h * c; i++) img[i] = pix[i]; /* 0..255: the model scales */
+    if (fcn_map(net, img, h, w, &opt, map, &err) != FCN_OK) goto done;
+    for (i = 0; i < (size_t)oh * ow; i++) { /* class 0 as a probability: 0..1 -> 0..255 */
+        float v = map[i * k];
+        png[i] = (unsigned char)(v > 0 ? (v < 1 ? v * 255 + 0.5f : 255) : 0);
+    }
+    snprintf(err.message, sizeof err.message, "%s: cannot write the PNG", argv[3]);
+    ok = stbi_write_png(argv[3], ow, oh, 1, png, ow) != 0;
+done:
+    if (!ok) fprintf(stderr, "quickstart: %s\n", err.message);
+    stbi_image_free(pix);
+    free(img);
+    free(map);
+    free(png);
+    fcn_net_free(net);
+    return !ok;
+}
