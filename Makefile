@@ -15,11 +15,16 @@ PYTHON  ?= /usr/bin/python3
 DEB_PKGS = gcc clang make libstb-dev python3-numpy
 
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
+# Test programs built from tests/NAME.c with the same strict flags (run by tests/run.sh).
+TESTS = $(BUILD)/test_core $(BUILD)/test_isbi
 
 .PHONY: all test deps clean
 all: $(PROGRAMS)
 
 $(BUILD)/%: examples/%.c fcn.h | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
+$(TESTS): $(BUILD)/%: tests/%.c fcn.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 $(BUILD):
@@ -34,8 +39,19 @@ deps:
 	  (apt-get update && apt-get install -y $$missing) >/dev/null || { echo "apt-get install failed:$$missing"; exit 1; }; \
 	else echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; fi
 
-test: all
+test: all $(TESTS)
 	@CC="$(CC)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" sh tests/run.sh
 
 clean:
 	rm -rf $(BUILD)
+
+# bench/bench.c: fcn's dense path against the FMA peak, the sliding window and PyTorch
+# (bench/torch_dense.py); prints a report and writes it to $(BUILD)/bench.txt.
+# make bench BENCH_ARGS="--quick | --threads N | --no-torch"
+BENCH_ARGS ?=
+.PHONY: bench
+bench: $(BUILD)/bench
+	PYTHON="$(PYTHON)" $(BUILD)/bench --out $(BUILD)/bench.txt $(BENCH_ARGS)
+
+$(BUILD)/bench: bench/bench.c fcn.h | $(BUILD)
+	$(CC) -std=c99 -O3 -march=native -ffp-contract=off -fno-fast-math -Wall -Wextra -I. -I$(STB_INC) bench/bench.c -o $@ -lm -pthread
