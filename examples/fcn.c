@@ -1,8 +1,10 @@
 /* fcn - the command-line front end of fcn.h: a dense per-pixel map from a CNN patch
-   classifier, and a look inside a model file.
+   classifier, a look inside a model file, and the ISBI 2012 pixel and Rand error of a
+   membrane map.
 
        fcn map MODEL IMAGE -o OUT.png [--npy OUT.npy] [options]
        fcn info MODEL [--size HxW]
+       fcn eval MAP.npy LABELS [--class K] [--threshold T]
        fcn --help | --version
 
    Run `fcn --help` for the options, the image conversions and the exit codes (0 ok,
@@ -17,7 +19,9 @@
 #include "stb_image_write.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,9 +32,11 @@
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
-static const char *const usage_text =
-    "usage: fcn map MODEL IMAGE [-o OUT.png] [--npy OUT.npy] [options]\n"
+/* in pieces: C99 compilers need only support string literals of 4095 characters */
+static const char *const usage_text[] = {
+    "usage: fcn map MODEL IMAGE [-o OUT.png] [--npy OUT.npy] [--tta] [options]\n"
     "       fcn info MODEL [--size HxW]\n"
+    "       fcn eval MAP.npy LABELS [--class K] [--threshold T]\n"
     "       fcn --help | help | --version\n"
     "\n"
     "fcn map: apply the patch classifier MODEL at every pixel of IMAGE (fcn.h).\n"
@@ -45,6 +51,13 @@ static const char *const usage_text =
     "  --threads N       worker threads, 0 (default) = every online CPU\n"
     "  --rect X,Y,W,H    compute only this rectangle of the map (map pixels)\n"
     "  --class K         the class written to the PNG, 0 (default) .. outputs-1\n"
+    "  --tta             test-time augmentation: the mean of the maps of the 8 flips and\n"
+    "                    rotations of the image, each computed exactly and mapped back,\n"
+    "                    added in a fixed order (t = 0..7: transposed if t & 4, then rows\n"
+    "                    reversed if t & 1, columns if t & 2; t = 0 the image) with float32\n"
+    "                    adds, then divided by 8; same bits on both paths; 8x the time.\n"
+    "                    Needs stride 1 and a square patch, of odd side unless --border\n"
+    "                    valid (so that each flipped map lines up with the image)\n"
     "  -q, --quiet       no summary line on stdout, no progress bar on stderr\n"
     "  IMAGE: PNG, JPEG, BMP, PGM/PPM, ... (anything stb_image reads; 16-bit samples are\n"
     "  reduced to 8 bits) with samples 0..255 taken unscaled as floats (the model's own\n"
@@ -55,15 +68,43 @@ static const char *const usage_text =
     "  0.299 R + 0.587 G + 0.114 B (ITU-R BT.601 luma, in float32); any other mismatch is\n"
     "  refused. Prints a summary line (sizes, path, time, GFLOP/s of the arithmetic the path\n"
     "  performs); a progress bar on stderr when it is a terminal.\n"
-    "\n"
+    "\n",
     "fcn info: the model's input patch and transform, each layer's input and output shape\n"
     "  and parameter count, the receptive field, the outputs, whether the dense path\n"
     "  accepts it, and the theoretical speedup of the dense path over a sliding window for\n"
     "  an image of --size HxW (default 512x512; mirror border, stride 1): FLOPs per layer,\n"
     "  a multiply-add counting 2 and a pooling window element 1.\n"
+    "\n",
+    "fcn eval: score a membrane probability map against ISBI 2012 style labels.\n"
+    "  MAP.npy: float32, shape (H, W, K) as fcn map --npy writes it, or (H, W); class K of\n"
+    "  it (--class, default 0) is P(membrane). LABELS: a grey image (PNG, PGM, ...; colour is\n"
+    "  reduced to grey as for map) or a .npy, H x W; a label pixel < 128 is membrane.\n"
+    "  A pixel is predicted membrane iff p >= T (--threshold, default 0.5: p = 0.5 exactly\n"
+    "  is membrane; NaN is not). Prints one line on stdout:\n"
+    "    pixel_error E  rand_error R  (H x W, N membrane pixels in labels; Rand split S,\n"
+    "    merge M)\n"
+    "  pixel_error: the fraction of the H W pixels whose predicted class differs from the\n"
+    "  label's. rand_error: 1 - V^Rand, the foreground-restricted Rand score of the ISBI\n"
+    "  2012 challenge (Arganda-Carreras et al. 2015; at threshold T, no border thinning):\n"
+    "  segments are the 4-connected components of the non-membrane pixels, of the labels\n"
+    "  (i) and of the prediction (j); each predicted-membrane pixel is a segment of its own\n"
+    "  (a singleton: a thick or spurious predicted membrane costs); only the pixels that\n"
+    "  are non-membrane in the labels count: n_ij of them lie in label segment i and\n"
+    "  predicted segment j, s_i = sum_j n_ij, t_j = sum_i n_ij;\n"
+    "    split S = sum n_ij^2 / sum s_i^2   merge M = sum n_ij^2 / sum t_j^2\n"
+    "    V^Rand = 2 / (1/S + 1/M),  rand_error = 1 - V^Rand\n"
+    "  (nan where the labels have no non-membrane pixel).\n"
     "\n"
     "exit status: 0 success; 1 runtime error (unreadable or malformed model, bad image,\n"
-    "  a network the chosen path refuses, an I/O error); 2 usage error (bad command line).\n";
+    "  a network the chosen path refuses, an I/O error, a map and labels of different\n"
+    "  sizes); 2 usage error (bad command line).\n",
+    NULL};
+
+static void print_usage(void)
+{
+    int i;
+    for (i = 0; usage_text[i]; i++) fputs(usage_text[i], stdout);
+}
 
 /* ---- messages ---------------------------------------------------------------------- */
 
@@ -266,6 +307,7 @@ typedef struct image {
     float *px; /* h x w x c, row-major, channels interleaved */
     int h, w, c;
     int alpha; /* the last channel is alpha (grey+alpha or RGBA from stb_image) */
+    int npy;   /* read from a .npy file: 1 float32, 2 uint8; 0 a decoded image file */
 } image;
 
 static uint32_t le32(const unsigned char *p)
@@ -376,6 +418,7 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, image
     im->w = (int)dims[1];
     im->c = nd == 3 ? (int)dims[2] : 1;
     im->alpha = 0;
+    im->npy = u8 ? 2 : 1;
     if (!mul_ok((size_t)im->h, (size_t)im->w, &count) || !mul_ok(count, (size_t)im->c, &count) ||
         !mul_ok(count, u8 ? 1 : 4, &need)) {
         snprintf(msg, msgn, "%s: .npy array %dx%dx%d is too large", path, im->h, im->w, im->c);
@@ -654,6 +697,105 @@ static double sliding_flops(const fcn_net *net, double pixels, double *per_layer
     return total;
 }
 
+/* ---- test-time augmentation (fcn map --tta) ---------------------------------------- */
+
+/* The 8 flips and rotations of an H x W image, t = 0..7: transposed if t & 4 (then
+   W x H), then rows reversed if t & 1, then columns reversed if t & 2. t = 0 is the
+   image itself. Pixel (r, c) of transform t of an Hz x Wz array comes from: */
+static void tta_source(int t, int hz, int wz, int r, int c, int *sr, int *sc)
+{
+    int rr = (t & 1) ? hz - 1 - r : r, cc = (t & 2) ? wz - 1 - c : c;
+    if (t & 4) *sr = cc, *sc = rr;
+    else *sr = rr, *sc = cc;
+}
+
+typedef struct tta_progress {
+    fcn_progress_fn fn;
+    void *user;
+    int pass;
+} tta_progress;
+
+static int tta_progress_cb(void *user, long done, long total)
+{
+    tta_progress *p = (tta_progress *)user;
+    return p->fn(p->user, (long)p->pass * total + done, 8L * total);
+}
+
+/* out (oh x ow x K, the map or its rect under opt) = the average of the maps of the 8
+   transforms of the image, each mapped back: sum over t = 0..7 in that order with
+   float adds, then / 8. Each pass is an exact fcn_map of the transformed image (with
+   the rect transformed likewise), so this is also the same on both paths. The caller
+   checks the conditions under which transforms commute with the map: stride 1, a square
+   patch, odd unless the border is valid (so the patch is centred). */
+static fcn_status map_tta(const fcn_net *net, const image *im, const fcn_options *opt, float *out, int oh, int ow,
+                          int K, fcn_error *err)
+{
+    fcn_options o2 = *opt;
+    tta_progress tp;
+    int Hm, Wm, x0, y0, t, i, j, k;
+    size_t n = (size_t)oh * (size_t)ow * (size_t)K, q, c = (size_t)im->c;
+    float *z = NULL, *tmp = NULL;
+    fcn_status st;
+
+    o2.rect_x = o2.rect_y = o2.rect_w = o2.rect_h = 0;
+    if ((st = fcn_map_size(net, im->h, im->w, &o2, &Hm, &Wm, err)) != FCN_OK) return st;
+    x0 = opt->rect_w ? opt->rect_x : 0;
+    y0 = opt->rect_h ? opt->rect_y : 0;
+    z = (float *)malloc((size_t)im->h * (size_t)im->w * c * sizeof(float));
+    tmp = (float *)malloc(n * sizeof(float));
+    if (!z || !tmp) {
+        free(z);
+        free(tmp);
+        err->status = FCN_ERR_NOMEM;
+        snprintf(err->message, sizeof err->message, "out of memory for --tta");
+        return FCN_ERR_NOMEM;
+    }
+    if (opt->progress) {
+        tp.fn = opt->progress;
+        tp.user = opt->progress_user;
+        o2.progress = tta_progress_cb;
+        o2.progress_user = &tp;
+    }
+    for (t = 0; t < 8; t++) {
+        int hz = (t & 4) ? im->w : im->h, wz = (t & 4) ? im->h : im->w;
+        int hmz = (t & 4) ? Wm : Hm, wmz = (t & 4) ? Hm : Wm;
+        int a0 = (t & 4) ? x0 : y0, b0 = (t & 4) ? y0 : x0; /* the rect, transposed */
+        int zh = (t & 4) ? ow : oh, zw = (t & 4) ? oh : ow, rx, ry, r, cc, sr, sc;
+        ry = (t & 1) ? hmz - (a0 + zh) : a0;
+        rx = (t & 2) ? wmz - (b0 + zw) : b0;
+        for (r = 0; r < hz; r++)
+            for (cc = 0; cc < wz; cc++) {
+                tta_source(t, hz, wz, r, cc, &sr, &sc);
+                memcpy(z + ((size_t)r * (size_t)wz + (size_t)cc) * c,
+                       im->px + ((size_t)sr * (size_t)im->w + (size_t)sc) * c, c * sizeof(float));
+            }
+        if (opt->rect_w) {
+            o2.rect_x = rx;
+            o2.rect_y = ry;
+            o2.rect_w = zw;
+            o2.rect_h = zh;
+        }
+        tp.pass = t;
+        if ((st = fcn_map(net, z, hz, wz, &o2, tmp, err)) != FCN_OK) break;
+        /* output pixel (y0 + i, x0 + j) is pixel (sr, sc) of this map, rect-relative */
+        for (i = 0; i < oh; i++)
+            for (j = 0; j < ow; j++) {
+                const float *s;
+                float *d = out + ((size_t)i * (size_t)ow + (size_t)j) * (size_t)K;
+                int gi = y0 + i, gj = x0 + j, pr = (t & 4) ? gj : gi, pc = (t & 4) ? gi : gj;
+                sr = (t & 1) ? hmz - 1 - pr : pr;
+                sc = (t & 2) ? wmz - 1 - pc : pc;
+                s = tmp + ((size_t)(sr - ry) * (size_t)zw + (size_t)(sc - rx)) * (size_t)K;
+                for (k = 0; k < K; k++) d[k] = t == 0 ? s[k] : d[k] + s[k];
+            }
+    }
+    if (st == FCN_OK)
+        for (q = 0; q < n; q++) out[q] = out[q] / 8.0f;
+    free(z);
+    free(tmp);
+    return st;
+}
+
 /* ---- fcn map ----------------------------------------------------------------------- */
 
 static const char *const path_names[] = {"dense", "sliding"};
@@ -676,7 +818,7 @@ static int cmd_map(int argc, char **argv)
     fcn_net *net = NULL;
     image im;
     float *map = NULL;
-    int quiet = 0, cls = 0, rect[4] = {0, 0, 0, 0}, have_rect = 0, oh, ow, K, rc = EXIT_RUNTIME, x;
+    int quiet = 0, tta = 0, cls = 0, rect[4] = {0, 0, 0, 0}, have_rect = 0, oh, ow, K, rc = EXIT_RUNTIME, x;
     size_t cells;
     char msg[768], b1[32];
     double t0, t1, sl_total = 0.0, de_total = 0.0, flops;
@@ -696,12 +838,17 @@ static int cmd_map(int argc, char **argv)
             continue;
         }
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
-            fputs(usage_text, stdout);
+            print_usage();
             return EXIT_OK;
         }
         if (strcmp(opt, "-q") == 0 || strcmp(opt, "--quiet") == 0) {
             if (a.eq) return usage_error("option '%s' takes no value", opt);
             quiet = 1;
+            continue;
+        }
+        if (strcmp(opt, "--tta") == 0) {
+            if (a.eq) return usage_error("option '%s' takes no value", opt);
+            tta = 1;
             continue;
         }
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--npy") && strcmp(opt, "--path") &&
@@ -755,6 +902,18 @@ static int cmd_map(int argc, char **argv)
         runtime_error("%s, %s: %s", img_path, model, err.message);
         goto done;
     }
+    if (tta) {
+        fcn_shape in = fcn_net_input(net);
+        if (o.stride > 1) {
+            runtime_error("--tta needs stride 1 (flipped maps of stride %d do not line up)", o.stride);
+            goto done;
+        }
+        if (in.h != in.w || (o.border != FCN_BORDER_VALID && in.h % 2 == 0)) {
+            runtime_error("--tta: %s has a %dx%d patch; the flips and rotations line up only for a square patch, "
+                          "of odd side unless --border valid", model, in.h, in.w);
+            goto done;
+        }
+    }
     if (!mul_ok((size_t)oh * (size_t)ow, (size_t)K * sizeof(float), &cells) || !(map = (float *)malloc(cells))) {
         runtime_error("%s: out of memory for a %dx%dx%d map", img_path, oh, ow, K);
         goto done;
@@ -770,7 +929,8 @@ static int cmd_map(int argc, char **argv)
         o.progress_user = &prog;
     }
     t0 = prog.start = prog.last = now_s();
-    if (fcn_map(net, im.px, im.h, im.w, &o, map, &err) != FCN_OK) {
+    if ((tta ? map_tta(net, &im, &o, map, oh, ow, K, &err) : fcn_map(net, im.px, im.h, im.w, &o, map, &err)) !=
+        FCN_OK) {
         if (prog.shown) fputc('\n', stderr);
         runtime_error("%s: %s", model, err.message);
         goto done;
@@ -786,10 +946,12 @@ static int cmd_map(int argc, char **argv)
         goto done;
     }
     flops = o.path == FCN_PATH_SLIDING ? sl_total : de_total;
+    if (tta) flops *= 8.0;
     if (!quiet) {
         double dt = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9;
         printf("%s: image %dx%dx%d -> map %dx%dx%d", img_path, im.h, im.w, im.c, oh, ow, K);
         if (have_rect) printf(" (rect %d,%d %dx%d)", o.rect_x, o.rect_y, o.rect_w, o.rect_h);
+        if (tta) printf(", tta 8 passes");
         printf(", %s path, %s border, stride %d, %d thread%s: %.3f s, %s, %.2f GFLOP/s\n", path_names[o.path],
                border_names[o.border], o.stride ? o.stride : 1, o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
                o.threads == 1 ? "" : "s", t1 - t0, si(b1, sizeof b1, flops, "FLOP"), flops / dt * 1e-9);
@@ -849,7 +1011,7 @@ static int cmd_info(int argc, char **argv)
             if (model) return usage_error("info: unexpected argument '%s'", pos);
             model = pos;
         } else if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
-            fputs(usage_text, stdout);
+            print_usage();
             return EXIT_OK;
         } else if (strcmp(opt, "--size") == 0) {
             if (!(v = args_value(&a, opt))) return EXIT_USAGE;
@@ -929,14 +1091,248 @@ static int cmd_info(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* ---- fcn eval ---------------------------------------------------------------------- */
+
+/* The two figures of the ISBI 2012 challenge for one slice (see the help text):
+
+   membrane: predicted iff p >= T (p the map's class K, T = 0.5 by default; p == T is
+             membrane, NaN is not), true iff the label pixel < 128.
+   pixel error = (pixels where predicted != true) / (H W).
+   Rand error  = 1 - V^Rand, the foreground-restricted Rand score of Arganda-Carreras et
+             al. 2015 (Frontiers in Neuroanatomy 9:142), without border thinning, at the
+             one threshold T:
+     segments: 4-connected components of the non-membrane pixels, in the labels (ground
+             truth, segments i) and in the prediction (segments j), each labelled over the
+             whole image; every predicted-membrane pixel is a segment of its own (a
+             singleton), as the SNEMI3D adapted-Rand script counts label 0 of a proposal,
+             so that a thick or spurious predicted membrane inside a cell costs something;
+     only the pixels that are non-membrane in the ground truth are counted:
+             n_ij = how many of them lie in ground-truth segment i and predicted segment j,
+             s_i = sum_j n_ij (ground-truth segment sizes), t_j = sum_i n_ij (predicted);
+     Rand split score = sum n_ij^2 / sum s_i^2   (1 unless a true cell is split: recall)
+     Rand merge score = sum n_ij^2 / sum t_j^2   (1 unless true cells are merged: precision)
+     V^Rand = 2 / (1/split + 1/merge) = 2 sum n_ij^2 / (sum s_i^2 + sum t_j^2).
+   The same definitions as tools/eval_isbi.py. With no non-membrane pixel in the labels
+   V^Rand is 0/0 and the Rand error is printed as nan. */
+
+/* 4-connected components of the pixels where on[p] != 0: lab[p] = 0, 1, ... numbered in
+   raster order of each component's first pixel, -1 elsewhere. queue: n ints of scratch.
+   Returns the number of components. */
+static int components4(const unsigned char *on, int h, int w, int *lab, int *queue)
+{
+    size_t n = (size_t)h * (size_t)w, p;
+    int count = 0;
+    for (p = 0; p < n; p++) lab[p] = -1;
+    for (p = 0; p < n; p++) {
+        size_t head = 0, tail = 0;
+        if (!on[p] || lab[p] >= 0) continue;
+        lab[p] = count;
+        queue[tail++] = (int)p;
+        while (head < tail) {
+            int q = queue[head++], y = q / w, x = q % w, k;
+            int nb[4];
+            nb[0] = y > 0 ? q - w : -1;
+            nb[1] = y + 1 < h ? q + w : -1;
+            nb[2] = x > 0 ? q - 1 : -1;
+            nb[3] = x + 1 < w ? q + 1 : -1;
+            for (k = 0; k < 4; k++)
+                if (nb[k] >= 0 && on[nb[k]] && lab[nb[k]] < 0) {
+                    lab[nb[k]] = count;
+                    queue[tail++] = nb[k];
+                }
+        }
+        count++;
+    }
+    return count;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct eval_result {
+    double pixel_error, rand_error, split, merge;
+    size_t membrane; /* membrane pixels in the labels */
+} eval_result;
+
+/* pred, truth: 1 = membrane, 0 = not, n = h w pixels. 0 if out of memory. */
+static int eval_slice(const unsigned char *pred, const unsigned char *truth, int h, int w, eval_result *r)
+{
+    size_t n = (size_t)h * (size_t)w, p, wrong = 0, fg = 0, nk = 0, singles = 0, i;
+    unsigned char *on = (unsigned char *)malloc(n);
+    int *gl = (int *)malloc(n * sizeof(int)), *pl = (int *)malloc(n * sizeof(int));
+    int *queue = (int *)malloc(n * sizeof(int)), ng, np_;
+    uint64_t *keys = (uint64_t *)malloc(n * sizeof(uint64_t));
+    double *s = NULL, *t = NULL, sn2 = 0.0, ss2 = 0.0, st2 = 0.0;
+    int ok = 0;
+    if (!on || !gl || !pl || !queue || !keys) goto done;
+    for (p = 0; p < n; p++) {
+        wrong += pred[p] != truth[p];
+        r->membrane += truth[p];
+    }
+    r->pixel_error = (double)wrong / (double)n;
+    for (p = 0; p < n; p++) on[p] = !truth[p];
+    ng = components4(on, h, w, gl, queue);
+    for (p = 0; p < n; p++) on[p] = !pred[p];
+    np_ = components4(on, h, w, pl, queue);
+    s = (double *)calloc((size_t)ng + 1, sizeof *s);
+    t = (double *)calloc((size_t)np_ + 1, sizeof *t);
+    if (!s || !t) goto done;
+    for (p = 0; p < n; p++) {
+        if (truth[p]) continue; /* only ground-truth foreground counts */
+        fg++;
+        s[gl[p]] += 1.0;
+        if (pred[p]) {
+            singles++; /* a predicted-membrane pixel: its own segment, n_ij = t_j = 1 */
+        } else {
+            t[pl[p]] += 1.0;
+            keys[nk++] = (uint64_t)gl[p] * (uint64_t)np_ + (uint64_t)pl[p];
+        }
+    }
+    qsort(keys, nk, sizeof *keys, cmp_u64);
+    for (i = 0; i < nk;) { /* runs of equal (i, j): n_ij */
+        size_t e = i;
+        while (e < nk && keys[e] == keys[i]) e++;
+        sn2 += (double)(e - i) * (double)(e - i);
+        i = e;
+    }
+    sn2 += (double)singles;
+    for (i = 0; i < (size_t)ng; i++) ss2 += s[i] * s[i];
+    for (i = 0; i < (size_t)np_; i++) st2 += t[i] * t[i];
+    st2 += (double)singles;
+    if (fg == 0) {
+        r->split = r->merge = r->rand_error = NAN;
+    } else {
+        r->split = sn2 / ss2;
+        r->merge = sn2 / st2;
+        r->rand_error = 1.0 - 2.0 * sn2 / (ss2 + st2);
+    }
+    ok = 1;
+done:
+    free(on);
+    free(gl);
+    free(pl);
+    free(queue);
+    free(keys);
+    free(s);
+    free(t);
+    return ok;
+}
+
+static int parse_double(const char *s, double *v)
+{
+    char *end;
+    double x;
+    if (!s || !*s || *s == ' ') return 0;
+    errno = 0;
+    x = strtod(s, &end);
+    if (errno || *end || !(x == x) || x > DBL_MAX || x < -DBL_MAX) return 0;
+    *v = x;
+    return 1;
+}
+
+static int cmd_eval(int argc, char **argv)
+{
+    args a;
+    const char *opt, *pos, *v, *map_path = NULL, *lab_path = NULL;
+    image m, l;
+    int cls = 0, rc = EXIT_RUNTIME;
+    double thr = 0.5;
+    size_t n, p;
+    unsigned char *pred = NULL, *truth = NULL;
+    char msg[768];
+    eval_result r;
+
+    memset(&a, 0, sizeof a);
+    memset(&m, 0, sizeof m);
+    memset(&l, 0, sizeof l);
+    memset(&r, 0, sizeof r);
+    a.argc = argc;
+    a.argv = argv;
+    a.i = 2;
+    while (args_next(&a, &opt, &pos)) {
+        if (pos) {
+            if (!map_path) map_path = pos;
+            else if (!lab_path) lab_path = pos;
+            else return usage_error("eval: unexpected argument '%s'", pos);
+        } else if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+            print_usage();
+            return EXIT_OK;
+        } else if (strcmp(opt, "--class") == 0) {
+            if (!(v = args_value(&a, opt))) return EXIT_USAGE;
+            if (!parse_int(v, 0, INT_MAX, &cls)) return usage_error("--class: '%s', expected an integer >= 0", v);
+        } else if (strcmp(opt, "--threshold") == 0) {
+            if (!(v = args_value(&a, opt))) return EXIT_USAGE;
+            if (!parse_double(v, &thr)) return usage_error("--threshold: '%s', expected a finite number", v);
+        } else {
+            return usage_error("eval: unknown option '%s'", opt);
+        }
+    }
+    if (!map_path || !lab_path) return usage_error("eval: needs MAP.npy and LABELS");
+
+    if (!load_image(map_path, &m, msg, sizeof msg)) {
+        runtime_error("%s", msg);
+        goto done;
+    }
+    if (m.npy != 1) {
+        runtime_error("%s: the map must be a float32 .npy of shape (H, W) or (H, W, K) (as fcn map --npy "
+                      "writes it)%s", map_path, m.npy == 2 ? ", not uint8" : "");
+        goto done;
+    }
+    if (cls >= m.c) {
+        runtime_error("--class %d: %s has %d class%s (0..%d)", cls, map_path, m.c, m.c == 1 ? "" : "es", m.c - 1);
+        goto done;
+    }
+    if (!load_image(lab_path, &l, msg, sizeof msg) || !convert_channels(lab_path, &l, 1, msg, sizeof msg)) {
+        runtime_error("%s", msg);
+        goto done;
+    }
+    if (l.h != m.h || l.w != m.w) {
+        runtime_error("%s is %dx%d (HxW), the labels %s are %dx%d: sizes differ", map_path, m.h, m.w, lab_path, l.h,
+                      l.w);
+        goto done;
+    }
+    n = (size_t)m.h * (size_t)m.w;
+    if (n > (size_t)INT_MAX) {
+        runtime_error("%s: %dx%d pixels is too many for eval", map_path, m.h, m.w);
+        goto done;
+    }
+    pred = (unsigned char *)malloc(n);
+    truth = (unsigned char *)malloc(n);
+    if (!pred || !truth) {
+        runtime_error("out of memory");
+        goto done;
+    }
+    for (p = 0; p < n; p++) {
+        pred[p] = (double)m.px[p * (size_t)m.c + (size_t)cls] >= thr; /* NaN: not membrane */
+        truth[p] = l.px[p] < 128.0f;
+    }
+    if (!eval_slice(pred, truth, m.h, m.w, &r)) {
+        runtime_error("out of memory");
+        goto done;
+    }
+    printf("pixel_error %.6f  rand_error %.6f  (%d x %d, %lu membrane pixels in labels; Rand split %.6f, "
+           "merge %.6f)\n",
+           r.pixel_error, r.rand_error, m.h, m.w, (unsigned long)r.membrane, r.split, r.merge);
+    rc = EXIT_OK;
+done:
+    free(pred);
+    free(truth);
+    free(m.px);
+    free(l.px);
+    return rc;
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
-    if (!cmd) return usage_error("no command (map, info, help)");
+    if (!cmd) return usage_error("no command (map, info, eval, help)");
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage_text, stdout);
+        print_usage();
         return EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
@@ -945,5 +1341,6 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "map") == 0) return cmd_map(argc, argv);
     if (strcmp(cmd, "info") == 0) return cmd_info(argc, argv);
-    return usage_error("unknown command '%s' (map, info, help)", cmd);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
+    return usage_error("unknown command '%s' (map, info, eval, help)", cmd);
 }
