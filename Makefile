@@ -55,3 +55,38 @@ bench: $(BUILD)/bench
 
 $(BUILD)/bench: bench/bench.c fcn.h | $(BUILD)
 	$(CC) -std=c99 -O3 -march=native -ffp-contract=off -fno-fast-math -Wall -Wextra -I. -I$(STB_INC) bench/bench.c -o $@ -lm -pthread
+
+# OpenCL path (fcn_opencl.h, kernels in opencl/*.cl). `make opencl-embed` pastes the
+# kernels and fcn.h's fcn-arith section into fcn_opencl.h (tests/test_opencl_embed.sh
+# checks that it is current); build/test_opencl is part of `make test`;
+# `make bench-opencl` times the OpenCL path beside the C dense path.
+DEB_PKGS += ocl-icd-opencl-dev pocl-opencl-icd
+CL_LDLIBS = -lOpenCL
+BENCH_OPENCL_ARGS ?=
+.PHONY: opencl-embed bench-opencl
+opencl-embed:
+	sh tools/embed_opencl.sh fcn_opencl.h > fcn_opencl.h.tmp && mv fcn_opencl.h.tmp fcn_opencl.h
+
+test: $(BUILD)/test_opencl
+
+$(BUILD)/test_opencl: tests/test_opencl.c fcn.h fcn_opencl.h | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)
+
+bench-opencl: $(BUILD)/bench_opencl
+	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)
+
+$(BUILD)/bench_opencl: bench/bench_opencl.c fcn.h fcn_opencl.h | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)
+
+# make demo [MODEL=path.fcn] [FCN_DATA=dir]: tools/demo.sh maps an ISBI 2012 test slice
+# with the trained membrane network (dense path) to $(BUILD)/demo-map.png, times the
+# sliding window against it and scores a held-out labelled slice. Installs the missing
+# Debian packages it needs (make deps) when the compiler or stb is not there.
+MODEL ?= models/isbi-n4.fcn
+DEMO_PKGS = gcc make libstb-dev
+.PHONY: demo
+demo:
+	@if ! command -v $(CC) >/dev/null 2>&1 || [ ! -f $(STB_INC)/stb_image.h ]; then \
+	  $(MAKE) --no-print-directory deps DEB_PKGS="$(DEMO_PKGS)" || exit 1; fi
+	@$(MAKE) --no-print-directory -q $(BUILD)/fcn || $(MAKE) --no-print-directory $(BUILD)/fcn
+	@FCN="$(BUILD)/fcn" BUILD="$(BUILD)" MODEL="$(MODEL)" FCN_DATA="$(FCN_DATA)" sh tools/demo.sh

@@ -2101,8 +2101,8 @@ static void fcn__stage_unit(void *ctx, size_t u, int tid)
 {
     fcn__stream *S = FCN__CAST(fcn__stream *, ctx);
     const fcn__stage *s = &S->st[S->cur], *in = s - 1;
-    size_t rows = (size_t)(s->hi - s->lo);
-    int y = s->lo + (int)(u % rows), j = (int)(u / rows);
+    size_t per_row = fcn__stage_units(S, s) / (size_t)(s->hi - s->lo);
+    int y = s->lo + (int)(u / per_row), j = (int)(u % per_row); /* a row's units together: its input stays in cache */
     if (!s->L) fcn__unit_input(S, s, y);
     else if (fcn__is_pool(s->L->d.type)) fcn__unit_pool(S, in, s, y, j);
     else if (!s->fast) fcn__unit_conv_generic(S, in, s, y, j);

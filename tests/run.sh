@@ -35,7 +35,11 @@ run isbi       "$BUILD/test_isbi"
 run numpy-ref  sh tests/numpy_ref.sh
 run matrix     sh tests/matrix.sh
 run cli        sh tests/test_cli.sh
+run eval       sh tests/test_eval.sh
+run demo       sh tests/test_demo.sh
 run examples   sh tests/test_examples.sh
+run opencl     "$BUILD/test_opencl"
+run opencl-embed sh tests/test_opencl_embed.sh
 
 if [ "$skip" -gt 0 ]; then
     echo "$pass passed, $fail failed, $skip skipped"

@@ -1,0 +1,1918 @@
+/* fcn_opencl.h - v0.1.0 - fcn.h's dense maps on OpenCL devices, same bits - MIT license
+
+   The dense path of fcn.h (see fcn.h) run by OpenCL 1.2 kernels on a GPU or any other
+   OpenCL device. Every network that fcn_map's dense path accepts, with the same options
+   (border modes, output stride, sub-rectangle), gives the SAME MAP BIT FOR BIT as
+   fcn_map on the CPU, or an error that says why it cannot.
+
+   Do this in *one* C or C++ file, with fcn.h's implementation in the same file (the
+   OpenCL path reuses its geometry, border and planning code):
+
+       #define FCN_IMPLEMENTATION
+       #define FCN_OPENCL_IMPLEMENTATION
+       #include "fcn_opencl.h"          // includes fcn.h
+
+   and link with -lOpenCL (the ICD loader, e.g. Debian's ocl-icd-opencl-dev; a driver
+   such as pocl-opencl-icd or a GPU vendor's). Other files include "fcn_opencl.h" for
+   the declarations. Build flags as for fcn.h (-ffp-contract=off, never -ffast-math).
+
+   QUICK START
+
+       fcn_error err;
+       fcn_cl *cl = NULL;
+       fcn_cl_options clo = {0};           // default device, or $FCN_OPENCL_DEVICE
+       if (fcn_cl_create(&clo, &cl, &err) != FCN_OK) { puts(err.message); ... }
+       fcn_options opt = {0};              // as for fcn_map: border, stride, rect
+       ... fcn_map_size(net, h, w, &opt, &oh, &ow, &err), allocate map as for fcn_map ...
+       if (fcn_cl_map(cl, net, image, h, w, &opt, map, &err) != FCN_OK) { puts(err.message); ... }
+       fcn_cl_free(cl);                    // build it once, map many images with it
+
+   WHAT IT DOES, AND DOES NOT
+
+   - fcn_cl_create picks a device, checks that it can keep the arithmetic contract,
+     creates a context and an in-order queue (or uses the caller's), and builds the
+     kernels once (the build is the slow part: about 2 s on PoCL, 0.1 s when PoCL finds
+     it in its cache). Keep the fcn_cl for the process's life.
+   - fcn_cl_map uploads the network's weights and the bordered, transformed input
+     (fcn.h's own code cuts it), runs one kernel per layer on fcn.h's dense plan (the
+     same grids, steps and dilations as the C path), and reads the map back.
+     opt->path, opt->threads, opt->max_memory and opt->kernel (the CPU paths') are
+     ignored: the device always runs the dense algorithm, whose map equals the sliding
+     path's. Networks the dense path refuses
+     (padding, clipped ceil-mode pools: fcn_net_dense_check) are refused here too.
+   - Large maps are computed in pieces: rectangles of the output (row bands, or tiles if
+     one row is too big) whose layer buffers fit the device's largest allocation
+     (CL_DEVICE_MAX_MEM_ALLOC_SIZE, at most a quarter of its memory), or the cap the
+     caller sets (fcn_cl_options.max_alloc, $FCN_OPENCL_MAX_ALLOC). A rectangle of a map
+     is exact, so the pieces give the same bits as one piece.
+   - It never prints and never exits. A fcn_cl must be used by one thread at a time (its
+     kernels hold arguments); a network may be shared.
+
+   DEVICE CHOICE
+
+   fcn_cl_options.device (or, if that is NULL or "", the environment variable
+   FCN_OPENCL_DEVICE) is either an index in the list of fcn_cl_devices (platforms in
+   the ICD loader's order, each platform's devices in order, counted from 0) or a
+   case-insensitive substring of a device's name (then of its platform's or vendor's
+   name). Without one: the first GPU that keeps the contract, else the first device that
+   keeps it, else the first GPU, else the first device. fcn_cl_devices and
+   fcn_cl_devices_text list them with what the contract needs (`fcn devices`).
+
+   THE ARITHMETIC CONTRACT ON A DEVICE (see fcn.h)
+
+   The kernels (opencl/fcn.cl) use fma() for every multiply-add in the C code's order
+   (bias, input channel, kernel row, kernel column), compute pools and softmax exactly as
+   fcn.h does, and call the library's own exp, tanh and sigmoid: the program includes
+   fcn.h's "fcn-arith" section verbatim, so one text is compiled by both compilers. The
+   program starts with #pragma OPENCL FP_CONTRACT OFF and is built with
+   "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt", never with -cl-mad-enable or
+   fast/unsafe math. So a device must offer, in CL_DEVICE_SINGLE_FP_CONFIG:
+   CL_FP_FMA (fused multiply-add), CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT (a correctly
+   rounded divide) and CL_FP_DENORM (no flushing of subnormals), plus round to nearest,
+   infinities and NaNs, OpenCL C 1.2 and the host's byte order. fcn_cl_create refuses a
+   device that lacks any of them with FCN_ERR_DEVICE and a message naming what is
+   missing, unless fcn_cl_options.allow_inexact is set (then maps may differ from the
+   CPU's in the last bits, and fcn_cl_device_info.exact says 0).
+
+   ERRORS
+
+   Functions return an fcn_status; device failures are FCN_ERR_DEVICE with a message that
+   names the OpenCL call and its error code (e.g. "clCreateBuffer: CL_MEM_OBJECT_
+   ALLOCATION_FAILURE (-4)"). No ICD platform (clGetPlatformIDs returns -1001,
+   CL_PLATFORM_NOT_FOUND_KHR, or no platforms) gives "no OpenCL platform ...". A kernel
+   build failure gives the start of the build log in the message and the whole log in
+   the caller's buffer fcn_cl_options.build_log if given. Out of device memory during a
+   map retries with pieces half the size, down to one output row, before failing.
+   (Without the ICD loader library itself the program does not start: it links
+   -lOpenCL.)
+
+   KERNELS
+
+   Convolutions (and fully connected layers, convolutions over their whole input) have
+   three kernels that give the same bits; fcn_cl_options.conv_kernel or FCN_OPENCL_CONV
+   picks one, else it follows the device type:
+     tiled   (GPUs) a dilated convolution is dil x dil undilated ones, one per residue
+             class of the output grid modulo the dilation; a work-group takes a block of
+             one class and 4 output maps, stages the input samples the block reads and
+             the block's weights in local memory, one input channel at a time, and every
+             work item accumulates from there. Work-group shape from
+             CL_KERNEL_WORK_GROUP_SIZE, CL_DEVICE_MAX_WORK_ITEM_SIZES and
+             CL_DEVICE_LOCAL_MEM_SIZE; a layer whose tile does not fit local memory runs
+             the simple kernel.
+     vector  (CPUs) each work item computes 4 to 16 consecutive outputs of two rows
+             (CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT) for 4 or 8 maps in OpenCL vectors,
+             weights reordered so that one tap's weights share a cache line: SIMD code
+             on CPU drivers such as PoCL without relying on their work-item vectoriser.
+     simple  one output point and 4 maps per work item, straight from global memory.
+   Pools, activations, softmax and the final gather are simple kernels (pools have a
+   vector form for CPUs). Work-group shapes do not depend on the image, so drivers that
+   compile per work-group size (PoCL) compile each kernel once.
+
+   ENVIRONMENT
+
+       FCN_OPENCL_DEVICE     device index or name substring (when options.device is unset)
+       FCN_OPENCL_MAX_ALLOC  cap on one device buffer in bytes, with an optional k, M or G
+                             suffix (when options.max_alloc is 0): smaller pieces
+       FCN_OPENCL_CONV       "simple", "tiled" or "vector": the convolution kernel (when
+                             options.conv_kernel is 0)
+       POCL_CACHE_DIR        (PoCL's) where PoCL keeps compiled kernels; by default
+                             ~/.cache/pocl. The first build of the program takes about
+                             2 s on PoCL and each kernel's first run some more; later
+                             processes load them from this cache (about 0.1 s).
+
+   CONFIGURATION MACROS: those of fcn.h (FCN_STATIC applies to these functions too), and
+   CL_TARGET_OPENCL_VERSION (default 120) before the OpenCL headers.
+
+   THE KERNEL SOURCE
+
+   opencl/fcn_prelude.cl, fcn.h's fcn-arith section and opencl/fcn.cl are pasted below
+   between the "fcn-opencl-source" lines by tools/embed_opencl.sh (`make opencl-embed`),
+   as pieces under C99's 4095-character limit for a string literal, handed as they are
+   to clCreateProgramWithSource. A test (tests/test_opencl_embed.sh) checks they are
+   current.
+
+   LICENSE: MIT, see the end of this file.
+*/
+#ifndef FCN_OPENCL_H
+#define FCN_OPENCL_H
+
+#include "fcn.h"
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One OpenCL device, as fcn_cl_devices lists it. */
+typedef struct fcn_cl_device_info {
+    int index;                /* what options.device and FCN_OPENCL_DEVICE take */
+    int platform;             /* the platform's number, from 0 */
+    char platform_name[128];
+    char name[128];
+    char vendor[128];
+    char version[128];        /* CL_DEVICE_VERSION */
+    char c_version[64];       /* CL_DEVICE_OPENCL_C_VERSION */
+    int gpu, cpu;             /* CL_DEVICE_TYPE_GPU, _CPU */
+    int fma;                  /* CL_FP_FMA */
+    int correct_divide;       /* CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT */
+    int denormals;            /* CL_FP_DENORM */
+    int exact;                /* keeps the arithmetic contract: maps equal the CPU's */
+    char inexact_why[160];    /* if not exact, what is missing */
+    int is_default;           /* the device chosen when none is named */
+    int compute_units;
+    unsigned long long global_mem, max_alloc, local_mem; /* bytes */
+    size_t max_work_group;
+} fcn_cl_device_info;
+
+/* The convolution kernels (fcn_cl_options.conv_kernel); all give the same bits. */
+typedef enum fcn_cl_conv {
+    FCN_CL_CONV_AUTO = 0,   /* tiled on GPUs, vector on CPUs, simple on other devices */
+    FCN_CL_CONV_SIMPLE = 1, /* one output point per work item, inputs from global memory */
+    FCN_CL_CONV_TILED = 2,  /* work-groups stage input tiles and weights in local memory */
+    FCN_CL_CONV_VECTOR = 3  /* 4 to 16 consecutive output points per work item in a vector */
+} fcn_cl_conv;
+
+/* Options of fcn_cl_create. Zero-initialised means: the default device (or
+   $FCN_OPENCL_DEVICE), exact devices only, pieces as large as the device allows. Read
+   during the call, not kept. */
+typedef struct fcn_cl_options {
+    const char *device;        /* index ("1") or name substring ("nvidia"); NULL or "":
+                                  $FCN_OPENCL_DEVICE, else the default */
+    int allow_inexact;         /* 1: accept a device that cannot keep the contract */
+    size_t max_alloc;          /* cap on one device buffer in bytes; 0: $FCN_OPENCL_MAX_ALLOC,
+                                  else the device's limit */
+    int conv_kernel;           /* an fcn_cl_conv; 0: $FCN_OPENCL_CONV (simple, tiled or
+                                  vector), else the device type's default */
+    const char *build_options; /* appended to the program's build options, or NULL */
+    char *build_log;           /* optional: receives the whole build log (NUL-terminated, */
+    size_t build_log_size;     /*   truncated to build_log_size) */
+    cl_context context;        /* optional: the caller's context (device chosen among its
+                                  devices); retained while the fcn_cl lives */
+    cl_command_queue queue;    /* optional: the caller's queue (its device and context are
+                                  used; in-order or not); retained while the fcn_cl lives */
+} fcn_cl_options;
+
+typedef struct fcn_cl fcn_cl;
+
+/* Lists every device of every platform: fills list[0 .. min(max, total) - 1] (list may
+   be NULL with max 0) and sets *count to the total. FCN_ERR_DEVICE if there is no
+   OpenCL platform or device. */
+FCNDEF fcn_status fcn_cl_devices(fcn_cl_device_info *list, int max, int *count, fcn_error *err);
+/* The same as a table for people (what `fcn devices` prints): one line per platform, then
+   per device its index, name, type, memory, and fma / correctly rounded divide / denormals
+   yes or no, and whether maps on it are exact. Always NUL-terminated; "...\n" ends a
+   truncated text. 8 KiB is plenty for a few devices. */
+FCNDEF fcn_status fcn_cl_devices_text(char *buf, size_t size, fcn_error *err);
+
+/* Chooses a device, creates a context and queue (or takes the caller's) and builds the
+   kernels. opt may be NULL. fcn_cl_free releases what it created and the references it
+   took. */
+FCNDEF fcn_status fcn_cl_create(const fcn_cl_options *opt, fcn_cl **out, fcn_error *err);
+FCNDEF void fcn_cl_free(fcn_cl *cl); /* NULL is fine */
+/* The chosen device. */
+FCNDEF const fcn_cl_device_info *fcn_cl_device(const fcn_cl *cl);
+/* Seconds that clBuildProgram took in fcn_cl_create (mostly the driver's compiler). */
+FCNDEF double fcn_cl_build_seconds(const fcn_cl *cl);
+
+/* fcn_map's dense path on the device: same arguments, same result bit for bit. out
+   receives rect_h x rect_w x K floats (the whole map without a rect). The progress
+   callback, if any, is called after each piece (a band of rows), from this thread. */
+FCNDEF fcn_status fcn_cl_map(fcn_cl *cl, const fcn_net *net, const float *image, int h, int w,
+                             const fcn_options *opt, float *out, fcn_error *err);
+
+/* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"), or "unknown OpenCL error". */
+FCNDEF const char *fcn_cl_error_name(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FCN_OPENCL_H */
+
+/* ======================================================================== */
+#ifdef FCN_OPENCL_IMPLEMENTATION
+#ifndef FCN_OPENCL__IMPLEMENTED
+#define FCN_OPENCL__IMPLEMENTED
+
+#ifndef FCN__IMPLEMENTED
+#error "fcn_opencl.h's implementation needs fcn.h's in the same file: #define FCN_IMPLEMENTATION too, before including fcn_opencl.h"
+#endif
+
+#include <ctype.h>
+#include <time.h>
+
+#ifndef CL_PLATFORM_NOT_FOUND_KHR
+#define CL_PLATFORM_NOT_FOUND_KHR -1001
+#endif
+
+/* >>source
+   The program text (see THE KERNEL SOURCE above). Generated: do not edit between these
+   lines; edit the .cl files in opencl/ or fcn.h's fcn-arith section, then run
+   `make opencl-embed`. */
+/* fcn-opencl-source begin */
+static const char *const fcn__cl_source[] = {
+    /* opencl/fcn_prelude.cl */
+    "/* fcn.h OpenCL kernels, part 1 of 3: the prelude.\n"
+    "\n"
+    "   fcn_opencl.h compiles, as one program, this file, then the \"fcn-arith\" section of\n"
+    "   fcn.h (the library's exp, tanh, sigmoid and relu, the very same text the C code\n"
+    "   compiles), then opencl/fcn.cl. tools/embed_opencl.sh pastes the three into\n"
+    "   fcn_opencl.h; edit them here and run `make opencl-embed`.\n"
+    "\n"
+    "   The program is built with -cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt and\n"
+    "   never with -cl-mad-enable, -cl-unsafe-math-optimizations or -cl-fast-relaxed-math:\n"
+    "   every multiply-add below is an explicit fma() and nothing may be contracted. */\n"
+    "#pragma OPENCL FP_CONTRACT OFF\n"
+    "\n"
+    "/* The operations the fcn-arith section is written with, in OpenCL C. All are exact\n"
+    "   (fma, floor and ldexp are correctly rounded in OpenCL C, as in C99). */\n"
+    "#define FCN__ARITH\n"
+    "#define FCN__FMA(a, b, c) fma(a, b, c)\n"
+    "#define FCN__FLOOR(x) floor(x)\n"
+    "#define FCN__LDEXP(x, n) ldexp(x, n)\n"
+    "#define FCN__INF INFINITY\n",
+    /* fcn.h, the fcn-arith section */
+    "#ifndef FCN__ARITH\n"
+    "#define FCN__ARITH static\n"
+    "#define FCN__FMA(a, b, c) fmaf(a, b, c)\n"
+    "#define FCN__FLOOR(x) floorf(x)\n"
+    "#define FCN__LDEXP(x, n) ldexpf(x, n)\n"
+    "#define FCN__INF HUGE_VALF\n"
+    "#endif\n"
+    "\n"
+    "/* exp(x) with Cephes' expf reduction and polynomial, evaluated with fma: within 2 ulp of\n"
+    "   the true value. Results that would be subnormal are 0, so devices that flush\n"
+    "   denormals still agree. */\n"
+    "FCN__ARITH float fcn__exp(float x)\n"
+    "{\n"
+    "    float n, r, p;\n"
+    "    if (x != x) return x;\n"
+    "    if (x > 88.7f) return FCN__INF;\n"
+    "    if (x < -87.0f) return 0.0f;\n"
+    "    n = FCN__FLOOR(FCN__FMA(x, 1.44269504088896341f, 0.5f));\n"
+    "    r = FCN__FMA(n, -0.693359375f, x);\n"
+    "    r = FCN__FMA(n, 2.12194440e-4f, r);\n"
+    "    p = 1.9875691500e-4f;\n"
+    "    p = FCN__FMA(p, r, 1.3981999507e-3f);\n"
+    "    p = FCN__FMA(p, r, 8.3334519073e-3f);\n"
+    "    p = FCN__FMA(p, r, 4.1665795894e-2f);\n"
+    "    p = FCN__FMA(p, r, 1.6666665459e-1f);\n"
+    "    p = FCN__FMA(p, r, 5.0000001201e-1f);\n"
+    "    p = FCN__FMA(p, r * r, r) + 1.0f;\n"
+    "    return FCN__LDEXP(p, (int)n);\n"
+    "}\n"
+    "\n"
+    "/* tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */\n"
+    "FCN__ARITH float fcn__tanh(float x)\n"
+    "{\n"
+    "    float a = x < 0.0f \? -x : x, z, y;\n"
+    "    if (a < 0.625f) {\n"
+    "        z = x * x;\n"
+    "        y = -5.70498872745e-3f;\n"
+    "        y = FCN__FMA(y, z, 2.06390887954e-2f);\n"
+    "        y = FCN__FMA(y, z, -5.37397155531e-2f);\n"
+    "        y = FCN__FMA(y, z, 1.33314422036e-1f);\n"
+    "        y = FCN__FMA(y, z, -3.33332819422e-1f);\n"
+    "        if (x == 0.0f) return x; /* tanh(-0) = -0: the fma below would give +0 */\n"
+    "        return FCN__FMA(y, z * x, x);\n"
+    "    }\n"
+    "    y = 1.0f - 2.0f / (fcn__exp(2.0f * a) + 1.0f);\n"
+    "    return x < 0.0f \? -y : y;\n"
+    "}\n"
+    "\n"
+    "FCN__ARITH float fcn__sigmoid(float x) { return 1.0f / (1.0f + fcn__exp(-x)); }\n"
+    "\n"
+    "FCN__ARITH float fcn__relu(float x, float slope) { return x > 0.0f \? x : x * slope; }\n"
+    "\n",
+    /* opencl/fcn.cl */
+    "/* fcn.h OpenCL kernels, part 3 of 3: the dense path's layers.\n"
+    "\n"
+    "   Same grids, same reads, same accumulation order as fcn__dense_conv, fcn__dense_pool,\n"
+    "   fcn__pointwise and fcn__softmax in fcn.h, so the map is the same bit for bit:\n"
+    "   - a convolution (and a fully connected layer, a convolution over its whole input)\n"
+    "     starts each output at its bias, then adds fma(weight, input, acc) over input\n"
+    "     channel, kernel row, kernel column, in that order;\n"
+    "   - an average pool adds its window in row, column order from 0.0f and divides by\n"
+    "     (float)(kh * kw); a max pool starts at the window's first element and takes a later\n"
+    "     one only if it is greater (v > m), so the first of equal values wins;\n"
+    "   - softmax subtracts the largest value (the first of equals), exponentiates with the\n"
+    "     library's fcn__exp, adds in channel order and divides.\n"
+    "   Layouts are planar: channel, row, column, all int indices (the host keeps every\n"
+    "   buffer under 2^31 elements). A layer's output grid point (y, x) reads input grid rows\n"
+    "   y*step + ky*dil and columns x*step + kx*dil. */\n"
+    "\n"
+    "#ifdef FCN_CL_TEST_BUILD_ERROR\n"
+    "#error \"build failure requested with -DFCN_CL_TEST_BUILD_ERROR (a test of the error path)\"\n"
+    "#endif\n"
+    "\n"
+    "/* Output maps computed by one work item (registers): a tunable, set with -D. */\n"
+    "#ifndef FCN_CL_OM\n"
+    "#define FCN_CL_OM 4\n"
+    "#endif\n"
+    "\n"
+    "/* Layer types, the values of fcn_layer_type in fcn.h. */\n"
+    "#define FCN_CL_RELU 5\n"
+    "#define FCN_CL_TANH 6\n"
+    "#define FCN_CL_SIGMOID 7\n"
+    "\n"
+    "/* One work item per output grid point (x, y) and FCN_CL_OM output maps (dimension 2).\n"
+    "   Reads the input straight from global memory. Work items past the grid's edge compute\n"
+    "   its last point and store nothing: every work item runs the same loops (no early\n"
+    "   return), which lets CPU drivers such as PoCL vectorise across work items. */\n"
+    "__kernel void fcn_conv(__global const float *in, __global float *out, __global const float *par,\n"
+    "                       int woff, int boff, int cin, int kh, int kw, int in_h, int in_w, int out_h,\n"
+    "                       int out_w, int step, int dil, int maps)\n"
+    "{\n"
+    "    int gx = (int)get_global_id(0), gy = (int)get_global_id(1);\n"
+    "    int x = min(gx, out_w - 1), y = min(gy, out_h - 1);\n"
+    "    int o0 = (int)get_global_id(2) * FCN_CL_OM;\n"
+    "    int ksz = cin * kh * kw, plane = in_h * in_w, m, c, ky, kx;\n"
+    "    __global const float *src = in + y * step * in_w + x * step;\n"
+    "    __global const float *wp = par + woff + o0 * ksz;\n"
+    "    float acc[FCN_CL_OM];\n"
+    "    for (m = 0; m < FCN_CL_OM; m++) acc[m] = par[boff + min(o0 + m, maps - 1)];\n"
+    "    for (c = 0; c < cin; c++)\n"
+    "        for (ky = 0; ky < kh; ky++)\n"
+    "            for (kx = 0; kx < kw; kx++) {\n"
+    "                float v = src[c * plane + ky * dil * in_w + kx * dil];\n"
+    "                int t = (c * kh + ky) * kw + kx;\n"
+    "                for (m = 0; m < FCN_CL_OM; m++) acc[m] = fma(wp[min(m, maps - 1 - o0) * ksz + t], v, acc[m]);\n"
+    "            }\n"
+    "    if (gx < out_w && gy < out_h)\n"
+    "        for (m = 0; m < FCN_CL_OM; m++)\n",
+    "            if (o0 + m < maps) out[((o0 + m) * out_h + y) * out_w + x] = acc[m];\n"
+    "}\n"
+    "\n"
+    "/* The same convolution with FCN_CL_VX (4, 8 or 16) consecutive output points of two\n"
+    "   rows per work item, in OpenCL vectors, for FCN_CL_VOM output maps: each lane is one\n"
+    "   output with its own accumulator, so each output's order is unchanged, and a CPU driver\n"
+    "   gets SIMD code without having to vectorise across work items; the two rows share each\n"
+    "   weight load. Loads are one vload where the points\n"
+    "   read consecutive inputs (step 1; lanes past the grid's edge then read whatever follows\n"
+    "   in the buffer, in_len floats, and are not stored), else a gather. The weights come reordered by the host (from vwoff):\n"
+    "   per block of FCN_CL_VOM maps, per (channel, row, column), the block's maps side by\n"
+    "   side (the last map repeated to fill a block), so one tap's weights share a cache\n"
+    "   line. */\n"
+    "#ifndef FCN_CL_VX\n"
+    "#define FCN_CL_VX 8\n"
+    "#endif\n"
+    "#ifndef FCN_CL_VOM\n"
+    "#define FCN_CL_VOM 8\n"
+    "#endif\n"
+    "#define FCN_CL_CAT_(a, b) a##b\n"
+    "#define FCN_CL_CAT(a, b) FCN_CL_CAT_(a, b)\n"
+    "#define FCN_CL_FLOATV FCN_CL_CAT(float, FCN_CL_VX)\n"
+    "#define FCN_CL_VLOAD FCN_CL_CAT(vload, FCN_CL_VX)\n"
+    "#define FCN_CL_VSTORE FCN_CL_CAT(vstore, FCN_CL_VX)\n"
+    "\n"
+    "__kernel void fcn_conv_vec(__global const float *in, __global float *out, __global const float *par,\n"
+    "                           int vwoff, int boff, int cin, int kh, int kw, int in_h, int in_w, int out_h,\n"
+    "                           int out_w, int step, int dil, int maps, int in_len)\n"
+    "{\n"
+    "    int x0 = (int)get_global_id(0) * FCN_CL_VX, gy = (int)get_global_id(1) * 2;\n"
+    "    int y0 = min(gy, out_h - 1), y1 = min(gy + 1, out_h - 1);\n"
+    "    int o0 = (int)get_global_id(2) * FCN_CL_VOM;\n"
+    "    int ksz = cin * kh * kw, m, c, ky, kx, i, q;\n"
+    "    int xs[FCN_CL_VX];\n"
+    "    __global const float *wv = par + vwoff + o0 * ksz;\n"
+    "    FCN_CL_FLOATV acc[FCN_CL_VOM], acc1[FCN_CL_VOM];\n"
+    "    for (i = 0; i < FCN_CL_VX; i++) xs[i] = min(x0 + i, out_w - 1) * step;\n"
+    "#pragma unroll\n"
+    "    for (m = 0; m < FCN_CL_VOM; m++) {\n"
+    "        acc[m] = (FCN_CL_FLOATV)(par[boff + min(o0 + m, maps - 1)]);\n"
+    "        acc1[m] = acc[m];\n"
+    "    }\n"
+    "    for (c = 0; c < cin; c++)\n"
+    "        for (ky = 0; ky < kh; ky++) {\n"
+    "            int rb = (c * in_h + y0 * step + ky * dil) * in_w, rb1 = (c * in_h + y1 * step + ky * dil) * in_w;\n"
+    "            __global const float *row = in + rb, *row1 = in + rb1;\n"
+    "            __global const float *wt = wv + (c * kh + ky) * kw * FCN_CL_VOM;\n"
+    "            int full = step == 1 && in_len - (rb1 + x0 + (kw - 1) * dil) >= FCN_CL_VX;\n"
+    "            for (kx = 0; kx < kw; kx++, wt += FCN_CL_VOM) {\n"
+    "                FCN_CL_FLOATV v, v1;\n"
+    "                int off = kx * dil;\n"
+    "                if (full) {\n"
+    "                    v = FCN_CL_VLOAD(0, row + x0 + off);\n"
+    "                    v1 = FCN_CL_VLOAD(0, row1 + x0 + off);\n"
+    "                } else {\n"
+    "                    float g[FCN_CL_VX];\n"
+    "                    for (i = 0; i < FCN_CL_VX; i++) g[i] = row[xs[i] + off];\n"
+    "                    v = FCN_CL_VLOAD(0, g);\n",
+    "                    for (i = 0; i < FCN_CL_VX; i++) g[i] = row1[xs[i] + off];\n"
+    "                    v1 = FCN_CL_VLOAD(0, g);\n"
+    "                }\n"
+    "#pragma unroll\n"
+    "                for (m = 0; m < FCN_CL_VOM; m++) {\n"
+    "                    FCN_CL_FLOATV w = (FCN_CL_FLOATV)(wt[m]);\n"
+    "                    acc[m] = fma(w, v, acc[m]);\n"
+    "                    acc1[m] = fma(w, v1, acc1[m]);\n"
+    "                }\n"
+    "            }\n"
+    "        }\n"
+    "    for (q = 0; q < 2 && gy + q < out_h; q++)\n"
+    "        for (m = 0; m < FCN_CL_VOM && o0 + m < maps; m++) {\n"
+    "            __global float *dst = out + ((o0 + m) * out_h + gy + q) * out_w;\n"
+    "            float r[FCN_CL_VX];\n"
+    "            FCN_CL_FLOATV a = q \? acc1[m] : acc[m];\n"
+    "            if (x0 + FCN_CL_VX - 1 < out_w) {\n"
+    "                FCN_CL_VSTORE(a, 0, dst + x0);\n"
+    "            } else {\n"
+    "                FCN_CL_VSTORE(a, 0, r);\n"
+    "                for (i = 0; i < FCN_CL_VX && x0 + i < out_w; i++) dst[x0 + i] = r[i];\n"
+    "            }\n"
+    "        }\n"
+    "}\n"
+    "\n"
+    "/* The same convolution, tiled through local memory. A dilated convolution is dil x dil\n"
+    "   independent undilated ones, one per residue class of (y, x) modulo dil; a work-group\n"
+    "   takes an LY x LX block of one class (outputs dil apart) and FCN_CL_OM maps. For each\n"
+    "   input channel it stages in local memory the (LY-1)*step+kh x (LX-1)*step+kw input\n"
+    "   samples the block reads (also dil apart) and the block's weights of that channel,\n"
+    "   then every work item accumulates from local memory. Each output still adds its\n"
+    "   channels, rows and columns in the contract's order. nbx, nby: blocks per class. */\n"
+    "__kernel void fcn_conv_tiled(__global const float *in, __global float *out, __global const float *par,\n"
+    "                             int woff, int boff, int cin, int kh, int kw, int in_h, int in_w, int out_h,\n"
+    "                             int out_w, int step, int dil, int maps, int nbx, int nby,\n"
+    "                             __local float *tile, __local float *wl)\n"
+    "{\n"
+    "    int lx = (int)get_local_id(0), ly = (int)get_local_id(1);\n"
+    "    int LX = (int)get_local_size(0), LY = (int)get_local_size(1);\n"
+    "    int gx = (int)get_group_id(0), gy = (int)get_group_id(1);\n"
+    "    int bx = gx % nbx, xr = gx / nbx, by = gy % nby, yr = gy / nby;\n"
+    "    int x = xr + dil * (bx * LX + lx), y = yr + dil * (by * LY + ly);\n"
+    "    int tw = (LX - 1) * step + kw, th = (LY - 1) * step + kh, n = tw * th;\n"
+    "    int col0 = xr * step + dil * step * bx * LX, row0 = yr * step + dil * step * by * LY;\n"
+    "    int o0 = (int)get_group_id(2) * FCN_CL_OM, kk = kh * kw, ksz = cin * kk;\n"
+    "    int lid = ly * LX + lx, nl = LX * LY, m, c, ky, kx, t;\n"
+    "    float acc[FCN_CL_OM];\n"
+    "    for (m = 0; m < FCN_CL_OM; m++) acc[m] = par[boff + min(o0 + m, maps - 1)];\n"
+    "    for (c = 0; c < cin; c++) {\n"
+    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "        for (t = lid; t < n; t += nl) {\n"
+    "            int r = t / tw, q = t - r * tw, iy = row0 + dil * r, ix = col0 + dil * q;\n"
+    "            tile[t] = (iy < in_h && ix < in_w) \? in[(c * in_h + iy) * in_w + ix] : 0.0f;\n"
+    "        }\n"
+    "        for (t = lid; t < FCN_CL_OM * kk; t += nl) {\n",
+    "            int mm = t / kk;\n"
+    "            wl[t] = par[woff + min(o0 + mm, maps - 1) * ksz + c * kk + (t - mm * kk)];\n"
+    "        }\n"
+    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "        for (ky = 0; ky < kh; ky++) {\n"
+    "            __local const float *row = tile + (ly * step + ky) * tw + lx * step;\n"
+    "            for (kx = 0; kx < kw; kx++) {\n"
+    "                float v = row[kx];\n"
+    "                for (m = 0; m < FCN_CL_OM; m++) acc[m] = fma(wl[m * kk + ky * kw + kx], v, acc[m]);\n"
+    "            }\n"
+    "        }\n"
+    "    }\n"
+    "    if (x < out_w && y < out_h)\n"
+    "        for (m = 0; m < FCN_CL_OM; m++)\n"
+    "            if (o0 + m < maps) out[((o0 + m) * out_h + y) * out_w + x] = acc[m];\n"
+    "}\n"
+    "\n"
+    "/* Max or average pool: one work item per output (x, y, channel). Work items past the\n"
+    "   grid's edge compute its last point and store nothing (no early return, so that CPU\n"
+    "   drivers can vectorise across work items). */\n"
+    "__kernel void fcn_pool(__global const float *in, __global float *out, int kh, int kw, int in_h, int in_w,\n"
+    "                       int out_h, int out_w, int step, int dil, int is_max)\n"
+    "{\n"
+    "    int gx = (int)get_global_id(0), gy = (int)get_global_id(1), c = (int)get_global_id(2), ky, kx;\n"
+    "    int x = min(gx, out_w - 1), y = min(gy, out_h - 1);\n"
+    "    __global const float *src = in + (c * in_h + y * step) * in_w + x * step;\n"
+    "    float s = 0.0f, m = 0.0f;\n"
+    "    for (ky = 0; ky < kh; ky++)\n"
+    "        for (kx = 0; kx < kw; kx++) {\n"
+    "            float v = src[ky * dil * in_w + kx * dil];\n"
+    "            if ((ky == 0 && kx == 0) || v > m) m = v;\n"
+    "            s += v;\n"
+    "        }\n"
+    "    if (gx < out_w && gy < out_h) out[(c * out_h + y) * out_w + x] = is_max \? m : s / (float)(kh * kw);\n"
+    "}\n"
+    "\n"
+    "/* The same pool with FCN_CL_VX consecutive outputs per work item in a vector (for\n"
+    "   CPUs): lane by lane the same operations, a lane takes a later value only if greater. */\n"
+    "__kernel void fcn_pool_vec(__global const float *in, __global float *out, int kh, int kw, int in_h, int in_w,\n"
+    "                           int out_h, int out_w, int step, int dil, int is_max, int in_len)\n"
+    "{\n"
+    "    int x0 = (int)get_global_id(0) * FCN_CL_VX, gy = (int)get_global_id(1), c = (int)get_global_id(2);\n"
+    "    int y = min(gy, out_h - 1), ky, kx, i;\n"
+    "    int xs[FCN_CL_VX];\n"
+    "    FCN_CL_FLOATV s = (FCN_CL_FLOATV)(0.0f), m = (FCN_CL_FLOATV)(0.0f);\n"
+    "    for (i = 0; i < FCN_CL_VX; i++) xs[i] = min(x0 + i, out_w - 1) * step;\n"
+    "    for (ky = 0; ky < kh; ky++) {\n"
+    "        int rb = (c * in_h + y * step + ky * dil) * in_w;\n"
+    "        __global const float *row = in + rb;\n"
+    "        int full = step == 1 && in_len - (rb + x0 + (kw - 1) * dil) >= FCN_CL_VX;\n"
+    "        for (kx = 0; kx < kw; kx++) {\n"
+    "            FCN_CL_FLOATV v;\n"
+    "            if (full) {\n"
+    "                v = FCN_CL_VLOAD(0, row + x0 + kx * dil);\n"
+    "            } else {\n"
+    "                float g[FCN_CL_VX];\n"
+    "                for (i = 0; i < FCN_CL_VX; i++) g[i] = row[xs[i] + kx * dil];\n"
+    "                v = FCN_CL_VLOAD(0, g);\n"
+    "            }\n"
+    "            m = (ky == 0 && kx == 0) \? v : select(m, v, v > m);\n"
+    "            s += v;\n"
+    "        }\n"
+    "    }\n",
+    "    if (gy < out_h) {\n"
+    "        __global float *dst = out + (c * out_h + y) * out_w;\n"
+    "        FCN_CL_FLOATV r = is_max \? m : s / (FCN_CL_FLOATV)((float)(kh * kw));\n"
+    "        float t[FCN_CL_VX];\n"
+    "        if (x0 + FCN_CL_VX - 1 < out_w) {\n"
+    "            FCN_CL_VSTORE(r, 0, dst + x0);\n"
+    "        } else {\n"
+    "            FCN_CL_VSTORE(r, 0, t);\n"
+    "            for (i = 0; i < FCN_CL_VX && x0 + i < out_w; i++) dst[x0 + i] = t[i];\n"
+    "        }\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "/* relu, tanh or sigmoid on n values in place. */\n"
+    "__kernel void fcn_act(__global float *v, int n, int type, float slope)\n"
+    "{\n"
+    "    int i = (int)get_global_id(0);\n"
+    "    float x;\n"
+    "    if (i >= n) return;\n"
+    "    x = v[i];\n"
+    "    if (type == FCN_CL_RELU) x = fcn__relu(x, slope);\n"
+    "    else if (type == FCN_CL_TANH) x = fcn__tanh(x);\n"
+    "    else if (type == FCN_CL_SIGMOID) x = fcn__sigmoid(x);\n"
+    "    v[i] = x;\n"
+    "}\n"
+    "\n"
+    "/* Softmax over k planar channels at each of n positions, in place. */\n"
+    "__kernel void fcn_softmax(__global float *v, int n, int k)\n"
+    "{\n"
+    "    int i = (int)get_global_id(0), j;\n"
+    "    float m, s = 0.0f;\n"
+    "    if (i >= n) return;\n"
+    "    m = v[i];\n"
+    "    for (j = 1; j < k; j++)\n"
+    "        if (v[i + j * n] > m) m = v[i + j * n];\n"
+    "    for (j = 0; j < k; j++) {\n"
+    "        float e = fcn__exp(v[i + j * n] - m);\n"
+    "        v[i + j * n] = e;\n"
+    "        s += e;\n"
+    "    }\n"
+    "    for (j = 0; j < k; j++) v[i + j * n] = v[i + j * n] / s;\n"
+    "}\n"
+    "\n"
+    "/* The map from the last layer's grid: every q-th point of a grid_w-wide plane, channels\n"
+    "   last, rh x rw x k. */\n"
+    "__kernel void fcn_gather(__global const float *in, __global float *out, int plane, int grid_w, int q,\n"
+    "                         int rh, int rw, int k)\n"
+    "{\n"
+    "    int x = (int)get_global_id(0), y = (int)get_global_id(1), j;\n"
+    "    if (x >= rw || y >= rh) return;\n"
+    "    for (j = 0; j < k; j++) out[(y * rw + x) * k + j] = in[j * plane + y * q * grid_w + x * q];\n"
+    "}\n",
+};
+#define FCN__CL_SOURCE_PIECES 7
+/* fcn-opencl-source end */
+
+/* >>errors */
+FCNDEF const char *fcn_cl_error_name(int code)
+{
+    switch (code) {
+    case 0: return "CL_SUCCESS";
+    case -1: return "CL_DEVICE_NOT_FOUND";
+    case -2: return "CL_DEVICE_NOT_AVAILABLE";
+    case -3: return "CL_COMPILER_NOT_AVAILABLE";
+    case -4: return "CL_MEM_OBJECT_ALLOCATION_FAILURE";
+    case -5: return "CL_OUT_OF_RESOURCES";
+    case -6: return "CL_OUT_OF_HOST_MEMORY";
+    case -7: return "CL_PROFILING_INFO_NOT_AVAILABLE";
+    case -8: return "CL_MEM_COPY_OVERLAP";
+    case -9: return "CL_IMAGE_FORMAT_MISMATCH";
+    case -10: return "CL_IMAGE_FORMAT_NOT_SUPPORTED";
+    case -11: return "CL_BUILD_PROGRAM_FAILURE";
+    case -12: return "CL_MAP_FAILURE";
+    case -13: return "CL_MISALIGNED_SUB_BUFFER_OFFSET";
+    case -14: return "CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST";
+    case -15: return "CL_COMPILE_PROGRAM_FAILURE";
+    case -16: return "CL_LINKER_NOT_AVAILABLE";
+    case -17: return "CL_LINK_PROGRAM_FAILURE";
+    case -18: return "CL_DEVICE_PARTITION_FAILED";
+    case -19: return "CL_KERNEL_ARG_INFO_NOT_AVAILABLE";
+    case -30: return "CL_INVALID_VALUE";
+    case -31: return "CL_INVALID_DEVICE_TYPE";
+    case -32: return "CL_INVALID_PLATFORM";
+    case -33: return "CL_INVALID_DEVICE";
+    case -34: return "CL_INVALID_CONTEXT";
+    case -35: return "CL_INVALID_QUEUE_PROPERTIES";
+    case -36: return "CL_INVALID_COMMAND_QUEUE";
+    case -37: return "CL_INVALID_HOST_PTR";
+    case -38: return "CL_INVALID_MEM_OBJECT";
+    case -39: return "CL_INVALID_IMAGE_FORMAT_DESCRIPTOR";
+    case -40: return "CL_INVALID_IMAGE_SIZE";
+    case -41: return "CL_INVALID_SAMPLER";
+    case -42: return "CL_INVALID_BINARY";
+    case -43: return "CL_INVALID_BUILD_OPTIONS";
+    case -44: return "CL_INVALID_PROGRAM";
+    case -45: return "CL_INVALID_PROGRAM_EXECUTABLE";
+    case -46: return "CL_INVALID_KERNEL_NAME";
+    case -47: return "CL_INVALID_KERNEL_DEFINITION";
+    case -48: return "CL_INVALID_KERNEL";
+    case -49: return "CL_INVALID_ARG_INDEX";
+    case -50: return "CL_INVALID_ARG_VALUE";
+    case -51: return "CL_INVALID_ARG_SIZE";
+    case -52: return "CL_INVALID_KERNEL_ARGS";
+    case -53: return "CL_INVALID_WORK_DIMENSION";
+    case -54: return "CL_INVALID_WORK_GROUP_SIZE";
+    case -55: return "CL_INVALID_WORK_ITEM_SIZE";
+    case -56: return "CL_INVALID_GLOBAL_OFFSET";
+    case -57: return "CL_INVALID_EVENT_WAIT_LIST";
+    case -58: return "CL_INVALID_EVENT";
+    case -59: return "CL_INVALID_OPERATION";
+    case -60: return "CL_INVALID_GL_OBJECT";
+    case -61: return "CL_INVALID_BUFFER_SIZE";
+    case -62: return "CL_INVALID_MIP_LEVEL";
+    case -63: return "CL_INVALID_GLOBAL_WORK_SIZE";
+    case -64: return "CL_INVALID_PROPERTY";
+    case -65: return "CL_INVALID_IMAGE_DESCRIPTOR";
+    case -66: return "CL_INVALID_COMPILER_OPTIONS";
+    case -67: return "CL_INVALID_LINKER_OPTIONS";
+    case -68: return "CL_INVALID_DEVICE_PARTITION_COUNT";
+    case -69: return "CL_INVALID_PIPE_SIZE";
+    case -70: return "CL_INVALID_DEVICE_QUEUE";
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    default: return "unknown OpenCL error";
+    }
+}
+
+/* FCN_ERR_DEVICE naming the call and the code, then the context (fmt). */
+static fcn_status fcn__cl_fail(fcn_error *err, const char *call, cl_int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        int n;
+        err->status = FCN_ERR_DEVICE;
+        n = snprintf(err->message, sizeof err->message, "%s: %s (%d)", call, fcn_cl_error_name((int)code),
+                     (int)code);
+        if (fmt && n >= 0 && (size_t)n + 2 < sizeof err->message) {
+            err->message[n] = ':';
+            err->message[n + 1] = ' ';
+            va_start(ap, fmt);
+            vsnprintf(err->message + n + 2, sizeof err->message - (size_t)n - 2, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return FCN_ERR_DEVICE;
+}
+
+static fcn_status fcn__cl_no_platform(fcn_error *err, cl_int code)
+{
+    return fcn__fail(err, FCN_ERR_DEVICE,
+                     "no OpenCL platform (clGetPlatformIDs: %s (%d)): install an OpenCL driver (an ICD "
+                     "such as pocl-opencl-icd, or a GPU vendor's) or check OCL_ICD_VENDORS",
+                     fcn_cl_error_name((int)code), (int)code);
+}
+
+/* >>devices */
+typedef struct fcn__cl_dev {
+    cl_platform_id plat;
+    cl_device_id dev;
+    int pi; /* platform number */
+} fcn__cl_dev;
+
+/* Every device of every platform, in order. *list is FCN_MALLOC'ed. */
+static fcn_status fcn__cl_enumerate(fcn__cl_dev **list, int *count, fcn_error *err)
+{
+    cl_uint np = 0, p, nd, d;
+    cl_platform_id *plats;
+    fcn__cl_dev *l = NULL;
+    int n = 0, cap = 0;
+    cl_int e = clGetPlatformIDs(0, NULL, &np);
+    *list = NULL;
+    *count = 0;
+    if (e == CL_PLATFORM_NOT_FOUND_KHR || (e == CL_SUCCESS && np == 0)) return fcn__cl_no_platform(err, e);
+    if (e != CL_SUCCESS) return fcn__cl_fail(err, "clGetPlatformIDs", e, "cannot list the OpenCL platforms");
+    plats = FCN__CAST(cl_platform_id *, fcn__alloc(np, sizeof *plats));
+    if (!plats) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    e = clGetPlatformIDs(np, plats, &np);
+    if (e != CL_SUCCESS) {
+        FCN_FREE(plats);
+        return fcn__cl_fail(err, "clGetPlatformIDs", e, "cannot list the OpenCL platforms");
+    }
+    for (p = 0; p < np; p++) {
+        cl_device_id *devs;
+        nd = 0;
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS || nd == 0) continue;
+        devs = FCN__CAST(cl_device_id *, fcn__alloc(nd, sizeof *devs));
+        if (!devs || clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, &nd) != CL_SUCCESS) {
+            FCN_FREE(devs);
+            continue;
+        }
+        for (d = 0; d < nd; d++) {
+            if (n == cap) {
+                int nc = cap ? cap * 2 : 8;
+                fcn__cl_dev *q = FCN__CAST(fcn__cl_dev *, fcn__alloc((size_t)nc, sizeof *q));
+                if (!q) {
+                    FCN_FREE(devs);
+                    FCN_FREE(l);
+                    FCN_FREE(plats);
+                    return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+                }
+                if (l) memcpy(q, l, (size_t)n * sizeof *q);
+                FCN_FREE(l);
+                l = q;
+                cap = nc;
+            }
+            l[n].plat = plats[p];
+            l[n].dev = devs[d];
+            l[n].pi = (int)p;
+            n++;
+        }
+        FCN_FREE(devs);
+    }
+    FCN_FREE(plats);
+    if (n == 0) {
+        FCN_FREE(l);
+        return fcn__fail(err, FCN_ERR_DEVICE, "no OpenCL device: %u platform%s, none with a device", (unsigned)np,
+                         np == 1 ? "" : "s");
+    }
+    *list = l;
+    *count = n;
+    return FCN_OK;
+}
+
+static void fcn__cl_str(cl_device_id dev, cl_platform_id plat, cl_uint param, char *buf, size_t n)
+{
+    size_t got = 0;
+    cl_int e = dev ? clGetDeviceInfo(dev, param, n - 1, buf, &got) : clGetPlatformInfo(plat, param, n - 1, buf, &got);
+    if (e != CL_SUCCESS) got = 0;
+    if (got > n - 1) got = n - 1;
+    buf[got] = '\0';
+    /* trim trailing blanks (some drivers pad their names) */
+    while (got > 0 && (buf[got - 1] == ' ' || buf[got - 1] == '\0')) buf[--got] = '\0';
+}
+
+static int fcn__cl_host_little(void)
+{
+    unsigned int one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* "OpenCL C 1.2 ..." -> 102; 0 if unreadable */
+static int fcn__cl_c_version(const char *s)
+{
+    int major = 0, minor = 0;
+    const char *p = strstr(s, "OpenCL C ");
+    if (!p) return 0;
+    p += 9;
+    while (*p >= '0' && *p <= '9') major = major * 10 + (*p++ - '0');
+    if (*p++ != '.') return 0;
+    while (*p >= '0' && *p <= '9') minor = minor * 10 + (*p++ - '0');
+    return major * 100 + minor;
+}
+
+/* What the device lacks of the contract, in why; 1 if nothing. */
+static int fcn__cl_contract(cl_device_fp_config fp, int c_version, int little, char *why, size_t n)
+{
+    const char *miss[8];
+    int k = 0, i;
+    size_t len = 0;
+    if (!(fp & CL_FP_FMA)) miss[k++] = "no fp32 fused multiply-add (CL_FP_FMA)";
+    if (!(fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT))
+        miss[k++] = "no correctly rounded fp32 divide (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT)";
+    if (!(fp & CL_FP_DENORM)) miss[k++] = "fp32 denormals flushed (no CL_FP_DENORM)";
+    if (!(fp & CL_FP_ROUND_TO_NEAREST)) miss[k++] = "no round to nearest";
+    if (!(fp & CL_FP_INF_NAN)) miss[k++] = "no infinities and NaNs";
+    if (c_version < 102) miss[k++] = "OpenCL C older than 1.2";
+    if (!little) miss[k++] = "byte order differs from the host's";
+    if (n) why[0] = '\0';
+    for (i = 0; i < k && len + 1 < n; i++) {
+        int m = snprintf(why + len, n - len, "%s%s", i ? ", " : "", miss[i]);
+        if (m < 0) break;
+        len += (size_t)m;
+        if (len >= n) len = n - 1;
+    }
+    return k == 0;
+}
+
+static void fcn__cl_fill(const fcn__cl_dev *d, int index, fcn_cl_device_info *info)
+{
+    cl_device_type type = 0;
+    cl_device_fp_config fp = 0;
+    cl_uint cu = 0, little = 0;
+    cl_ulong gm = 0, ma = 0, lm = 0;
+    size_t wg = 0;
+    memset(info, 0, sizeof *info);
+    info->index = index;
+    info->platform = d->pi;
+    fcn__cl_str(NULL, d->plat, CL_PLATFORM_NAME, info->platform_name, sizeof info->platform_name);
+    fcn__cl_str(d->dev, NULL, CL_DEVICE_NAME, info->name, sizeof info->name);
+    fcn__cl_str(d->dev, NULL, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
+    fcn__cl_str(d->dev, NULL, CL_DEVICE_VERSION, info->version, sizeof info->version);
+    fcn__cl_str(d->dev, NULL, CL_DEVICE_OPENCL_C_VERSION, info->c_version, sizeof info->c_version);
+    clGetDeviceInfo(d->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(d->dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
+    clGetDeviceInfo(d->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    clGetDeviceInfo(d->dev, CL_DEVICE_ENDIAN_LITTLE, sizeof little, &little, NULL);
+    clGetDeviceInfo(d->dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gm, &gm, NULL);
+    clGetDeviceInfo(d->dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ma, &ma, NULL);
+    clGetDeviceInfo(d->dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lm, &lm, NULL);
+    clGetDeviceInfo(d->dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    info->gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
+    info->cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+    info->fma = (fp & CL_FP_FMA) != 0;
+    info->correct_divide = (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+    info->denormals = (fp & CL_FP_DENORM) != 0;
+    info->exact = fcn__cl_contract(fp, fcn__cl_c_version(info->c_version), (little != 0) == fcn__cl_host_little(),
+                                   info->inexact_why, sizeof info->inexact_why);
+    info->compute_units = (int)cu;
+    info->global_mem = (unsigned long long)gm;
+    info->max_alloc = (unsigned long long)ma;
+    info->local_mem = (unsigned long long)lm;
+    info->max_work_group = wg;
+}
+
+/* The default among n devices (see DEVICE CHOICE). */
+static int fcn__cl_default(const fcn_cl_device_info *info, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (info[i].gpu && info[i].exact) return i;
+    for (i = 0; i < n; i++)
+        if (info[i].exact) return i;
+    for (i = 0; i < n; i++)
+        if (info[i].gpu) return i;
+    return 0;
+}
+
+static int fcn__cl_contains(const char *hay, const char *needle)
+{
+    size_t i, j, nh = strlen(hay), nn = strlen(needle);
+    for (i = 0; i + nn <= nh; i++) {
+        for (j = 0; j < nn; j++)
+            if (tolower((unsigned char)hay[i + j]) != tolower((unsigned char)needle[j])) break;
+        if (j == nn) return 1;
+    }
+    return 0;
+}
+
+/* Chooses among n devices by sel (index or name), or the default if sel is empty. */
+static fcn_status fcn__cl_choose(const fcn_cl_device_info *info, int n, const char *sel, const char *from,
+                                 int *idx, fcn_error *err)
+{
+    const char *p;
+    int i, digits = 1;
+    if (!sel || !sel[0]) {
+        *idx = fcn__cl_default(info, n);
+        return FCN_OK;
+    }
+    for (p = sel; *p; p++)
+        if (*p < '0' || *p > '9') digits = 0;
+    if (digits) {
+        long v = strtol(sel, NULL, 10);
+        if (strlen(sel) > 6 || v >= n)
+            return fcn__fail(err, FCN_ERR_DEVICE, "no OpenCL device %s (%s): there %s %d, numbered from 0 (see `fcn devices`)",
+                             sel, from, n == 1 ? "is" : "are", n);
+        *idx = (int)v;
+        return FCN_OK;
+    }
+    for (i = 0; i < n; i++)
+        if (fcn__cl_contains(info[i].name, sel)) break;
+    if (i == n)
+        for (i = 0; i < n; i++)
+            if (fcn__cl_contains(info[i].platform_name, sel) || fcn__cl_contains(info[i].vendor, sel)) break;
+    if (i == n)
+        return fcn__fail(err, FCN_ERR_DEVICE, "no OpenCL device named like '%.100s' (%s) among %d (see `fcn devices`)",
+                         sel, from, n);
+    *idx = i;
+    return FCN_OK;
+}
+
+FCNDEF fcn_status fcn_cl_devices(fcn_cl_device_info *list, int max, int *count, fcn_error *err)
+{
+    fcn__cl_dev *devs;
+    fcn_cl_device_info *info;
+    int n, i, def;
+    fcn_status st;
+    if (count) *count = 0;
+    if (max < 0 || (max > 0 && !list)) return fcn__fail(err, FCN_ERR_ARG, "fcn_cl_devices: bad list or max");
+    st = fcn__cl_enumerate(&devs, &n, err);
+    if (st != FCN_OK) return st;
+    info = FCN__CAST(fcn_cl_device_info *, fcn__alloc((size_t)n, sizeof *info));
+    if (!info) {
+        FCN_FREE(devs);
+        return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    }
+    for (i = 0; i < n; i++) fcn__cl_fill(&devs[i], i, &info[i]);
+    def = fcn__cl_default(info, n);
+    info[def].is_default = 1;
+    for (i = 0; i < n && i < max; i++) list[i] = info[i];
+    if (count) *count = n;
+    FCN_FREE(info);
+    FCN_FREE(devs);
+    fcn__ok(err);
+    return FCN_OK;
+}
+
+/* Appends to a fixed buffer, marking truncation with "...\n". */
+static void fcn__cl_cat(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    int m;
+    if (*len + 1 >= size) return;
+    va_start(ap, fmt);
+    m = vsnprintf(buf + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (m < 0) return;
+    if (*len + (size_t)m >= size) {
+        *len = size - 1;
+        if (size >= 5) memcpy(buf + size - 5, "...\n", 5);
+        return;
+    }
+    *len += (size_t)m;
+}
+
+FCNDEF fcn_status fcn_cl_devices_text(char *buf, size_t size, fcn_error *err)
+{
+    fcn_cl_device_info *info;
+    int n = 0, i, last_p = -1;
+    size_t len = 0;
+    fcn_status st;
+    if (!buf || size == 0) return fcn__fail(err, FCN_ERR_ARG, "fcn_cl_devices_text: no buffer");
+    buf[0] = '\0';
+    st = fcn_cl_devices(NULL, 0, &n, err);
+    if (st != FCN_OK) return st;
+    info = FCN__CAST(fcn_cl_device_info *, fcn__alloc((size_t)n, sizeof *info));
+    if (!info) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    st = fcn_cl_devices(info, n, &n, err);
+    if (st != FCN_OK) {
+        FCN_FREE(info);
+        return st;
+    }
+    for (i = 0; i < n; i++) {
+        const fcn_cl_device_info *d = &info[i];
+        if (d->platform != last_p) {
+            fcn__cl_cat(buf, size, &len, "platform %d: %s\n", d->platform, d->platform_name);
+            last_p = d->platform;
+        }
+        fcn__cl_cat(buf, size, &len, "  device %d%s: %s (%s, %s)\n", d->index, d->is_default ? " (default)" : "",
+                    d->name, d->gpu ? "GPU" : d->cpu ? "CPU" : "other", d->version);
+        fcn__cl_cat(buf, size, &len, "    %d compute units, %.0f MiB memory, %.0f MiB largest buffer, %.0f KiB local\n",
+                    d->compute_units, (double)d->global_mem / 1048576.0, (double)d->max_alloc / 1048576.0,
+                    (double)d->local_mem / 1024.0);
+        fcn__cl_cat(buf, size, &len, "    fp32 fma: %s, correctly rounded divide: %s, denormals: %s -> maps %s\n",
+                    d->fma ? "yes" : "no", d->correct_divide ? "yes" : "no", d->denormals ? "yes" : "no",
+                    d->exact ? "exact (same bits as the CPU)" : "NOT exact");
+        if (!d->exact) fcn__cl_cat(buf, size, &len, "    (%s)\n", d->inexact_why);
+    }
+    FCN_FREE(info);
+    fcn__ok(err);
+    return FCN_OK;
+}
+
+/* >>context */
+#define FCN__CL_KERNELS 8
+enum { FCN__K_CONV, FCN__K_TILED, FCN__K_VEC, FCN__K_POOL, FCN__K_POOL_VEC, FCN__K_ACT, FCN__K_SOFTMAX, FCN__K_GATHER };
+static const char *const fcn__cl_kernel_names[FCN__CL_KERNELS] = {
+    "fcn_conv", "fcn_conv_tiled", "fcn_conv_vec", "fcn_pool", "fcn_pool_vec", "fcn_act", "fcn_softmax", "fcn_gather"};
+
+#define FCN__CL_OM 4 /* output maps per work item (simple, tiled), -DFCN_CL_OM */
+static const char *const fcn__cl_conv_names[4] = {"auto", "simple", "tiled", "vector"};
+
+struct fcn_cl {
+    cl_context ctx;
+    cl_command_queue queue;
+    cl_device_id dev;
+    cl_program prog;
+    cl_kernel k[FCN__CL_KERNELS];
+    size_t wg[FCN__CL_KERNELS];     /* CL_KERNEL_WORK_GROUP_SIZE */
+    cl_ulong klocal[FCN__CL_KERNELS]; /* CL_KERNEL_LOCAL_MEM_SIZE */
+    size_t max_item[3];             /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
+    int out_of_order;
+    int conv;                       /* the convolution kernel: FCN_CL_CONV_* */
+    int vx, vom;                    /* the vector kernel's lanes (4, 8 or 16) and maps (4 or 8) */
+    size_t cap;                     /* bytes: largest layer buffer of a piece */
+    double build_seconds;
+    fcn_cl_device_info info;
+};
+
+static double fcn__cl_now(void)
+{
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+FCNDEF void fcn_cl_free(fcn_cl *cl)
+{
+    int i;
+    if (!cl) return;
+    for (i = 0; i < FCN__CL_KERNELS; i++)
+        if (cl->k[i]) clReleaseKernel(cl->k[i]);
+    if (cl->prog) clReleaseProgram(cl->prog);
+    if (cl->queue) clReleaseCommandQueue(cl->queue);
+    if (cl->ctx) clReleaseContext(cl->ctx);
+    FCN_FREE(cl);
+}
+
+FCNDEF const fcn_cl_device_info *fcn_cl_device(const fcn_cl *cl) { return cl ? &cl->info : NULL; }
+FCNDEF double fcn_cl_build_seconds(const fcn_cl *cl) { return cl ? cl->build_seconds : 0.0; }
+
+/* "1500000", "64k", "256M", "2G" -> bytes; 0 if malformed */
+static size_t fcn__cl_parse_bytes(const char *s)
+{
+    double v;
+    char *end;
+    if (!s || !*s) return 0;
+    v = strtod(s, &end);
+    if (end == s || v <= 0) return 0;
+    if (*end == 'k' || *end == 'K') v *= 1024.0, end++;
+    else if (*end == 'm' || *end == 'M') v *= 1048576.0, end++;
+    else if (*end == 'g' || *end == 'G') v *= 1073741824.0, end++;
+    if (*end) return 0;
+    return v >= (double)SIZE_MAX ? SIZE_MAX : (size_t)v;
+}
+
+/* Builds the program; on failure the start of the log goes into err, all of it into the
+   caller's buffer. */
+static fcn_status fcn__cl_build(fcn_cl *cl, const fcn_cl_options *o, fcn_error *err)
+{
+    char opts[1024];
+    const char *src[FCN__CL_SOURCE_PIECES];
+    cl_int e;
+    double t0;
+    int i, n;
+    n = snprintf(opts, sizeof opts, "-cl-std=CL1.2%s -DFCN_CL_OM=%d -DFCN_CL_VX=%d -DFCN_CL_VOM=%d%s%s",
+                 cl->info.correct_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "", FCN__CL_OM, cl->vx,
+                 cl->vom, o->build_options ? " " : "", o->build_options ? o->build_options : "");
+    if (n < 0 || (size_t)n >= sizeof opts) return fcn__fail(err, FCN_ERR_ARG, "build_options too long");
+    for (i = 0; i < FCN__CL_SOURCE_PIECES; i++) src[i] = fcn__cl_source[i];
+    cl->prog = clCreateProgramWithSource(cl->ctx, FCN__CL_SOURCE_PIECES, src, NULL, &e);
+    if (!cl->prog) return fcn__cl_fail(err, "clCreateProgramWithSource", e, NULL);
+    t0 = fcn__cl_now();
+    e = clBuildProgram(cl->prog, 1, &cl->dev, opts, NULL, NULL);
+    cl->build_seconds = fcn__cl_now() - t0;
+    if (e != CL_SUCCESS) {
+        size_t len = 0;
+        char *log = NULL;
+        if (clGetProgramBuildInfo(cl->prog, cl->dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) == CL_SUCCESS && len) {
+            log = FCN__CAST(char *, FCN_MALLOC(len + 1));
+            if (log && clGetProgramBuildInfo(cl->prog, cl->dev, CL_PROGRAM_BUILD_LOG, len, log, NULL) == CL_SUCCESS)
+                log[len] = '\0';
+            else if (log)
+                log[0] = '\0';
+        }
+        if (o->build_log && o->build_log_size) {
+            size_t m = log ? strlen(log) : 0;
+            if (m >= o->build_log_size) m = o->build_log_size - 1;
+            if (m) memcpy(o->build_log, log, m);
+            o->build_log[m] = '\0';
+        }
+        {
+            /* the log's first lines, blanks squeezed, fit the message */
+            char head[400];
+            size_t j = 0, k;
+            int sp = 0;
+            for (k = 0; log && log[k] && j + 1 < sizeof head; k++) {
+                char c = log[k];
+                if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+                    if (!sp && j) head[j++] = c == '\n' ? '|' : ' ';
+                    sp = 1;
+                } else {
+                    head[j++] = c;
+                    sp = 0;
+                }
+            }
+            head[j] = '\0';
+            fcn__cl_fail(err, "clBuildProgram", e, "the kernels do not build on %.60s; build log%s: %s", cl->info.name,
+                         o->build_log ? " (all of it in options.build_log)" : "", j ? head : "(empty)");
+        }
+        FCN_FREE(log);
+        return FCN_ERR_DEVICE;
+    }
+    for (i = 0; i < FCN__CL_KERNELS; i++) {
+        cl->k[i] = clCreateKernel(cl->prog, fcn__cl_kernel_names[i], &e);
+        if (!cl->k[i]) return fcn__cl_fail(err, "clCreateKernel", e, "%s", fcn__cl_kernel_names[i]);
+        e = clGetKernelWorkGroupInfo(cl->k[i], cl->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof cl->wg[i], &cl->wg[i], NULL);
+        if (e != CL_SUCCESS) return fcn__cl_fail(err, "clGetKernelWorkGroupInfo", e, "%s", fcn__cl_kernel_names[i]);
+        if (clGetKernelWorkGroupInfo(cl->k[i], cl->dev, CL_KERNEL_LOCAL_MEM_SIZE, sizeof cl->klocal[i], &cl->klocal[i],
+                                     NULL) != CL_SUCCESS)
+            cl->klocal[i] = 0;
+        if (cl->wg[i] < 1) cl->wg[i] = 1;
+    }
+    return FCN_OK;
+}
+
+FCNDEF fcn_status fcn_cl_create(const fcn_cl_options *opt, fcn_cl **out, fcn_error *err)
+{
+    fcn_cl_options zero;
+    fcn_cl *cl;
+    fcn__cl_dev *devs = NULL, one;
+    fcn_cl_device_info *info = NULL;
+    int n = 0, idx = 0, i;
+    const char *sel, *from = "options.device";
+    const char *env;
+    size_t cap;
+    cl_int e;
+    fcn_status st = FCN_OK;
+    if (!out) return fcn__fail(err, FCN_ERR_ARG, "fcn_cl_create: out is NULL");
+    *out = NULL;
+    if (!opt) {
+        memset(&zero, 0, sizeof zero);
+        opt = &zero;
+    }
+    if (opt->conv_kernel < 0 || opt->conv_kernel > 3)
+        return fcn__fail(err, FCN_ERR_ARG, "conv_kernel %d: expected 0 (auto), 1 (simple), 2 (tiled) or 3 (vector)",
+                         opt->conv_kernel);
+    cl = FCN__CAST(fcn_cl *, FCN_MALLOC(sizeof *cl));
+    if (!cl) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    memset(cl, 0, sizeof *cl);
+    sel = opt->device;
+    if (!sel || !sel[0]) {
+        sel = getenv("FCN_OPENCL_DEVICE");
+        from = "FCN_OPENCL_DEVICE";
+    }
+
+    if (opt->queue) {
+        /* the caller's queue: its device and context */
+        cl_command_queue_properties qp = 0;
+        e = clGetCommandQueueInfo(opt->queue, CL_QUEUE_CONTEXT, sizeof cl->ctx, &cl->ctx, NULL);
+        if (e == CL_SUCCESS) e = clGetCommandQueueInfo(opt->queue, CL_QUEUE_DEVICE, sizeof cl->dev, &cl->dev, NULL);
+        if (e == CL_SUCCESS) e = clGetCommandQueueInfo(opt->queue, CL_QUEUE_PROPERTIES, sizeof qp, &qp, NULL);
+        if (e != CL_SUCCESS) {
+            cl->ctx = NULL;
+            fcn_cl_free(cl);
+            return fcn__cl_fail(err, "clGetCommandQueueInfo", e, "options.queue is not a usable queue");
+        }
+        clRetainContext(cl->ctx);
+        clRetainCommandQueue(opt->queue);
+        cl->queue = opt->queue;
+        cl->out_of_order = (qp & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
+        one.dev = cl->dev;
+        one.pi = 0;
+        e = clGetDeviceInfo(cl->dev, CL_DEVICE_PLATFORM, sizeof one.plat, &one.plat, NULL);
+        if (e != CL_SUCCESS) one.plat = NULL;
+        fcn__cl_fill(&one, 0, &cl->info);
+    } else {
+        if (opt->context) {
+            /* the caller's context: choose among its devices */
+            cl_uint nd = 0;
+            cl_device_id *ids = NULL;
+            e = clGetContextInfo(opt->context, CL_CONTEXT_NUM_DEVICES, sizeof nd, &nd, NULL);
+            if (e != CL_SUCCESS || nd == 0) {
+                fcn_cl_free(cl);
+                return fcn__cl_fail(err, "clGetContextInfo", e, "options.context has no usable device");
+            }
+            ids = FCN__CAST(cl_device_id *, fcn__alloc(nd, sizeof *ids));
+            devs = FCN__CAST(fcn__cl_dev *, fcn__alloc(nd, sizeof *devs));
+            if (!ids || !devs) {
+                FCN_FREE(ids);
+                FCN_FREE(devs);
+                fcn_cl_free(cl);
+                return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+            }
+            e = clGetContextInfo(opt->context, CL_CONTEXT_DEVICES, nd * sizeof *ids, ids, NULL);
+            for (i = 0; i < (int)nd; i++) {
+                devs[i].dev = ids[i];
+                devs[i].pi = 0;
+                if (clGetDeviceInfo(ids[i], CL_DEVICE_PLATFORM, sizeof devs[i].plat, &devs[i].plat, NULL) != CL_SUCCESS)
+                    devs[i].plat = NULL;
+            }
+            FCN_FREE(ids);
+            if (e != CL_SUCCESS) {
+                FCN_FREE(devs);
+                fcn_cl_free(cl);
+                return fcn__cl_fail(err, "clGetContextInfo", e, "cannot list options.context's devices");
+            }
+            n = (int)nd;
+        } else {
+            st = fcn__cl_enumerate(&devs, &n, err);
+            if (st != FCN_OK) {
+                fcn_cl_free(cl);
+                return st;
+            }
+        }
+        info = FCN__CAST(fcn_cl_device_info *, fcn__alloc((size_t)n, sizeof *info));
+        if (!info) {
+            FCN_FREE(devs);
+            fcn_cl_free(cl);
+            return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+        }
+        for (i = 0; i < n; i++) fcn__cl_fill(&devs[i], i, &info[i]);
+        st = fcn__cl_choose(info, n, sel, from, &idx, err);
+        if (st == FCN_OK) {
+            cl->info = info[idx];
+            cl->info.is_default = idx == fcn__cl_default(info, n);
+            cl->dev = devs[idx].dev;
+            if (opt->context) {
+                clRetainContext(opt->context);
+                cl->ctx = opt->context;
+            } else {
+                cl_context_properties props[3];
+                props[0] = CL_CONTEXT_PLATFORM;
+                props[1] = (cl_context_properties)devs[idx].plat;
+                props[2] = 0;
+                cl->ctx = clCreateContext(props, 1, &cl->dev, NULL, NULL, &e);
+                if (!cl->ctx) st = fcn__cl_fail(err, "clCreateContext", e, "device %d (%.100s)", idx, cl->info.name);
+            }
+        }
+        FCN_FREE(info);
+        FCN_FREE(devs);
+        if (st == FCN_OK && !cl->info.exact && !opt->allow_inexact)
+            st = fcn__fail(err, FCN_ERR_DEVICE,
+                           "OpenCL device %d (%.80s) cannot keep the arithmetic contract: %s; its maps could "
+                           "differ from the CPU's. Choose another device (`fcn devices`) or allow inexact maps",
+                           cl->info.index, cl->info.name, cl->info.inexact_why);
+        if (st == FCN_OK) {
+            cl->queue = clCreateCommandQueue(cl->ctx, cl->dev, 0, &e);
+            if (!cl->queue) st = fcn__cl_fail(err, "clCreateCommandQueue", e, "device %.100s", cl->info.name);
+        }
+        if (st != FCN_OK) {
+            fcn_cl_free(cl);
+            return st;
+        }
+    }
+    if (opt->queue && !cl->info.exact && !opt->allow_inexact) {
+        st = fcn__fail(err, FCN_ERR_DEVICE,
+                       "OpenCL device %.80s (options.queue's) cannot keep the arithmetic contract: %s; its maps "
+                       "could differ from the CPU's. Use another device or allow inexact maps",
+                       cl->info.name, cl->info.inexact_why);
+        fcn_cl_free(cl);
+        return st;
+    }
+    {
+        cl_bool comp = CL_TRUE, avail = CL_TRUE;
+        clGetDeviceInfo(cl->dev, CL_DEVICE_COMPILER_AVAILABLE, sizeof comp, &comp, NULL);
+        clGetDeviceInfo(cl->dev, CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL);
+        if (!avail || !comp) {
+            st = fcn__fail(err, FCN_ERR_DEVICE, "OpenCL device %.100s: %s", cl->info.name,
+                           !avail ? "not available" : "no compiler available (CL_DEVICE_COMPILER_AVAILABLE)");
+            fcn_cl_free(cl);
+            return st;
+        }
+    }
+    if (clGetDeviceInfo(cl->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof cl->max_item, cl->max_item, NULL) != CL_SUCCESS)
+        cl->max_item[0] = cl->max_item[1] = cl->max_item[2] = 1;
+    {
+        /* the vector kernel's width: the device's preferred float vector, 4 to 16 */
+        cl_uint pv = 8;
+        if (clGetDeviceInfo(cl->dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pv, &pv, NULL) != CL_SUCCESS) pv = 8;
+        cl->vx = pv >= 16 ? 16 : pv >= 8 ? 8 : 4;
+        cl->vom = cl->vx >= 16 ? 8 : 4; /* 2 x vom accumulators: 16 of the 32 AVX-512 registers */
+    }
+    st = fcn__cl_build(cl, opt, err);
+    if (st != FCN_OK) {
+        fcn_cl_free(cl);
+        return st;
+    }
+    /* the piece cap: a layer buffer at most the device's largest allocation and a
+       quarter of its memory (two are live), the caller's cap, and 2^31 - 1 floats */
+    cap = (size_t)cl->info.max_alloc;
+    if (cl->info.global_mem / 4 < (unsigned long long)cap) cap = (size_t)(cl->info.global_mem / 4);
+    if (opt->max_alloc) {
+        if (opt->max_alloc < cap) cap = opt->max_alloc;
+    } else if ((env = getenv("FCN_OPENCL_MAX_ALLOC")) != NULL && env[0]) {
+        size_t v = fcn__cl_parse_bytes(env);
+        if (!v) {
+            fcn_cl_free(cl);
+            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes, e.g. 1000000, 64k, 256M, 2G",
+                             env);
+        }
+        if (v < cap) cap = v;
+    }
+    if (cap / sizeof(float) > (size_t)INT_MAX) cap = (size_t)INT_MAX * sizeof(float);
+    cl->cap = cap;
+    if (opt->conv_kernel) {
+        cl->conv = opt->conv_kernel;
+    } else if ((env = getenv("FCN_OPENCL_CONV")) != NULL && env[0]) {
+        for (i = 1; i <= 3; i++)
+            if (strcmp(env, fcn__cl_conv_names[i]) == 0) cl->conv = i;
+        if (!cl->conv) {
+            fcn_cl_free(cl);
+            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_CONV='%.40s': expected simple, tiled or vector", env);
+        }
+    } else {
+        cl->conv = cl->info.gpu ? FCN_CL_CONV_TILED : cl->info.cpu ? FCN_CL_CONV_VECTOR : FCN_CL_CONV_SIMPLE;
+    }
+    *out = cl;
+    fcn__ok(err);
+    return FCN_OK;
+}
+
+/* >>map */
+typedef struct fcn__cl_args {
+    cl_kernel k;
+    cl_uint i;
+    cl_int e;
+} fcn__cl_args;
+
+static void fcn__cl_int(fcn__cl_args *a, int v)
+{
+    if (a->e == CL_SUCCESS) a->e = clSetKernelArg(a->k, a->i, sizeof v, &v);
+    a->i++;
+}
+static void fcn__cl_float(fcn__cl_args *a, float v)
+{
+    if (a->e == CL_SUCCESS) a->e = clSetKernelArg(a->k, a->i, sizeof v, &v);
+    a->i++;
+}
+static void fcn__cl_buf(fcn__cl_args *a, cl_mem m)
+{
+    if (a->e == CL_SUCCESS) a->e = clSetKernelArg(a->k, a->i, sizeof m, &m);
+    a->i++;
+}
+static void fcn__cl_local(fcn__cl_args *a, size_t bytes)
+{
+    if (a->e == CL_SUCCESS) a->e = clSetKernelArg(a->k, a->i, bytes, NULL);
+    a->i++;
+}
+
+static size_t fcn__cl_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+/* A wx x wy work-group (powers of two), halved until it fits the kernel's and the
+   device's limits. The shape does not depend on the grid (the grid is rounded up to it):
+   drivers that compile per work-group size (PoCL) then compile each kernel once. */
+static void fcn__cl_local2(const fcn_cl *cl, int k, size_t wx, size_t wy, size_t *l)
+{
+    size_t wg = cl->wg[k], lx = wx, ly = wy;
+    while (lx > 1 && (lx > cl->max_item[0] || lx * ly > wg) && lx >= ly) lx /= 2;
+    while (ly > 1 && (ly > cl->max_item[1] || lx * ly > wg)) ly /= 2;
+    while (lx > 1 && (lx > cl->max_item[0] || lx * ly > wg)) lx /= 2;
+    l[0] = lx;
+    l[1] = ly;
+    l[2] = 1;
+}
+
+static cl_int fcn__cl_enqueue(fcn_cl *cl, int k, cl_uint dims, const size_t *global, const size_t *local)
+{
+    cl_int e = clEnqueueNDRangeKernel(cl->queue, cl->k[k], dims, NULL, global, local, 0, NULL, NULL);
+    if (e == CL_SUCCESS && cl->out_of_order) e = clEnqueueBarrierWithWaitList(cl->queue, 0, NULL, NULL);
+    return e;
+}
+
+typedef struct fcn__cl_run {
+    fcn_cl *cl;
+    const fcn_net *net;
+    const fcn__dlayer *plan;
+    cl_mem a, b, w;
+    const size_t *voff; /* the vector kernel's reordered weights of each layer, in w */
+    size_t len;         /* floats in a and b */
+    const char *call;   /* the failing call, for the message */
+    int layer;          /* and the layer, -1 if none */
+} fcn__cl_run;
+
+/* A convolution or fc layer from r->a into r->b. */
+static cl_int fcn__cl_conv(fcn__cl_run *r, int i)
+{
+    fcn_cl *cl = r->cl;
+    const fcn__layer *L = &r->net->layers[i];
+    const fcn__dlayer *p = &r->plan[i];
+    int kh = L->d.kh, kw = L->d.kw, maps = L->out.c;
+    size_t blocks = (size_t)((maps + FCN__CL_OM - 1) / FCN__CL_OM), g[3], l[3];
+    fcn__cl_args a;
+    if (cl->conv == FCN_CL_CONV_VECTOR) {
+        a.k = cl->k[FCN__K_VEC];
+        a.i = 0;
+        a.e = CL_SUCCESS;
+        fcn__cl_buf(&a, r->a);
+        fcn__cl_buf(&a, r->b);
+        fcn__cl_buf(&a, r->w);
+        fcn__cl_int(&a, (int)r->voff[i]);
+        fcn__cl_int(&a, (int)(L->b - r->net->params));
+        fcn__cl_int(&a, L->in.c);
+        fcn__cl_int(&a, kh);
+        fcn__cl_int(&a, kw);
+        fcn__cl_int(&a, p->in_h);
+        fcn__cl_int(&a, p->in_w);
+        fcn__cl_int(&a, p->out_h);
+        fcn__cl_int(&a, p->out_w);
+        fcn__cl_int(&a, p->step);
+        fcn__cl_int(&a, p->dil);
+        fcn__cl_int(&a, maps);
+        fcn__cl_int(&a, (int)r->len);
+        if (a.e != CL_SUCCESS) {
+            r->call = "clSetKernelArg";
+            return a.e;
+        }
+        /* a column of work items: a CPU runs them in order, and vertical neighbours read
+           mostly the same input rows, still in the L1 cache */
+        fcn__cl_local2(cl, FCN__K_VEC, 1, 16, l);
+        g[0] = fcn__cl_up((size_t)(p->out_w + cl->vx - 1) / (size_t)cl->vx, l[0]);
+        g[1] = fcn__cl_up((size_t)(p->out_h + 1) / 2, l[1]);
+        g[2] = (size_t)((maps + cl->vom - 1) / cl->vom);
+        r->call = "clEnqueueNDRangeKernel(fcn_conv_vec)";
+        return fcn__cl_enqueue(cl, FCN__K_VEC, 3, g, l);
+    }
+    if (cl->conv == FCN_CL_CONV_TILED) {
+        /* an LY x LX block of one residue class modulo dil; shrink it until the tile and
+           the weights fit the local memory */
+        size_t ni = (size_t)((p->out_h + p->dil - 1) / p->dil), nj = (size_t)((p->out_w + p->dil - 1) / p->dil);
+        size_t lx, ly, wg = cl->wg[FCN__K_TILED], bytes = 0;
+        cl_ulong avail = cl->info.local_mem > cl->klocal[FCN__K_TILED] ? cl->info.local_mem - cl->klocal[FCN__K_TILED] : 0;
+        lx = nj <= 4 ? 4 : nj <= 8 ? 8 : 16; /* few shapes (see fcn__cl_local2), one off GPUs */
+        ly = ni <= 4 ? 4 : ni <= 8 ? 8 : 16;
+        if (!cl->info.gpu) lx = ly = 8;
+        while (lx > 1 && lx > cl->max_item[0]) lx /= 2;
+        while (ly > 1 && ly > cl->max_item[1]) ly /= 2;
+        for (;;) {
+            size_t th = (ly - 1) * (size_t)p->step + (size_t)kh, tw = (lx - 1) * (size_t)p->step + (size_t)kw;
+            bytes = (th * tw + (size_t)FCN__CL_OM * (size_t)kh * (size_t)kw) * sizeof(float);
+            if (lx * ly <= wg && bytes <= avail) break;
+            if (lx == 1 && ly == 1) break;
+            if (lx >= ly) lx /= 2;
+            else ly /= 2;
+        }
+        if (lx * ly <= wg && bytes <= avail) {
+            int nbx = (int)((nj + lx - 1) / lx), nby = (int)((ni + ly - 1) / ly);
+            size_t th = (ly - 1) * (size_t)p->step + (size_t)kh, tw = (lx - 1) * (size_t)p->step + (size_t)kw;
+            a.k = cl->k[FCN__K_TILED];
+            a.i = 0;
+            a.e = CL_SUCCESS;
+            fcn__cl_buf(&a, r->a);
+            fcn__cl_buf(&a, r->b);
+            fcn__cl_buf(&a, r->w);
+            fcn__cl_int(&a, (int)(L->w - r->net->params));
+            fcn__cl_int(&a, (int)(L->b - r->net->params));
+            fcn__cl_int(&a, L->in.c);
+            fcn__cl_int(&a, kh);
+            fcn__cl_int(&a, kw);
+            fcn__cl_int(&a, p->in_h);
+            fcn__cl_int(&a, p->in_w);
+            fcn__cl_int(&a, p->out_h);
+            fcn__cl_int(&a, p->out_w);
+            fcn__cl_int(&a, p->step);
+            fcn__cl_int(&a, p->dil);
+            fcn__cl_int(&a, maps);
+            fcn__cl_int(&a, nbx);
+            fcn__cl_int(&a, nby);
+            fcn__cl_local(&a, th * tw * sizeof(float));
+            fcn__cl_local(&a, (size_t)FCN__CL_OM * (size_t)kh * (size_t)kw * sizeof(float));
+            if (a.e != CL_SUCCESS) {
+                r->call = "clSetKernelArg";
+                return a.e;
+            }
+            g[0] = (size_t)p->dil * (size_t)nbx * lx;
+            g[1] = (size_t)p->dil * (size_t)nby * ly;
+            g[2] = blocks;
+            l[0] = lx;
+            l[1] = ly;
+            l[2] = 1;
+            r->call = "clEnqueueNDRangeKernel(fcn_conv_tiled)";
+            return fcn__cl_enqueue(cl, FCN__K_TILED, 3, g, l);
+        }
+        /* too large for local memory: the simple kernel */
+    }
+    a.k = cl->k[FCN__K_CONV];
+    a.i = 0;
+    a.e = CL_SUCCESS;
+    fcn__cl_buf(&a, r->a);
+    fcn__cl_buf(&a, r->b);
+    fcn__cl_buf(&a, r->w);
+    fcn__cl_int(&a, (int)(L->w - r->net->params));
+    fcn__cl_int(&a, (int)(L->b - r->net->params));
+    fcn__cl_int(&a, L->in.c);
+    fcn__cl_int(&a, kh);
+    fcn__cl_int(&a, kw);
+    fcn__cl_int(&a, p->in_h);
+    fcn__cl_int(&a, p->in_w);
+    fcn__cl_int(&a, p->out_h);
+    fcn__cl_int(&a, p->out_w);
+    fcn__cl_int(&a, p->step);
+    fcn__cl_int(&a, p->dil);
+    fcn__cl_int(&a, maps);
+    if (a.e != CL_SUCCESS) {
+        r->call = "clSetKernelArg";
+        return a.e;
+    }
+    fcn__cl_local2(cl, FCN__K_CONV, 16, 8, l);
+    g[0] = fcn__cl_up((size_t)p->out_w, l[0]);
+    g[1] = fcn__cl_up((size_t)p->out_h, l[1]);
+    g[2] = blocks;
+    r->call = "clEnqueueNDRangeKernel(fcn_conv)";
+    return fcn__cl_enqueue(cl, FCN__K_CONV, 3, g, l);
+}
+
+static cl_int fcn__cl_pool(fcn__cl_run *r, int i)
+{
+    fcn_cl *cl = r->cl;
+    const fcn__layer *L = &r->net->layers[i];
+    const fcn__dlayer *p = &r->plan[i];
+    int vec = cl->conv == FCN_CL_CONV_VECTOR, k = vec ? FCN__K_POOL_VEC : FCN__K_POOL;
+    size_t g[3], l[3], gw = vec ? (size_t)(p->out_w + cl->vx - 1) / (size_t)cl->vx : (size_t)p->out_w;
+    fcn__cl_args a;
+    a.k = cl->k[k];
+    a.i = 0;
+    a.e = CL_SUCCESS;
+    fcn__cl_buf(&a, r->a);
+    fcn__cl_buf(&a, r->b);
+    fcn__cl_int(&a, L->d.kh);
+    fcn__cl_int(&a, L->d.kw);
+    fcn__cl_int(&a, p->in_h);
+    fcn__cl_int(&a, p->in_w);
+    fcn__cl_int(&a, p->out_h);
+    fcn__cl_int(&a, p->out_w);
+    fcn__cl_int(&a, p->step);
+    fcn__cl_int(&a, p->dil);
+    fcn__cl_int(&a, L->d.type == FCN_LAYER_MAXPOOL);
+    if (vec) fcn__cl_int(&a, (int)r->len);
+    if (a.e != CL_SUCCESS) {
+        r->call = "clSetKernelArg";
+        return a.e;
+    }
+    fcn__cl_local2(cl, k, vec ? 1 : 16, vec ? 16 : 8, l);
+    g[0] = fcn__cl_up(gw, l[0]);
+    g[1] = fcn__cl_up((size_t)p->out_h, l[1]);
+    g[2] = (size_t)L->out.c;
+    r->call = vec ? "clEnqueueNDRangeKernel(fcn_pool_vec)" : "clEnqueueNDRangeKernel(fcn_pool)";
+    return fcn__cl_enqueue(cl, k, 3, g, l);
+}
+
+static size_t fcn__cl_local1(const fcn_cl *cl, int k)
+{
+    size_t l = 128;
+    while (l > 1 && (l > cl->wg[k] || l > cl->max_item[0])) l /= 2;
+    return l;
+}
+
+/* relu, tanh, sigmoid or softmax in place on r->a. */
+static cl_int fcn__cl_pointwise(fcn__cl_run *r, int i)
+{
+    fcn_cl *cl = r->cl;
+    const fcn__layer *L = &r->net->layers[i];
+    const fcn__dlayer *p = &r->plan[i];
+    size_t n = (size_t)p->out_h * (size_t)p->out_w, g, l;
+    fcn__cl_args a;
+    int k = L->d.type == FCN_LAYER_SOFTMAX ? FCN__K_SOFTMAX : FCN__K_ACT;
+    if (L->d.type == FCN_LAYER_DROPOUT) return CL_SUCCESS;
+    a.k = cl->k[k];
+    a.i = 0;
+    a.e = CL_SUCCESS;
+    fcn__cl_buf(&a, r->a);
+    if (k == FCN__K_SOFTMAX) {
+        fcn__cl_int(&a, (int)n);
+        fcn__cl_int(&a, L->out.c);
+    } else {
+        n *= (size_t)L->out.c;
+        fcn__cl_int(&a, (int)n);
+        fcn__cl_int(&a, (int)L->d.type);
+        fcn__cl_float(&a, L->d.slope);
+    }
+    if (a.e != CL_SUCCESS) {
+        r->call = "clSetKernelArg";
+        return a.e;
+    }
+    l = fcn__cl_local1(cl, k);
+    g = fcn__cl_up(n, l);
+    r->call = k == FCN__K_SOFTMAX ? "clEnqueueNDRangeKernel(fcn_softmax)" : "clEnqueueNDRangeKernel(fcn_act)";
+    return fcn__cl_enqueue(cl, k, 1, &g, &l);
+}
+
+static int fcn__cl_nomem(cl_int e) { return e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_HOST_MEMORY; }
+
+/* The largest buffer (floats) of an rh x rw piece and its crop size. */
+static fcn_status fcn__cl_piece_size(const fcn_net *net, int rh, int rw, int s, fcn__dlayer *plan, size_t *big,
+                                     size_t *crop, fcn_error *err)
+{
+    int ch, cw;
+    fcn_status st = fcn__dense_plan(net, rh, rw, s, plan, &ch, &cw, big, err);
+    if (st == FCN_OK) *crop = (size_t)ch * (size_t)cw * (size_t)net->input.c;
+    return st;
+}
+
+/* Maps g's rectangle in pieces whose layer buffers hold at most cap floats. Sets *nomem
+   (and returns FCN_ERR_DEVICE) when the device ran out of memory. */
+static fcn_status fcn__cl_pieces(fcn_cl *cl, const fcn_net *net, const float *img, int h, int w,
+                                 const fcn_options *o, const fcn__geom *g, size_t cap, const float *wbuf, size_t nw,
+                                 const size_t *voff, float *out, int *nomem, fcn_error *err)
+{
+    fcn__dlayer *plan;
+    fcn__cl_run r;
+    size_t big = 0, crop = 0, maxbig = 0, maxcrop = 0, K = (size_t)fcn_net_outputs(net);
+    float *host = NULL;
+    int bh, bw, lo, hi, y0, x0, i, s = g->stride;
+    long done = 0, total;
+    cl_int e = CL_SUCCESS;
+    fcn_status st;
+    *nomem = 0;
+    plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
+    if (!plan) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    /* the tallest full-width band that fits, else the widest one-row piece */
+    bw = g->rw;
+    st = fcn__cl_piece_size(net, 1, bw, s, plan, &big, &crop, err);
+    if (st == FCN_OK && big <= cap) {
+        lo = 1, hi = g->rh;
+        while (lo < hi) {
+            int mid = lo + (hi - lo + 1) / 2;
+            st = fcn__cl_piece_size(net, mid, bw, s, plan, &big, &crop, err);
+            if (st != FCN_OK) break;
+            if (big <= cap) lo = mid;
+            else hi = mid - 1;
+        }
+        bh = lo;
+    } else if (st == FCN_OK) {
+        bh = 1;
+        lo = 1, hi = g->rw;
+        while (lo < hi) {
+            int mid = lo + (hi - lo + 1) / 2;
+            st = fcn__cl_piece_size(net, 1, mid, s, plan, &big, &crop, err);
+            if (st != FCN_OK) break;
+            if (big <= cap) lo = mid;
+            else hi = mid - 1;
+        }
+        bw = lo;
+    } else {
+        bh = 1;
+    }
+    if (st == FCN_OK) st = fcn__cl_piece_size(net, bh, bw, s, plan, &maxbig, &maxcrop, err);
+    if (st == FCN_OK && maxbig > cap) {
+        st = fcn__fail(err, FCN_ERR_DEVICE,
+                       "one output pixel needs a %lu-byte layer buffer, more than the %lu bytes allowed on %.80s",
+                       (unsigned long)(maxbig * sizeof(float)), (unsigned long)(cap * sizeof(float)), cl->info.name);
+    }
+    if (st != FCN_OK) {
+        FCN_FREE(plan);
+        return st;
+    }
+    total = (long)((g->rh + bh - 1) / bh) * (long)((g->rw + bw - 1) / bw);
+
+    memset(&r, 0, sizeof r);
+    r.cl = cl;
+    r.net = net;
+    r.plan = plan;
+    r.layer = -1;
+    host = FCN__CAST(float *, fcn__alloc(maxcrop, sizeof(float)));
+    if (!host) {
+        FCN_FREE(plan);
+        return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for a %lu-float input crop", (unsigned long)maxcrop);
+    }
+    r.voff = voff;
+    r.len = maxbig;
+    r.call = "clCreateBuffer";
+    r.a = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, maxbig * sizeof(float), NULL, &e);
+    if (r.a) r.b = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, maxbig * sizeof(float), NULL, &e);
+    if (r.b) r.w = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY, (nw ? nw : 1) * sizeof(float), NULL, &e);
+    if (r.w && nw) {
+        r.call = "clEnqueueWriteBuffer(weights)";
+        e = clEnqueueWriteBuffer(cl->queue, r.w, CL_TRUE, 0, nw * sizeof(float), wbuf, 0, NULL, NULL);
+    }
+    for (y0 = 0; y0 < g->rh && e == CL_SUCCESS; y0 += bh)
+        for (x0 = 0; x0 < g->rw && e == CL_SUCCESS; x0 += bw) {
+            fcn__geom pg = *g;
+            int ch, cw;
+            const fcn__dlayer *last;
+            pg.ry = g->ry + y0;
+            pg.rx = g->rx + x0;
+            pg.rh = bh < g->rh - y0 ? bh : g->rh - y0;
+            pg.rw = bw < g->rw - x0 ? bw : g->rw - x0;
+            st = fcn__dense_plan(net, pg.rh, pg.rw, s, plan, &ch, &cw, &big, err);
+            if (st != FCN_OK) break;
+            fcn__cut(net, img, h, w, o->border, g->top, g->left, pg.ry * s, pg.rx * s, ch, cw, host);
+            r.call = "clEnqueueWriteBuffer(input)";
+            r.layer = -1;
+            e = clEnqueueWriteBuffer(cl->queue, r.a, CL_TRUE, 0, (size_t)ch * (size_t)cw * (size_t)net->input.c * sizeof(float),
+                                     host, 0, NULL, NULL);
+            for (i = 0; i < net->n && e == CL_SUCCESS; i++) {
+                const fcn__layer *L = &net->layers[i];
+                cl_mem t;
+                r.layer = i;
+                if (L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) e = fcn__cl_conv(&r, i);
+                else if (fcn__is_pool(L->d.type)) e = fcn__cl_pool(&r, i);
+                else {
+                    e = fcn__cl_pointwise(&r, i);
+                    continue;
+                }
+                t = r.a, r.a = r.b, r.b = t;
+            }
+            if (e != CL_SUCCESS) break;
+            /* the map: every q-th point of the last grid, channels last, into r.b */
+            last = &plan[net->n - 1];
+            {
+                fcn__cl_args a;
+                size_t gs[2], l[3], region[3], bo[3] = {0, 0, 0}, ho[3];
+                r.layer = -1;
+                a.k = cl->k[FCN__K_GATHER];
+                a.i = 0;
+                a.e = CL_SUCCESS;
+                fcn__cl_buf(&a, r.a);
+                fcn__cl_buf(&a, r.b);
+                fcn__cl_int(&a, last->out_h * last->out_w);
+                fcn__cl_int(&a, last->out_w);
+                fcn__cl_int(&a, s / last->g);
+                fcn__cl_int(&a, pg.rh);
+                fcn__cl_int(&a, pg.rw);
+                fcn__cl_int(&a, (int)K);
+                e = a.e;
+                r.call = "clSetKernelArg";
+                if (e != CL_SUCCESS) break;
+                fcn__cl_local2(cl, FCN__K_GATHER, 16, 8, l);
+                gs[0] = fcn__cl_up((size_t)pg.rw, l[0]);
+                gs[1] = fcn__cl_up((size_t)pg.rh, l[1]);
+                r.call = "clEnqueueNDRangeKernel(fcn_gather)";
+                e = fcn__cl_enqueue(cl, FCN__K_GATHER, 2, gs, l);
+                if (e != CL_SUCCESS) break;
+                ho[0] = (size_t)x0 * K * sizeof(float);
+                ho[1] = (size_t)y0;
+                ho[2] = 0;
+                region[0] = (size_t)pg.rw * K * sizeof(float);
+                region[1] = (size_t)pg.rh;
+                region[2] = 1;
+                r.call = "clEnqueueReadBufferRect(map)";
+                e = clEnqueueReadBufferRect(cl->queue, r.b, CL_TRUE, bo, ho, region, region[0], 0,
+                                            (size_t)g->rw * K * sizeof(float), 0, out, 0, NULL, NULL);
+                if (e != CL_SUCCESS) break;
+            }
+            done++;
+            if (o->progress && o->progress(o->progress_user, done, total)) {
+                st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+                break;
+            }
+        }
+    if (e != CL_SUCCESS) {
+        clFinish(cl->queue);
+        *nomem = fcn__cl_nomem(e);
+        if (r.layer >= 0)
+            st = fcn__cl_fail(err, r.call, e, "layer %d (%s) of a %dx%d piece on %.80s%s", r.layer + 1,
+                              fcn_layer_name(net->layers[r.layer].d.type), bh, bw, cl->info.name,
+                              *nomem ? " (out of device memory)" : "");
+        else
+            st = fcn__cl_fail(err, r.call, e, "a %dx%d piece (%lu-byte layer buffers) on %.80s%s", bh, bw,
+                              (unsigned long)(maxbig * sizeof(float)), cl->info.name,
+                              *nomem ? " (out of device memory)" : "");
+    }
+    if (r.a) clReleaseMemObject(r.a);
+    if (r.b) clReleaseMemObject(r.b);
+    if (r.w) clReleaseMemObject(r.w);
+    FCN_FREE(host);
+    FCN_FREE(plan);
+    return st;
+}
+
+/* The parameters as the kernels read them: the network's block, followed for the vector
+   kernel by each weighted layer's weights reordered [map block][channel, row, column]
+   [map in block] (voff[i]: where layer i's start). */
+static fcn_status fcn__cl_weights(const fcn_cl *cl, const fcn_net *net, float **wbuf, size_t *nw, size_t **voff,
+                                  fcn_error *err)
+{
+    size_t total = net->nparams, at, t;
+    int i, m, vom = cl->vom;
+    *wbuf = (float *)net->params;
+    *voff = FCN__CAST(size_t *, fcn__alloc((size_t)net->n, sizeof(size_t)));
+    if (!*voff) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    memset(*voff, 0, (size_t)net->n * sizeof(size_t));
+    if (cl->conv == FCN_CL_CONV_VECTOR)
+        for (i = 0; i < net->n; i++) {
+            const fcn__layer *L = &net->layers[i];
+            size_t blocks = (size_t)((L->out.c + vom - 1) / vom);
+            if (!L->w) continue;
+            if (total > (size_t)INT_MAX || L->nw / (size_t)L->out.c > (size_t)INT_MAX / (blocks * (size_t)vom)) {
+                total = (size_t)INT_MAX + 1;
+                break;
+            }
+            (*voff)[i] = total;
+            total += blocks * (size_t)vom * (L->nw / (size_t)L->out.c);
+        }
+    if (total > (size_t)INT_MAX || total * sizeof(float) > cl->info.max_alloc) {
+        FCN_FREE(*voff);
+        *voff = NULL;
+        return fcn__fail(err, FCN_ERR_DEVICE, "the network's %lu parameters do not fit one buffer on %.80s",
+                         (unsigned long)net->nparams, cl->info.name);
+    }
+    *nw = total;
+    if (total == net->nparams) return FCN_OK;
+    *wbuf = FCN__CAST(float *, fcn__alloc(total, sizeof(float)));
+    if (!*wbuf) {
+        FCN_FREE(*voff);
+        *voff = NULL;
+        return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for the reordered weights");
+    }
+    memcpy(*wbuf, net->params, net->nparams * sizeof(float));
+    for (i = 0; i < net->n; i++) {
+        const fcn__layer *L = &net->layers[i];
+        size_t ksz, blocks, b;
+        if (!L->w) continue;
+        ksz = L->nw / (size_t)L->out.c;
+        blocks = (size_t)((L->out.c + vom - 1) / vom);
+        at = (*voff)[i];
+        for (b = 0; b < blocks; b++)
+            for (t = 0; t < ksz; t++)
+                for (m = 0; m < vom; m++) {
+                    size_t o = b * (size_t)vom + (size_t)m;
+                    if (o >= (size_t)L->out.c) o = (size_t)L->out.c - 1;
+                    (*wbuf)[at++] = L->w[o * ksz + t];
+                }
+    }
+    return FCN_OK;
+}
+
+FCNDEF fcn_status fcn_cl_map(fcn_cl *cl, const fcn_net *net, const float *image, int h, int w,
+                             const fcn_options *opt, float *out, fcn_error *err)
+{
+    fcn_options zero;
+    fcn__geom g;
+    fcn_status st;
+    size_t cap, nw = 0, *voff = NULL;
+    float *wbuf = NULL;
+    int nomem = 0;
+    if (!cl) return fcn__fail(err, FCN_ERR_ARG, "fcn_cl_map: cl is NULL (fcn_cl_create first)");
+    if (!opt) {
+        memset(&zero, 0, sizeof zero);
+        opt = &zero;
+    }
+    st = fcn__geometry(net, h, w, opt, &g, err);
+    if (st != FCN_OK) return st;
+    if (!image || !out) return fcn__fail(err, FCN_ERR_ARG, "image or out is NULL");
+    st = fcn_net_dense_check(net, err);
+    if (st != FCN_OK) return st;
+    st = fcn__cl_weights(cl, net, &wbuf, &nw, &voff, err);
+    if (st != FCN_OK) return st;
+    /* out of device memory: retry with pieces half the size */
+    for (cap = cl->cap / sizeof(float);; cap /= 2) {
+        st = fcn__cl_pieces(cl, net, image, h, w, opt, &g, cap, wbuf, nw, voff, out, &nomem, err);
+        if (st == FCN_OK || !nomem || cap < 2) break;
+        {
+            size_t big, crop;
+            fcn__dlayer *plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
+            int stop = !plan || fcn__cl_piece_size(net, 1, 1, g.stride, plan, &big, &crop, NULL) != FCN_OK ||
+                       big > cap / 2;
+            FCN_FREE(plan);
+            if (stop) break;
+        }
+    }
+    if (wbuf != net->params) FCN_FREE(wbuf);
+    FCN_FREE(voff);
+    if (st == FCN_OK) fcn__ok(err);
+    return st;
+}
+
+#endif /* FCN_OPENCL__IMPLEMENTED */
+#endif /* FCN_OPENCL_IMPLEMENTATION */
+
+/*
+MIT License
+
+Copyright (c) 2026 the fcn.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this
+software and associated documentation files (the "Software"), to deal in the Software
+without restriction, including without limitation the rights to use, copy, modify, merge,
+publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons
+to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR
+PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE
+FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
+DEALINGS IN THE SOFTWARE.
+*/
