@@ -1822,6 +1822,11 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
    fused multiply-add per accumulator. The portable version (plain arrays and fmaf) is
    always compiled; an intrinsics version only where the compiler already targets
    AVX-512F, AVX2+FMA or AArch64 NEON. Both give the same bits: an fma is an fma. */
+#if defined(__GNUC__) || defined(__clang__) /* a hint: integer arithmetic, never a pointer past its array */
+#define FCN__PREFETCH(p, floats) __builtin_prefetch((const void *)((uintptr_t)(p) + 4u * (unsigned)(floats)))
+#else
+#define FCN__PREFETCH(p, floats) ((void)0)
+#endif
 #define FCN__KERNEL(NAME, VT, VW, MB, NV, LOAD, STORE, SET1, FMA)                                         \
     static void NAME(const float *buf, const size_t *slot, size_t ld, int C, int kh, int kw, int dil,      \
                      const float *w, const float *bias, float *const *out, int x0)                        \
@@ -1833,6 +1838,10 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
         for (c = 0; c < C; c++)                                                                           \
             for (ky = 0; ky < kh; ky++) {                                                                 \
                 const float *p = buf + slot[ky] + (size_t)c * ld + (size_t)x0;                            \
+                /* the next row's span: the first map block of a row brings it from L3 */                 \
+                const float *pn = ky + 1 < kh ? buf + slot[ky + 1] + (size_t)c * ld + (size_t)x0          \
+                                  : c + 1 < C ? buf + slot[0] + (size_t)(c + 1) * ld + (size_t)x0 : p;   \
+                for (v = 0; v < NV * VW + (kw - 1) * dil; v += 16) FCN__PREFETCH(pn, v);                  \
                 for (kx = 0; kx < kw; kx++, p += dil, w += MB) {                                          \
                     for (v = 0; v < NV; v++) in[v] = LOAD(p + v * VW);                                    \
                     for (m = 0; m < MB; m++) {                                                            \
@@ -2060,39 +2069,54 @@ static void fcn__unit_conv_generic(fcn__stream *S, const fcn__stage *in, const f
     fcn__post(S->net, s, acc, (size_t)s->W);
 }
 
-static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stage *s, int y, int c)
+/* Pooling: every channel of row y (a row of a pool is too little work to share). */
+static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stage *s, int y)
 {
     const fcn__layer *L = s->L;
-    int kh = L->d.kh, kw = L->d.kw, step = s->p->step, dil = s->p->dil, ky, kx, x;
-    float *dst = fcn__row(s, c, y), n = (float)(kh * kw);
-    if (L->d.type == FCN_LAYER_MAXPOOL) {
-        const float *src = fcn__row(in, c, y * step);
-        for (x = 0; x < s->W; x++) dst[x] = src[(size_t)x * (size_t)step];
-        for (ky = 0; ky < kh; ky++) {
-            src = fcn__row(in, c, y * step + ky * dil);
-            for (kx = ky == 0; kx < kw; kx++)
-                for (x = 0; x < s->W; x++) {
-                    float v = src[(size_t)x * (size_t)step + (size_t)kx * (size_t)dil];
-                    dst[x] = v > dst[x] ? v : dst[x];
-                }
+    int kh = L->d.kh, kw = L->d.kw, step = s->p->step, dil = s->p->dil, ky, kx, x, c;
+    float n = (float)(kh * kw);
+    for (c = 0; c < s->C; c++) {
+        float *dst = fcn__row(s, c, y);
+        if (L->d.type == FCN_LAYER_MAXPOOL && kh == 2 && kw == 2 && step == 1) {
+            /* the common 2x2 pool in one pass, same order: (0,0) (0,1) (1,0) (1,1) */
+            const float *a = fcn__row(in, c, y), *b = fcn__row(in, c, y + dil);
+            for (x = 0; x < s->W; x++) {
+                float m = a[x], v = a[x + dil];
+                m = v > m ? v : m;
+                v = b[x];
+                m = v > m ? v : m;
+                v = b[x + dil];
+                dst[x] = v > m ? v : m;
+            }
+        } else if (L->d.type == FCN_LAYER_MAXPOOL) {
+            const float *src = fcn__row(in, c, y * step);
+            for (x = 0; x < s->W; x++) dst[x] = src[(size_t)x * (size_t)step];
+            for (ky = 0; ky < kh; ky++) {
+                src = fcn__row(in, c, y * step + ky * dil);
+                for (kx = ky == 0; kx < kw; kx++)
+                    for (x = 0; x < s->W; x++) {
+                        float v = src[(size_t)x * (size_t)step + (size_t)kx * (size_t)dil];
+                        dst[x] = v > dst[x] ? v : dst[x];
+                    }
+            }
+        } else {
+            for (x = 0; x < s->W; x++) dst[x] = 0.0f;
+            for (ky = 0; ky < kh; ky++) {
+                const float *src = fcn__row(in, c, y * step + ky * dil);
+                for (kx = 0; kx < kw; kx++)
+                    for (x = 0; x < s->W; x++) dst[x] += src[(size_t)x * (size_t)step + (size_t)kx * (size_t)dil];
+            }
+            for (x = 0; x < s->W; x++) dst[x] = dst[x] / n;
         }
-    } else {
-        for (x = 0; x < s->W; x++) dst[x] = 0.0f;
-        for (ky = 0; ky < kh; ky++) {
-            const float *src = fcn__row(in, c, y * step + ky * dil);
-            for (kx = 0; kx < kw; kx++)
-                for (x = 0; x < s->W; x++) dst[x] += src[(size_t)x * (size_t)step + (size_t)kx * (size_t)dil];
-        }
-        for (x = 0; x < s->W; x++) dst[x] = dst[x] / n;
+        fcn__post(S->net, s, dst, (size_t)s->W);
     }
-    fcn__post(S->net, s, dst, (size_t)s->W);
 }
 
 /* How many units the current stage's band has, and what unit u is. */
 static size_t fcn__stage_units(const fcn__stream *S, const fcn__stage *s)
 {
     size_t rows = (size_t)(s->hi - s->lo);
-    if (!s->L) return rows;
+    if (!s->L || fcn__is_pool(s->L->d.type)) return rows;
     if (s->fast) return rows * (size_t)(s->C / S->ks.mb + s->C % S->ks.mb);
     return rows * (size_t)s->C;
 }
@@ -2104,7 +2128,7 @@ static void fcn__stage_unit(void *ctx, size_t u, int tid)
     size_t per_row = fcn__stage_units(S, s) / (size_t)(s->hi - s->lo);
     int y = s->lo + (int)(u / per_row), j = (int)(u % per_row); /* a row's units together: its input stays in cache */
     if (!s->L) fcn__unit_input(S, s, y);
-    else if (fcn__is_pool(s->L->d.type)) fcn__unit_pool(S, in, s, y, j);
+    else if (fcn__is_pool(s->L->d.type)) fcn__unit_pool(S, in, s, y);
     else if (!s->fast) fcn__unit_conv_generic(S, in, s, y, j);
     else {
         int blocks = s->C / S->ks.mb;
