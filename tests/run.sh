@@ -38,8 +38,13 @@ run cli        sh tests/test_cli.sh
 run eval       sh tests/test_eval.sh
 run demo       sh tests/test_demo.sh
 run examples   sh tests/test_examples.sh
+run torch      sh tests/test_torch.sh
 run opencl     "$BUILD/test_opencl"
 run opencl-embed sh tests/test_opencl_embed.sh
+run import     "$BUILD/test_import"
+run import-cli sh tests/test_import_cli.sh
+run interop    "${PYTHON:-/usr/bin/python3}" tests/test_interop.py "$BUILD"
+run fuzz-smoke sh tests/fuzz_smoke.sh
 
 if [ "$skip" -gt 0 ]; then
     echo "$pass passed, $fail failed, $skip skipped"
