@@ -16,7 +16,7 @@ DEB_PKGS = gcc clang make libstb-dev python3-numpy
 
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
 # Test programs built from tests/NAME.c with the same strict flags (run by tests/run.sh).
-TESTS = $(BUILD)/test_core $(BUILD)/test_isbi
+TESTS = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import
 
 .PHONY: all test deps clean
 all: $(PROGRAMS)
@@ -90,3 +90,37 @@ demo:
 	  $(MAKE) --no-print-directory deps DEB_PKGS="$(DEMO_PKGS)" || exit 1; fi
 	@$(MAKE) --no-print-directory -q $(BUILD)/fcn || $(MAKE) --no-print-directory $(BUILD)/fcn
 	@FCN="$(BUILD)/fcn" BUILD="$(BUILD)" MODEL="$(MODEL)" FCN_DATA="$(FCN_DATA)" sh tools/demo.sh
+
+# Importing Caffe and ONNX models (fcn.h's import section). `make import-cases` rewrites
+# the small test models in tests/data/import (python3-onnx, python3-protobuf);
+# `make test-interop` checks fcn against OpenCV's dnn module (python3-opencv; also a
+# line of `make test`); `make fuzz-smoke` builds the libFuzzer targets (clang,
+# libfuzzer-14-dev) and runs each for FUZZ_SECONDS on the seed and regression corpora
+# (also a line of `make test`); `make fuzz-corpus` rewrites the seed corpora.
+DEB_PKGS += python3-onnx python3-protobuf python3-opencv libfuzzer-14-dev
+FUZZ_SECONDS ?= 5
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -I.
+.PHONY: import-cases test-interop fuzz fuzz-smoke fuzz-corpus
+import-cases:
+	$(PYTHON) tests/make_import_cases.py
+test-interop: $(BUILD)/fcn
+	@BUILD="$(BUILD)" $(PYTHON) tests/test_interop.py "$(BUILD)"
+fuzz: $(BUILD)/fuzz_onnx $(BUILD)/fuzz_caffe $(BUILD)/fuzz_wire
+$(BUILD)/fuzz_onnx: tests/fuzz_import.c fcn.h | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=1 $< -o $@ -lm -pthread
+$(BUILD)/fuzz_caffe: tests/fuzz_import.c fcn.h | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=2 $< -o $@ -lm -pthread
+$(BUILD)/fuzz_wire: tests/fuzz_import.c fcn.h | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=3 $< -o $@ -lm -pthread
+fuzz-smoke:
+	@BUILD="$(BUILD)" CLANG="$(CLANG)" FUZZ_SECONDS="$(FUZZ_SECONDS)" sh tests/fuzz_smoke.sh
+fuzz-corpus:
+	$(PYTHON) tests/make_fuzz_corpus.py
+
+# models/isbi-n4.onnx, .prototxt and .caffemodel: the membrane network in the Caffe and
+# ONNX formats, written from models/isbi-n4.fcn (rerun after retraining: tests/
+# test_import_cli.sh requires the three formats to give byte-identical maps).
+.PHONY: model-formats
+model-formats:
+	$(PYTHON) tools/fcn_to_onnx.py $(MODEL) $(MODEL:.fcn=.onnx)
+	$(PYTHON) tools/fcn_to_caffe.py $(MODEL) $(MODEL:.fcn=.prototxt) $(MODEL:.fcn=.caffemodel)

@@ -4004,6 +4004,11 @@ static fcn_status fcn__onnx_graph(fcn__onnx *o, const unsigned char *gp, size_t 
     /* count */
     r = fcn__pb_of(gp, gn);
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        if ((f.num == 1 || f.num == 5 || f.num == 11 || f.num == 12) && f.wt != 2) {
+            snprintf(where, sizeof where, "graph: %s %d", f.num == 1 ? "node" : f.num == 5 ? "initializer" : "input/output",
+                     (f.num == 1 ? o->nn : f.num == 5 ? ninit : nin) + 1);
+            return fcn__pb_want(c, &f, 2, where);
+        }
         if (f.num == 1) o->nn++;
         else if (f.num == 5) ninit++;
         else if (f.num == 11) nin++;

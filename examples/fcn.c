@@ -5,7 +5,10 @@
        fcn map MODEL IMAGE -o OUT.png [--npy OUT.npy] [options]
        fcn info MODEL [--size HxW]
        fcn eval MAP.npy LABELS [--class K] [--threshold T]
+       fcn convert IN... -o OUT.fcn
        fcn --help | --version
+
+   MODEL (and IN) is a .fcn file, a MODEL.onnx or the pair NET.prototxt WEIGHTS.caffemodel.
 
    Run `fcn --help` for the options, the image conversions and the exit codes (0 ok,
    1 runtime error, 2 usage error). Built by `make` as build/fcn. */
@@ -37,7 +40,13 @@ static const char *const usage_text[] = {
     "usage: fcn map MODEL IMAGE [-o OUT.png] [--npy OUT.npy] [--tta] [options]\n"
     "       fcn info MODEL [--size HxW]\n"
     "       fcn eval MAP.npy LABELS [--class K] [--threshold T]\n"
+    "       fcn convert IN... -o OUT.fcn\n"
     "       fcn --help | help | --version\n"
+    "\n"
+    "MODEL: fcn's own format (.fcn), an ONNX model (MODEL.onnx) or a Caffe net given as two\n"
+    "  files, NET.prototxt WEIGHTS.caffemodel (see fcn.h, the import section, for the\n"
+    "  layers and ops it reads; anything else is refused with the layer or node named).\n"
+    "fcn convert: read IN (any MODEL form) and write it in fcn's own format to OUT.fcn.\n"
     "\n"
     "fcn map: apply the patch classifier MODEL at every pixel of IMAGE (fcn.h).\n"
     "  -o OUT.png        write one class of the map as an 8-bit grey PNG: each value v is\n"
@@ -809,10 +818,35 @@ static int lookup(const char *s, const char *const *names, int n)
     return -1;
 }
 
+/* ---- models: MODEL is one file (.fcn, .onnx) or two (NET.prototxt WEIGHTS.caffemodel) -- */
+
+/* Two model files must be a Caffe pair: NET.prototxt and WEIGHTS.caffemodel. */
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int caffe_pair(const char *a, const char *b)
+{
+    return (ends_with(a, ".prototxt") && ends_with(b, ".caffemodel")) ||
+           (ends_with(a, ".caffemodel") && ends_with(b, ".prototxt"));
+}
+
+/* "a" or "a + b" for messages */
+static const char *model_label(const char *const *paths, int n, char *buf, size_t size)
+{
+    if (n == 2) snprintf(buf, size, "%s + %s", paths[0], paths[1]);
+    else snprintf(buf, size, "%s", paths[0]);
+    return buf;
+}
+
 static int cmd_map(int argc, char **argv)
 {
     args a;
-    const char *opt, *pos, *v, *model = NULL, *img_path = NULL, *png = NULL, *npy = NULL;
+    const char *opt, *pos, *v, *model = NULL, *img_path = NULL, *png = NULL, *npy = NULL, *posv[3];
+    char model_name[1024];
+    int npos = 0;
     fcn_options o;
     fcn_error err;
     fcn_net *net = NULL;
@@ -832,9 +866,8 @@ static int cmd_map(int argc, char **argv)
     a.i = 2;
     while (args_next(&a, &opt, &pos)) {
         if (pos) {
-            if (!model) model = pos;
-            else if (!img_path) img_path = pos;
-            else return usage_error("map: unexpected argument '%s'", pos);
+            if (npos == 3) return usage_error("map: unexpected argument '%s'", pos);
+            posv[npos++] = pos;
             continue;
         }
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
@@ -878,7 +911,10 @@ static int cmd_map(int argc, char **argv)
             if (!parse_int(v, 0, INT_MAX, &cls)) return usage_error("--class: '%s', expected an integer >= 0", v);
         }
     }
-    if (!model || !img_path) return usage_error("map: needs MODEL and IMAGE");
+    if (npos < 2) return usage_error("map: needs MODEL and IMAGE");
+    if (npos == 3 && !caffe_pair(posv[0], posv[1])) return usage_error("map: unexpected argument '%s'", posv[2]);
+    img_path = posv[npos - 1];
+    model = model_label(posv, npos - 1, model_name, sizeof model_name);
     if (!png && !npy) return usage_error("map: no output: give -o OUT.png and/or --npy OUT.npy");
     if (have_rect) {
         o.rect_x = rect[0];
@@ -887,7 +923,7 @@ static int cmd_map(int argc, char **argv)
         o.rect_h = rect[3];
     }
 
-    if (fcn_net_load(model, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
+    if (fcn_net_load_any(posv, npos - 1, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
     K = fcn_net_outputs(net);
     if (png && cls >= K) {
         runtime_error("--class %d: %s has %d output%s (classes 0..%d)", cls, model, K, K == 1 ? "" : "s", K - 1);
@@ -991,7 +1027,9 @@ static void layer_text(char *buf, size_t n, const fcn_layer *d)
 static int cmd_info(int argc, char **argv)
 {
     args a;
-    const char *opt, *pos, *v, *model = NULL;
+    const char *opt, *pos, *v, *model = NULL, *posv[2];
+    char model_name[1024];
+    int npos = 0;
     fcn_net *net;
     fcn_error err, derr;
     fcn_shape in = {0, 0, 0}, out, inp;
@@ -1008,8 +1046,8 @@ static int cmd_info(int argc, char **argv)
     a.i = 2;
     while (args_next(&a, &opt, &pos)) {
         if (pos) {
-            if (model) return usage_error("info: unexpected argument '%s'", pos);
-            model = pos;
+            if (npos == 2) return usage_error("info: unexpected argument '%s'", pos);
+            posv[npos++] = pos;
         } else if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
             print_usage();
             return EXIT_OK;
@@ -1020,8 +1058,10 @@ static int cmd_info(int argc, char **argv)
             return usage_error("info: unknown option '%s'", opt);
         }
     }
-    if (!model) return usage_error("info: needs MODEL");
-    if (fcn_net_load(model, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
+    if (!npos) return usage_error("info: needs MODEL");
+    if (npos == 2 && !caffe_pair(posv[0], posv[1])) return usage_error("info: unexpected argument '%s'", posv[1]);
+    model = model_label(posv, npos, model_name, sizeof model_name);
+    if (fcn_net_load_any(posv, npos, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
     n = fcn_net_layer_count(net);
     inp = fcn_net_input(net);
     mean = fcn_net_mean(net);
@@ -1325,12 +1365,53 @@ done:
     return rc;
 }
 
+/* ---- fcn convert ------------------------------------------------------------------- */
+
+static int cmd_convert(int argc, char **argv)
+{
+    args a;
+    const char *opt, *pos, *v, *outp = NULL, *posv[2];
+    int npos = 0;
+    fcn_net *net;
+    fcn_error err;
+
+    memset(&a, 0, sizeof a);
+    a.argc = argc;
+    a.argv = argv;
+    a.i = 2;
+    while (args_next(&a, &opt, &pos)) {
+        if (pos) {
+            if (npos == 2) return usage_error("convert: unexpected argument '%s'", pos);
+            posv[npos++] = pos;
+        } else if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+            print_usage();
+            return EXIT_OK;
+        } else if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0) {
+            if (!(v = args_value(&a, opt))) return EXIT_USAGE;
+            outp = v;
+        } else {
+            return usage_error("convert: unknown option '%s'", opt);
+        }
+    }
+    if (!npos) return usage_error("convert: needs IN (MODEL.onnx, NET.prototxt WEIGHTS.caffemodel or MODEL.fcn)");
+    if (!outp) return usage_error("convert: needs -o OUT.fcn");
+    if (npos == 2 && !caffe_pair(posv[0], posv[1]))
+        return usage_error("convert: two inputs must be NET.prototxt and WEIGHTS.caffemodel");
+    if (fcn_net_load_any(posv, npos, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
+    if (fcn_net_save(net, outp, &err) != FCN_OK) {
+        fcn_net_free(net);
+        return runtime_error("%s", err.message);
+    }
+    fcn_net_free(net);
+    return EXIT_OK;
+}
+
 /* ---- main -------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
-    if (!cmd) return usage_error("no command (map, info, eval, help)");
+    if (!cmd) return usage_error("no command (map, info, eval, convert, help)");
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         print_usage();
         return EXIT_OK;
@@ -1342,5 +1423,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "map") == 0) return cmd_map(argc, argv);
     if (strcmp(cmd, "info") == 0) return cmd_info(argc, argv);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
-    return usage_error("unknown command '%s' (map, info, eval, help)", cmd);
+    if (strcmp(cmd, "convert") == 0) return cmd_convert(argc, argv);
+    return usage_error("unknown command '%s' (map, info, eval, convert, help)", cmd);
 }
