@@ -1907,6 +1907,8 @@ static fcn__pv fcn__pv_fma(fcn__pv a, fcn__pv b, fcn__pv c)
 #define FCN__PK(NAME, MB, NV) FCN__KERNEL(NAME, fcn__pv, 8, MB, NV, fcn__pv_load, fcn__pv_store, fcn__pv_set1, fcn__pv_fma)
 FCN__PK(fcn__pk_b2, FCN__PMB, 2)
 FCN__PK(fcn__pk_b1, FCN__PMB, 1)
+FCN__PK(fcn__pk_p2, 2, 2)
+FCN__PK(fcn__pk_p1, 2, 1)
 FCN__PK(fcn__pk_s2, 1, 2)
 FCN__PK(fcn__pk_s1, 1, 1)
 
@@ -1940,6 +1942,10 @@ FCN__SK(fcn__sk_b4, FCN__SMB, 4)
 FCN__SK(fcn__sk_b3, FCN__SMB, 3)
 FCN__SK(fcn__sk_b2, FCN__SMB, 2)
 FCN__SK(fcn__sk_b1, FCN__SMB, 1)
+FCN__SK(fcn__sk_p4, 2, 4)
+FCN__SK(fcn__sk_p3, 2, 3)
+FCN__SK(fcn__sk_p2, 2, 2)
+FCN__SK(fcn__sk_p1, 2, 1)
 FCN__SK(fcn__sk_s4, 1, 4)
 FCN__SK(fcn__sk_s3, 1, 3)
 FCN__SK(fcn__sk_s2, 1, 2)
@@ -1953,10 +1959,11 @@ FCNDEF const char *fcn_simd_name(void) { return FCN__SIMD; }
 typedef void (*fcn__kern)(const float *, const size_t *, size_t, int, int, int, int, const float *, const float *,
                           float *const *, int);
 
-/* A kernel family: blocks of mb maps (and single maps), up to nv vectors of vw pixels. */
+/* A kernel family: blocks of mb maps, pairs and single maps (for the maps left over),
+   up to nv vectors of vw pixels. */
 typedef struct fcn__kset {
     int mb, nv, vw;
-    fcn__kern block[4], single[4]; /* index: vectors - 1 */
+    fcn__kern block[4], pair[4], single[4]; /* index: vectors - 1 */
 } fcn__kset;
 
 static void fcn__kset_init(fcn__kset *k, int portable)
@@ -1971,8 +1978,8 @@ static void fcn__kset_init(fcn__kset *k, int portable)
         k->nv = FCN__SNV;
         k->vw = FCN__SVW;
         k->block[0] = fcn__sk_b1, k->block[1] = fcn__sk_b2, k->block[2] = fcn__sk_b3, k->block[3] = fcn__sk_b4;
+        k->pair[0] = fcn__sk_p1, k->pair[1] = fcn__sk_p2, k->pair[2] = fcn__sk_p3, k->pair[3] = fcn__sk_p4;
         k->single[0] = fcn__sk_s1, k->single[1] = fcn__sk_s2, k->single[2] = fcn__sk_s3, k->single[3] = fcn__sk_s4;
-        if (k->nv == 3) k->block[3] = k->single[3] = NULL;
         return;
     }
 #endif
@@ -1981,6 +1988,7 @@ static void fcn__kset_init(fcn__kset *k, int portable)
     k->nv = FCN__PNV;
     k->vw = 8;
     k->block[0] = fcn__pk_b1, k->block[1] = fcn__pk_b2;
+    k->pair[0] = fcn__pk_p1, k->pair[1] = fcn__pk_p2;
     k->single[0] = fcn__pk_s1, k->single[1] = fcn__pk_s2;
 }
 
@@ -2016,6 +2024,7 @@ typedef struct fcn__stream {
     fcn__stage *st;
     fcn__kset ks;
     int cur;         /* the stage being computed */
+    int threads;     /* in the pool */
     size_t *scratch; /* per thread: kh slot offsets */
     int maxkh;
 } fcn__stream;
@@ -2051,8 +2060,32 @@ static void fcn__unit_input(fcn__stream *S, const fcn__stage *s, int y)
     }
 }
 
-/* Fast convolution: maps [m0, m0 + mb) of row y, every vector block of the row. */
-static void fcn__unit_conv_fast(fcn__stream *S, const fcn__stage *in, const fcn__stage *s, int y, int m0, int mb,
+/* The maps of a convolution come in pieces: blocks of mb, then pairs, then a single
+   map. Piece p: its first map, its size, and its weights (packed by fcn__pack). */
+static int fcn__pieces(const fcn__kset *k, int maps) { return maps / k->mb + maps % k->mb / 2 + maps % k->mb % 2; }
+
+static int fcn__piece(const fcn__kset *k, const fcn__stage *s, int p, int *mb, const float **w)
+{
+    const fcn__layer *L = s->L;
+    size_t taps = (size_t)L->in.c * (size_t)L->d.kh * (size_t)L->d.kw;
+    int blocks = L->out.c / k->mb, pairs = L->out.c % k->mb / 2;
+    if (p < blocks) {
+        *mb = k->mb;
+        *w = s->wpack + (size_t)p * (size_t)k->mb * taps;
+        return p * k->mb;
+    }
+    if (p < blocks + pairs) {
+        *mb = 2;
+        *w = s->wpack + ((size_t)blocks * (size_t)k->mb + 2 * (size_t)(p - blocks)) * taps;
+        return blocks * k->mb + 2 * (p - blocks);
+    }
+    *mb = 1;
+    *w = L->w + (size_t)(L->out.c - 1) * taps; /* a single map: the layer's own layout */
+    return L->out.c - 1;
+}
+
+/* Fast convolution: pieces [p0, p1) of the maps of row y, every vector block of the row. */
+static void fcn__unit_conv_fast(fcn__stream *S, const fcn__stage *in, const fcn__stage *s, int y, int p0, int p1,
                                  int tid)
 {
     const fcn__layer *L = s->L;
@@ -2060,17 +2093,19 @@ static void fcn__unit_conv_fast(fcn__stream *S, const fcn__stage *in, const fcn_
     size_t *slot = S->scratch + (size_t)tid * (size_t)S->maxkh;
     float *out[8];
     const float *w;
-    int ky, m, x0, step = k->nv * k->vw, C = L->in.c, kh = L->d.kh, kw = L->d.kw, dil = s->p->dil;
+    int ky, m, p, x0, step = k->nv * k->vw, C = L->in.c, kh = L->d.kh, kw = L->d.kw, dil = s->p->dil;
     for (ky = 0; ky < kh; ky++) slot[ky] = (size_t)((y + ky * dil) % in->R) * (size_t)in->C * in->ld;
-    for (m = 0; m < mb; m++) out[m] = fcn__row(s, m0 + m, y);
-    w = mb == 1 ? L->w + (size_t)m0 * (size_t)C * (size_t)kh * (size_t)kw
-                : s->wpack + (size_t)(m0 / k->mb) * (size_t)k->mb * (size_t)C * (size_t)kh * (size_t)kw;
-    for (x0 = 0; x0 < s->W; x0 += step) {
-        int nv = (s->W - x0 + k->vw - 1) / k->vw;
-        if (nv > k->nv) nv = k->nv;
-        (mb == 1 ? k->single : k->block)[nv - 1](in->buf, slot, in->ld, C, kh, kw, dil, w, L->b + m0, out, x0);
+    for (p = p0; p < p1; p++) {
+        int mb, m0 = fcn__piece(k, s, p, &mb, &w);
+        const fcn__kern *kern = mb == 1 ? k->single : mb == 2 ? k->pair : k->block;
+        for (m = 0; m < mb; m++) out[m] = fcn__row(s, m0 + m, y);
+        for (x0 = 0; x0 < s->W; x0 += step) {
+            int nv = (s->W - x0 + k->vw - 1) / k->vw;
+            if (nv > k->nv) nv = k->nv;
+            kern[nv - 1](in->buf, slot, in->ld, C, kh, kw, dil, w, L->b + m0, out, x0);
+        }
+        for (m = 0; m < mb; m++) fcn__post(S->net, s, out[m], (size_t)s->W);
     }
-    for (m = 0; m < mb; m++) fcn__post(S->net, s, out[m], (size_t)s->W);
 }
 
 /* Convolution with an output step > 1 (output stride s > 1): one map of one row. */
@@ -2136,12 +2171,22 @@ static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stag
     }
 }
 
+/* The map pieces of a row are split into groups, one unit each: whole rows when there
+   are enough rows to keep every thread busy (each core then reads a row's input once),
+   smaller groups otherwise. */
+static int fcn__groups(const fcn__stream *S, const fcn__stage *s)
+{
+    int pieces = fcn__pieces(&S->ks, s->C), rows = s->hi - s->lo;
+    int g = (4 * S->threads + rows - 1) / rows;
+    return g < 1 ? 1 : g > pieces ? pieces : g;
+}
+
 /* How many units the current stage's band has, and what unit u is. */
 static size_t fcn__stage_units(const fcn__stream *S, const fcn__stage *s)
 {
     size_t rows = (size_t)(s->hi - s->lo);
     if (!s->L || fcn__is_pool(s->L->d.type)) return rows;
-    if (s->fast) return rows * (size_t)(s->C / S->ks.mb + s->C % S->ks.mb);
+    if (s->fast) return rows * (size_t)fcn__groups(S, s);
     return rows * (size_t)s->C;
 }
 
@@ -2155,9 +2200,8 @@ static void fcn__stage_unit(void *ctx, size_t u, int tid)
     else if (fcn__is_pool(s->L->d.type)) fcn__unit_pool(S, in, s, y);
     else if (!s->fast) fcn__unit_conv_generic(S, in, s, y, j);
     else {
-        int blocks = s->C / S->ks.mb;
-        if (j < blocks) fcn__unit_conv_fast(S, in, s, y, j * S->ks.mb, S->ks.mb, tid);
-        else fcn__unit_conv_fast(S, in, s, y, blocks * S->ks.mb + (j - blocks), 1, tid);
+        int pieces = fcn__pieces(&S->ks, s->C), groups = (int)per_row;
+        fcn__unit_conv_fast(S, in, s, y, j * pieces / groups, (j + 1) * pieces / groups, tid);
     }
 }
 
@@ -2258,17 +2302,21 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
 #endif
 #define FCN__BAND 16 /* output rows per band */
 
-/* Packs a convolution's weights in blocks of mb maps: [block][channel][row][col][map]. */
+/* Packs a convolution's weights for the kernels: blocks of mb maps, then pairs of the
+   maps left over, each as [block][channel][row][col][map] (a last single map keeps the
+   layer's own layout). */
 static float *fcn__pack(const fcn__layer *L, int mb)
 {
-    size_t taps = (size_t)L->in.c * (size_t)L->d.kh * (size_t)L->d.kw, t;
-    int blocks = L->out.c / mb, b, m;
-    float *p = FCN__CAST(float *, fcn__alloc((size_t)blocks * (size_t)mb * taps, sizeof(float)));
+    size_t taps = (size_t)L->in.c * (size_t)L->d.kh * (size_t)L->d.kw, t, at = 0;
+    int m0 = 0, b, m;
+    float *p = FCN__CAST(float *, fcn__alloc((size_t)L->out.c, taps * sizeof(float)));
     if (!p) return NULL;
-    for (b = 0; b < blocks; b++)
+    while (L->out.c - m0 >= 2) {
+        b = L->out.c - m0 >= mb ? mb : 2;
         for (t = 0; t < taps; t++)
-            for (m = 0; m < mb; m++)
-                p[((size_t)b * taps + t) * (size_t)mb + (size_t)m] = L->w[(size_t)(b * mb + m) * taps + t];
+            for (m = 0; m < b; m++) p[at++] = L->w[(size_t)(m0 + m) * taps + t];
+        m0 += b;
+    }
     return p;
 }
 
@@ -2321,7 +2369,7 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     for (i = 0; i < net->n; i++) {
         const fcn__layer *L = &net->layers[i];
         if (L->d.kh > S.maxkh) S.maxkh = L->d.kh;
-        if ((L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) && L->out.c >= S.ks.mb) {
+        if ((L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) && L->out.c >= 2) {
             wpack[i] = fcn__pack(L, S.ks.mb);
             if (!wpack[i]) {
                 status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for packed weights");
@@ -2331,6 +2379,7 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     }
     fcn__pool_start(&pool, g->threads);
     started = 1;
+    S.threads = pool.n;
     S.scratch = FCN__CAST(size_t *, fcn__alloc((size_t)pool.n * (size_t)S.maxkh, sizeof(size_t)));
     if (!S.scratch) {
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
