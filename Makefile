@@ -18,8 +18,16 @@ PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
 # Test programs built from tests/NAME.c with the same strict flags (run by tests/run.sh).
 TESTS = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import
 
-.PHONY: all test deps clean
+.PHONY: all test test-run deps clean
 all: $(PROGRAMS)
+
+# build/fcn gets the OpenCL path (--path opencl, fcn devices) where the OpenCL headers
+# are installed (Debian ocl-icd-opencl-dev); without them it builds and runs without it.
+ifneq ($(wildcard /usr/include/CL/cl.h),)
+$(BUILD)/fcn: CPPFLAGS += -DFCN_CLI_OPENCL
+$(BUILD)/fcn: LDLIBS += -lOpenCL
+$(BUILD)/fcn: fcn_opencl.h
+endif
 
 $(BUILD)/%: examples/%.c fcn.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
@@ -39,7 +47,13 @@ deps:
 	  (apt-get update && apt-get install -y $$missing) >/dev/null || { echo "apt-get install failed:$$missing"; exit 1; }; \
 	else echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; fi
 
-test: all $(TESTS)
+# make test: first the Debian packages the tests need (installed when root, else the
+# apt-get line is printed and the tests that need them fail or skip), then every test.
+test:
+	@$(MAKE) --no-print-directory deps || echo "make test: going on without them"
+	@$(MAKE) --no-print-directory test-run
+
+test-run: all $(TESTS)
 	@CC="$(CC)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" sh tests/run.sh
 
 clean:
@@ -67,7 +81,7 @@ BENCH_OPENCL_ARGS ?=
 opencl-embed:
 	sh tools/embed_opencl.sh fcn_opencl.h > fcn_opencl.h.tmp && mv fcn_opencl.h.tmp fcn_opencl.h
 
-test: $(BUILD)/test_opencl
+test-run: $(BUILD)/test_opencl
 
 $(BUILD)/test_opencl: tests/test_opencl.c fcn.h fcn_opencl.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)

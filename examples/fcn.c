@@ -15,7 +15,12 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno */
 
 #define FCN_IMPLEMENTATION
+#ifdef FCN_CLI_OPENCL /* the Makefile defines it where the OpenCL headers are installed */
+#define FCN_OPENCL_IMPLEMENTATION
+#include "fcn_opencl.h"
+#else
 #include "fcn.h"
+#endif
 #define STB_IMAGE_IMPLEMENTATION
 #include "stb_image.h"
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -41,6 +46,8 @@ static const char *const usage_text[] = {
     "       fcn info MODEL [--size HxW]\n"
     "       fcn eval MAP.npy LABELS [--class K] [--threshold T]\n"
     "       fcn convert IN... -o OUT.fcn\n"
+    "       fcn devices                   (OpenCL platforms and devices, with what the\n"
+    "                                      arithmetic contract needs of them)\n"
     "       fcn --help | help | --version\n"
     "\n"
     "MODEL: fcn's own format (.fcn), an ONNX model (MODEL.onnx) or a Caffe net given as two\n"
@@ -54,7 +61,10 @@ static const char *const usage_text[] = {
     "                    for other outputs use --npy\n"
     "  --npy OUT.npy     write the whole map, float32, shape (H', W', K) (numpy format 1.0)\n"
     "                    (at least one of -o and --npy is required)\n"
-    "  --path P          dense (default, fast) or sliding (the reference); same bits\n"
+    "  --path P          dense (default, fast), sliding (the reference) or opencl (the\n"
+    "                    dense path on an OpenCL device, fcn_opencl.h); the same bits\n"
+    "  --device D        the OpenCL device: an index or a name from `fcn devices`\n"
+    "                    (default: $FCN_OPENCL_DEVICE, else the first exact GPU)\n"
     "  --border B        mirror (default), zero, replicate or valid\n"
     "  --stride S        output stride, 1 (default) = every pixel\n"
     "  --threads N       worker threads, 0 (default) = every online CPU\n"
@@ -807,7 +817,46 @@ static fcn_status map_tta(const fcn_net *net, const image *im, const fcn_options
 
 /* ---- fcn map ----------------------------------------------------------------------- */
 
-static const char *const path_names[] = {"dense", "sliding"};
+static const char *const path_names[] = {"dense", "sliding", "opencl"};
+
+/* Maps on the OpenCL device named by 'device' (NULL: the default), with fcn_map's options. */
+static fcn_status map_opencl(const fcn_net *net, const char *device, const float *px, int h, int w,
+                             const fcn_options *o, float *map, char *devname, size_t devn, fcn_error *err)
+{
+#ifdef FCN_CLI_OPENCL
+    fcn_cl *cl = NULL;
+    fcn_cl_options clo;
+    fcn_status st;
+    memset(&clo, 0, sizeof clo);
+    clo.device = device;
+    if ((st = fcn_cl_create(&clo, &cl, err)) != FCN_OK) return st;
+    snprintf(devname, devn, "%s", fcn_cl_device(cl)->name);
+    st = fcn_cl_map(cl, net, px, h, w, o, map, err);
+    fcn_cl_free(cl);
+    return st;
+#else
+    (void)net, (void)device, (void)px, (void)h, (void)w, (void)o, (void)map, (void)devname, (void)devn;
+    snprintf(err->message, sizeof err->message,
+             "this fcn was built without OpenCL (install ocl-icd-opencl-dev and a driver, then make clean all)");
+    return err->status = FCN_ERR_DEVICE;
+#endif
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+#ifdef FCN_CLI_OPENCL
+    static char text[65536];
+    fcn_error err;
+    (void)argv;
+    if (argc > 2) return usage_error("devices: takes no arguments");
+    if (fcn_cl_devices_text(text, sizeof text, &err) != FCN_OK) return runtime_error("%s", err.message);
+    fputs(text, stdout);
+    return EXIT_OK;
+#else
+    (void)argc, (void)argv;
+    return runtime_error("this fcn was built without OpenCL (install ocl-icd-opencl-dev and a driver, then make clean all)");
+#endif
+}
 static const char *const border_names[] = {"mirror", "zero", "replicate", "valid"};
 
 static int lookup(const char *s, const char *const *names, int n)
@@ -844,15 +893,15 @@ static const char *model_label(const char *const *paths, int n, char *buf, size_
 static int cmd_map(int argc, char **argv)
 {
     args a;
-    const char *opt, *pos, *v, *model = NULL, *img_path = NULL, *png = NULL, *npy = NULL, *posv[3];
-    char model_name[1024];
+    const char *opt, *pos, *v, *model = NULL, *img_path = NULL, *png = NULL, *npy = NULL, *posv[3], *device = NULL;
+    char model_name[1024], devname[160] = "";
     int npos = 0;
     fcn_options o;
     fcn_error err;
     fcn_net *net = NULL;
     image im;
     float *map = NULL;
-    int quiet = 0, tta = 0, cls = 0, rect[4] = {0, 0, 0, 0}, have_rect = 0, oh, ow, K, rc = EXIT_RUNTIME, x;
+    int quiet = 0, tta = 0, opencl = 0, cls = 0, rect[4] = {0, 0, 0, 0}, have_rect = 0, oh, ow, K, rc = EXIT_RUNTIME, x;
     size_t cells;
     char msg[768], b1[32];
     double t0, t1, sl_total = 0.0, de_total = 0.0, flops;
@@ -886,14 +935,18 @@ static int cmd_map(int argc, char **argv)
         }
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--npy") && strcmp(opt, "--path") &&
             strcmp(opt, "--stride") && strcmp(opt, "--border") && strcmp(opt, "--threads") &&
-            strcmp(opt, "--rect") && strcmp(opt, "--class"))
+            strcmp(opt, "--rect") && strcmp(opt, "--class") && strcmp(opt, "--device"))
             return usage_error("map: unknown option '%s'", opt);
         if (!(v = args_value(&a, opt))) return EXIT_USAGE;
         if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0) png = v;
         else if (strcmp(opt, "--npy") == 0) npy = v;
         else if (strcmp(opt, "--path") == 0) {
-            if ((x = lookup(v, path_names, 2)) < 0) return usage_error("--path: '%s', expected dense or sliding", v);
-            o.path = (fcn_path)x;
+            if ((x = lookup(v, path_names, 3)) < 0)
+                return usage_error("--path: '%s', expected dense, sliding or opencl", v);
+            opencl = x == 2;
+            o.path = opencl ? FCN_PATH_DENSE : (fcn_path)x;
+        } else if (strcmp(opt, "--device") == 0) {
+            device = v;
         } else if (strcmp(opt, "--border") == 0) {
             if ((x = lookup(v, border_names, 4)) < 0)
                 return usage_error("--border: '%s', expected mirror, zero, replicate or valid", v);
@@ -938,6 +991,14 @@ static int cmd_map(int argc, char **argv)
         runtime_error("%s, %s: %s", img_path, model, err.message);
         goto done;
     }
+    if (device && !opencl) {
+        runtime_error("--device selects an OpenCL device: use it with --path opencl");
+        goto done;
+    }
+    if (tta && opencl) {
+        runtime_error("--tta runs on the CPU paths only (dense or sliding)");
+        goto done;
+    }
     if (tta) {
         fcn_shape in = fcn_net_input(net);
         if (o.stride > 1) {
@@ -965,8 +1026,9 @@ static int cmd_map(int argc, char **argv)
         o.progress_user = &prog;
     }
     t0 = prog.start = prog.last = now_s();
-    if ((tta ? map_tta(net, &im, &o, map, oh, ow, K, &err) : fcn_map(net, im.px, im.h, im.w, &o, map, &err)) !=
-        FCN_OK) {
+    if ((tta      ? map_tta(net, &im, &o, map, oh, ow, K, &err)
+         : opencl ? map_opencl(net, device, im.px, im.h, im.w, &o, map, devname, sizeof devname, &err)
+                  : fcn_map(net, im.px, im.h, im.w, &o, map, &err)) != FCN_OK) {
         if (prog.shown) fputc('\n', stderr);
         runtime_error("%s: %s", model, err.message);
         goto done;
@@ -988,9 +1050,12 @@ static int cmd_map(int argc, char **argv)
         printf("%s: image %dx%dx%d -> map %dx%dx%d", img_path, im.h, im.w, im.c, oh, ow, K);
         if (have_rect) printf(" (rect %d,%d %dx%d)", o.rect_x, o.rect_y, o.rect_w, o.rect_h);
         if (tta) printf(", tta 8 passes");
-        printf(", %s path, %s border, stride %d, %d thread%s: %.3f s, %s, %.2f GFLOP/s\n", path_names[o.path],
-               border_names[o.border], o.stride ? o.stride : 1, o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
-               o.threads == 1 ? "" : "s", t1 - t0, si(b1, sizeof b1, flops, "FLOP"), flops / dt * 1e-9);
+        if (opencl) printf(", opencl path (%s), %s border, stride %d", devname, border_names[o.border], o.stride ? o.stride : 1);
+        else
+            printf(", %s path, %s border, stride %d, %d thread%s", path_names[o.path], border_names[o.border],
+                   o.stride ? o.stride : 1, o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
+                   o.threads == 1 ? "" : "s");
+        printf(": %.3f s, %s, %.2f GFLOP/s\n", t1 - t0, si(b1, sizeof b1, flops, "FLOP"), flops / dt * 1e-9);
     }
     rc = EXIT_OK;
 done:
@@ -1424,5 +1489,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0) return cmd_info(argc, argv);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
     if (strcmp(cmd, "convert") == 0) return cmd_convert(argc, argv);
-    return usage_error("unknown command '%s' (map, info, eval, convert, help)", cmd);
+    if (strcmp(cmd, "devices") == 0) return cmd_devices(argc, argv);
+    return usage_error("unknown command '%s' (map, info, eval, convert, devices, help)", cmd);
 }

@@ -41,6 +41,7 @@ run examples   sh tests/test_examples.sh
 run torch      sh tests/test_torch.sh
 run opencl     "$BUILD/test_opencl"
 run opencl-embed sh tests/test_opencl_embed.sh
+run opencl-cli sh tests/test_opencl_cli.sh
 run import     "$BUILD/test_import"
 run import-cli sh tests/test_import_cli.sh
 run interop    "${PYTHON:-/usr/bin/python3}" tests/test_interop.py "$BUILD"
