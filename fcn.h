@@ -2172,12 +2172,12 @@ static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stag
 }
 
 /* The map pieces of a row are split into groups, one unit each: whole rows when there
-   are enough rows to keep every thread busy (each core then reads a row's input once),
-   smaller groups otherwise. */
+   are enough rows to give every thread 8 units (each core then reads a row's input
+   once), smaller groups otherwise, so that the threads finish a band together. */
 static int fcn__groups(const fcn__stream *S, const fcn__stage *s)
 {
     int pieces = fcn__pieces(&S->ks, s->C), rows = s->hi - s->lo;
-    int g = (4 * S->threads + rows - 1) / rows;
+    int g = (8 * S->threads + rows - 1) / rows;
     return g < 1 ? 1 : g > pieces ? pieces : g;
 }
 
