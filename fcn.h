@@ -1969,9 +1969,6 @@ typedef struct fcn__kset {
 static void fcn__kset_init(fcn__kset *k, int portable)
 {
     memset(k, 0, sizeof *k);
-#ifdef FCN__SIMD_KERNELS_OFF
-    portable = 1;
-#endif
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)) || (defined(__aarch64__) && defined(__ARM_NEON))
     if (!portable) {
         k->mb = FCN__SMB;
@@ -2252,7 +2249,7 @@ static int fcn__rows_needed(const fcn__stage *s, int rows)
 
 /* Plans the bands: sets every stage's ring size and padded width for bands of 'band'
    output rows, and returns the scratch bytes (0 on overflow). q: grid rows per output row. */
-static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band, int vw)
+static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band)
 {
     int i, r0, *done = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
     int *need = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
@@ -2272,7 +2269,6 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
             if (reach > st[i].ld) st[i].ld = fcn__round_up(reach, 16);
         }
     }
-    (void)vw;
     for (r0 = 0; r0 < rh; r0 += band) {
         int r1 = r0 + band < rh ? r0 + band : rh;
         need[ns - 1] = (r1 - 1) * q + 1;
@@ -2341,11 +2337,11 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     wpack = FCN__CAST(float **, fcn__alloc((size_t)net->n, sizeof *wpack));
     done = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
     need = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
+    if (wpack) memset(wpack, 0, (size_t)net->n * sizeof *wpack); /* freed at done */
     if (!plan || !st || !wpack || !done || !need) {
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
-    memset(wpack, 0, (size_t)net->n * sizeof *wpack);
     S.net = net;
     S.img = img;
     S.h = h;
@@ -2358,7 +2354,7 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
         if ((status = fcn__dense_plan(net, g->rh, tw, g->stride, plan, &ch, &cw, &big, err)) != FCN_OK) goto done;
         ns = fcn__stages(net, plan, ch, cw, st);
         q = g->stride / (ns > 1 ? st[ns - 1].p->g : 1);
-        bytes = fcn__stream_layout(st, ns, g->rh, q, FCN__BAND, S.ks.vw);
+        bytes = fcn__stream_layout(st, ns, g->rh, q, FCN__BAND);
         if (!bytes) {
             status = fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
             goto done;
@@ -2394,7 +2390,7 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
         ns = fcn__stages(net, plan, ch, cw, st);
         last = &st[ns - 1];
         q = g->stride / (ns > 1 ? last->p->g : 1);
-        fcn__stream_layout(st, ns, g->rh, q, FCN__BAND, S.ks.vw);
+        fcn__stream_layout(st, ns, g->rh, q, FCN__BAND);
         S.ns = ns;
         S.top = g->ry * g->stride - g->top;
         S.left = (g->rx + tx0) * g->stride - g->left;
