@@ -2006,7 +2006,8 @@ typedef struct fcn__stage {
     int fast;              /* runs on the register-blocked kernels (step 1) */
     size_t ld;             /* floats from one channel's row to the next (padded width) */
     int R;                 /* rows in the ring */
-    float *buf;            /* R slots, each C rows of ld floats */
+    float *buf;            /* R slots, each C rows of ld floats, 64-byte aligned */
+    void *mem;             /* the allocation holding buf */
     float *wpack;          /* weights in blocks of mb maps, tap-major */
     int lo, hi;            /* rows computed in the current band */
 } fcn__stage;
@@ -2395,14 +2396,19 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
         S.top = g->ry * g->stride - g->top;
         S.left = (g->rx + tx0) * g->stride - g->left;
         for (i = 0; i < ns; i++) {
-            size_t n = (size_t)st[i].R * (size_t)st[i].C * st[i].ld; /* checked by the layout */
-            st[i].buf = FCN__CAST(float *, fcn__alloc(n, sizeof(float)));
+            size_t n = (size_t)st[i].R * (size_t)st[i].C * st[i].ld, row; /* checked by the layout */
+            /* rows start on cache lines (ld is a multiple of 16 floats) */
+            st[i].mem = fcn__alloc(n + 16, sizeof(float));
+            st[i].buf = st[i].mem ? (float *)((uintptr_t)st[i].mem + (64 - (uintptr_t)st[i].mem % 64) % 64) : NULL;
             if (!st[i].buf) {
                 status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %lu bytes of dense scratch",
                                    (unsigned long)bytes);
                 break;
             }
-            memset(st[i].buf, 0, n * sizeof(float)); /* the padding lanes stay finite */
+            /* every row is written before it is read; the padding past W, which the last
+               vectors read, is zero so that those (discarded) lanes stay finite */
+            for (row = 0; row < (size_t)st[i].R * (size_t)st[i].C; row++)
+                memset(st[i].buf + row * st[i].ld + st[i].W, 0, (st[i].ld - (size_t)st[i].W) * sizeof(float));
             if (st[i].L) st[i].wpack = wpack[st[i].L - net->layers];
             done[i] = 0;
         }
@@ -2429,7 +2435,8 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
             if (prog->stop) status = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
         }
         for (i = 0; i < ns; i++) {
-            FCN_FREE(st[i].buf);
+            FCN_FREE(st[i].mem);
+            st[i].mem = NULL;
             st[i].buf = NULL;
         }
     }
