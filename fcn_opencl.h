@@ -1409,6 +1409,31 @@ typedef struct fcn__cl_run {
     int layer;          /* and the layer, -1 if none */
 } fcn__cl_run;
 
+/* The arguments the three convolution kernels share, in their order. */
+static void fcn__cl_conv_args(fcn__cl_args *a, cl_kernel k, const fcn__cl_run *r, int i, int woff)
+{
+    const fcn__layer *L = &r->net->layers[i];
+    const fcn__dlayer *p = &r->plan[i];
+    a->k = k;
+    a->i = 0;
+    a->e = CL_SUCCESS;
+    fcn__cl_buf(a, r->a);
+    fcn__cl_buf(a, r->b);
+    fcn__cl_buf(a, r->w);
+    fcn__cl_int(a, woff);
+    fcn__cl_int(a, (int)(L->b - r->net->params));
+    fcn__cl_int(a, L->in.c);
+    fcn__cl_int(a, L->d.kh);
+    fcn__cl_int(a, L->d.kw);
+    fcn__cl_int(a, p->in_h);
+    fcn__cl_int(a, p->in_w);
+    fcn__cl_int(a, p->out_h);
+    fcn__cl_int(a, p->out_w);
+    fcn__cl_int(a, p->step);
+    fcn__cl_int(a, p->dil);
+    fcn__cl_int(a, L->out.c);
+}
+
 /* A convolution or fc layer from r->a into r->b. */
 static cl_int fcn__cl_conv(fcn__cl_run *r, int i)
 {
@@ -1419,24 +1444,7 @@ static cl_int fcn__cl_conv(fcn__cl_run *r, int i)
     size_t blocks = (size_t)((maps + FCN__CL_OM - 1) / FCN__CL_OM), g[3], l[3];
     fcn__cl_args a;
     if (cl->conv == FCN_CL_CONV_VECTOR) {
-        a.k = cl->k[FCN__K_VEC];
-        a.i = 0;
-        a.e = CL_SUCCESS;
-        fcn__cl_buf(&a, r->a);
-        fcn__cl_buf(&a, r->b);
-        fcn__cl_buf(&a, r->w);
-        fcn__cl_int(&a, (int)r->voff[i]);
-        fcn__cl_int(&a, (int)(L->b - r->net->params));
-        fcn__cl_int(&a, L->in.c);
-        fcn__cl_int(&a, kh);
-        fcn__cl_int(&a, kw);
-        fcn__cl_int(&a, p->in_h);
-        fcn__cl_int(&a, p->in_w);
-        fcn__cl_int(&a, p->out_h);
-        fcn__cl_int(&a, p->out_w);
-        fcn__cl_int(&a, p->step);
-        fcn__cl_int(&a, p->dil);
-        fcn__cl_int(&a, maps);
+        fcn__cl_conv_args(&a, cl->k[FCN__K_VEC], r, i, (int)r->voff[i]);
         fcn__cl_int(&a, (int)r->len);
         if (a.e != CL_SUCCESS) {
             r->call = "clSetKernelArg";
@@ -1473,24 +1481,7 @@ static cl_int fcn__cl_conv(fcn__cl_run *r, int i)
         if (lx * ly <= wg && bytes <= avail) {
             int nbx = (int)((nj + lx - 1) / lx), nby = (int)((ni + ly - 1) / ly);
             size_t th = (ly - 1) * (size_t)p->step + (size_t)kh, tw = (lx - 1) * (size_t)p->step + (size_t)kw;
-            a.k = cl->k[FCN__K_TILED];
-            a.i = 0;
-            a.e = CL_SUCCESS;
-            fcn__cl_buf(&a, r->a);
-            fcn__cl_buf(&a, r->b);
-            fcn__cl_buf(&a, r->w);
-            fcn__cl_int(&a, (int)(L->w - r->net->params));
-            fcn__cl_int(&a, (int)(L->b - r->net->params));
-            fcn__cl_int(&a, L->in.c);
-            fcn__cl_int(&a, kh);
-            fcn__cl_int(&a, kw);
-            fcn__cl_int(&a, p->in_h);
-            fcn__cl_int(&a, p->in_w);
-            fcn__cl_int(&a, p->out_h);
-            fcn__cl_int(&a, p->out_w);
-            fcn__cl_int(&a, p->step);
-            fcn__cl_int(&a, p->dil);
-            fcn__cl_int(&a, maps);
+            fcn__cl_conv_args(&a, cl->k[FCN__K_TILED], r, i, (int)(L->w - r->net->params));
             fcn__cl_int(&a, nbx);
             fcn__cl_int(&a, nby);
             fcn__cl_local(&a, th * tw * sizeof(float));
@@ -1510,24 +1501,7 @@ static cl_int fcn__cl_conv(fcn__cl_run *r, int i)
         }
         /* too large for local memory: the simple kernel */
     }
-    a.k = cl->k[FCN__K_CONV];
-    a.i = 0;
-    a.e = CL_SUCCESS;
-    fcn__cl_buf(&a, r->a);
-    fcn__cl_buf(&a, r->b);
-    fcn__cl_buf(&a, r->w);
-    fcn__cl_int(&a, (int)(L->w - r->net->params));
-    fcn__cl_int(&a, (int)(L->b - r->net->params));
-    fcn__cl_int(&a, L->in.c);
-    fcn__cl_int(&a, kh);
-    fcn__cl_int(&a, kw);
-    fcn__cl_int(&a, p->in_h);
-    fcn__cl_int(&a, p->in_w);
-    fcn__cl_int(&a, p->out_h);
-    fcn__cl_int(&a, p->out_w);
-    fcn__cl_int(&a, p->step);
-    fcn__cl_int(&a, p->dil);
-    fcn__cl_int(&a, maps);
+    fcn__cl_conv_args(&a, cl->k[FCN__K_CONV], r, i, (int)(L->w - r->net->params));
     if (a.e != CL_SUCCESS) {
         r->call = "clSetKernelArg";
         return a.e;
