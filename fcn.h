@@ -2023,6 +2023,7 @@ typedef struct fcn__stream {
     fcn__kset ks;
     int cur;         /* the stage being computed */
     int threads;     /* in the pool */
+    size_t units;    /* of the current stage's band */
     size_t *scratch; /* per thread: kh slot offsets */
     int maxkh;
 } fcn__stream;
@@ -2192,7 +2193,7 @@ static void fcn__stage_unit(void *ctx, size_t u, int tid)
 {
     fcn__stream *S = FCN__CAST(fcn__stream *, ctx);
     const fcn__stage *s = &S->st[S->cur], *in = s - 1;
-    size_t per_row = fcn__stage_units(S, s) / (size_t)(s->hi - s->lo);
+    size_t per_row = S->units / (size_t)(s->hi - s->lo);
     int y = s->lo + (int)(u / per_row), j = (int)(u % per_row); /* a row's units together: its input stays in cache */
     if (!s->L) fcn__unit_input(S, s, y);
     else if (fcn__is_pool(s->L->d.type)) fcn__unit_pool(S, in, s, y);
@@ -2422,7 +2423,8 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
                 s->lo = done[i];
                 s->hi = need[i];
                 S.cur = i;
-                fcn__pool_run(&pool, fcn__stage_units(&S, s), fcn__stage_unit, &S);
+                S.units = fcn__stage_units(&S, s);
+                fcn__pool_run(&pool, S.units, fcn__stage_unit, &S);
                 if (s->softmax) fcn__pool_run(&pool, (size_t)(s->hi - s->lo), fcn__stage_softmax, &S);
                 done[i] = need[i];
             }
