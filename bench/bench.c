@@ -26,6 +26,7 @@
    without it a synthetic image is used (and the output says so). Timings on a busy
    machine are noise: take the figures on a quiet one. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE), for fcn.h's huge-page scratch */
 
 #include <math.h>
 #include <pthread.h>

@@ -13,6 +13,7 @@
    Run `fcn --help` for the options, the image conversions and the exit codes (0 ok,
    1 runtime error, 2 usage error). Built by `make` as build/fcn. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty, fileno */
+#define _DEFAULT_SOURCE         /* madvise(MADV_HUGEPAGE), for fcn.h's huge-page scratch */
 
 #define FCN_IMPLEMENTATION
 #ifdef FCN_CLI_OPENCL /* the Makefile defines it where the OpenCL headers are installed */

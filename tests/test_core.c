@@ -13,6 +13,7 @@
                     (.npy) and options (.json) to DIR, for tests/numpy_ref.py
      --seed N       seed of the random cases (default fixed) */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* and madvise(MADV_HUGEPAGE), for fcn.h's huge-page scratch */
 #define FCN_IMPLEMENTATION
 #include "../fcn.h"
 
@@ -1104,6 +1105,51 @@ static fcn_net *make_net(rng *r, int ph, int pw, const fcn_layer *L, int n, fcn_
         for (k = 0; b && k < nb; k++) b[k] = runif(r) * 0.1f;
     }
     return net;
+}
+
+/* A scratch of 8 MB or more is one 2 MB-aligned block with huge-page advice on Linux
+   (fcn__scratch): the map must still be the sliding window's (sampled rows) and the one
+   computed in narrow column tiles with small scratch blocks. */
+static void test_big_scratch(void)
+{
+    rng r = {99};
+    fcn_layer L[5];
+    fcn_net *net;
+    fcn_error e;
+    fcn_options o;
+    int h = 64, w = 1500, oh, ow, oh2, ow2, i;
+    float *img = (float *)xmalloc((size_t)h * w * sizeof(float)), *big = NULL, *tiled = NULL, *rows = NULL, *c;
+    L[0] = mk(FCN_LAYER_CONV), L[0].maps = 96, L[0].kh = L[0].kw = 3;
+    L[1] = mk(FCN_LAYER_RELU);
+    L[2] = mk(FCN_LAYER_MAXPOOL), L[2].kh = L[2].kw = 2, L[2].stride = 2;
+    L[3] = mk(FCN_LAYER_FC), L[3].maps = 2;
+    L[4] = mk(FCN_LAYER_SOFTMAX);
+    begin("a dense scratch over 8 MB (huge-page block): equal to narrow column tiles and to the sliding window");
+    if (!check((net = make_net(&r, 6, 6, L, 5, &e)) != NULL, "create: %s", e.message)) {
+        end();
+        return;
+    }
+    for (i = 0; i < h * w; i++) img[i] = runif(&r);
+    memset(&o, 0, sizeof o);
+    o.threads = 2;
+    if (check(map_new(net, img, h, w, &o, &big, &oh, &ow, &e) == FCN_OK, "dense: %s", e.message)) {
+        o.max_memory = (size_t)1 << 20;
+        if (check(map_new(net, img, h, w, &o, &tiled, &oh2, &ow2, &e) == FCN_OK, "dense, 1 MB: %s", e.message))
+            same_map(big, tiled, oh, ow, 2, "dense", "dense in 1 MB column tiles", "big scratch");
+        o.max_memory = 0;
+        o.path = FCN_PATH_SLIDING;
+        o.rect_y = 30, o.rect_h = 2, o.rect_x = 0, o.rect_w = ow;
+        c = crop(big, ow, 2, 0, 30, ow, 2);
+        if (check(map_new(net, img, h, w, &o, &rows, &oh2, &ow2, &e) == FCN_OK, "sliding: %s", e.message))
+            same_map(c, rows, 2, ow, 2, "dense", "sliding", "big scratch, rows 30-31");
+        free(c);
+    }
+    free(big);
+    free(tiled);
+    free(rows);
+    free(img);
+    fcn_net_free(net);
+    end();
 }
 
 static void test_refusals(void)
@@ -2419,6 +2465,7 @@ int main(int argc, char **argv)
     test_slide();
     test_transform();
     test_max_ties();
+    test_big_scratch();
     test_arith(quick);
     test_refusals();
     test_bad_args();
