@@ -2279,16 +2279,46 @@ static int fcn__rows_needed(const fcn__stage *s, int rows)
     return (rows - 1) * s->p->step + (s->L->d.kh - 1) * s->p->dil + 1;
 }
 
+/* The rows every stage needs for a band of output rows [r0, r1). q: grid rows per
+   output row. */
+static void fcn__band_need(const fcn__stage *st, int ns, int r1, int q, int *need)
+{
+    int i;
+    need[ns - 1] = (r1 - 1) * q + 1;
+    for (i = ns - 1; i > 0; i--) need[i - 1] = fcn__rows_needed(&st[i], need[i]);
+}
+
+/* One pass through the stages: stage i computes its rows [done[i], to[i]), at most
+   'band' of them and only those its input has (its input stage runs first in the same
+   pass). A band takes one pass once the pipeline is full; the first takes several, so
+   that no stage ever holds more than about a band plus its reader's halo: computing
+   the first band's rows of every stage at once would make the early rings ~6x larger. */
+static void fcn__pass(const fcn__stage *st, int ns, const int *need, const int *done, int band, int *to)
+{
+    int i;
+    for (i = 0; i < ns; i++) {
+        int t = need[i] - done[i] < band ? need[i] : done[i] + band;
+        if (i > 0) {
+            int span = (st[i].L->d.kh - 1) * st[i].p->dil + 1; /* input rows of one row */
+            int avail = to[i - 1] < span ? 0 : (to[i - 1] - span) / st[i].p->step + 1;
+            if (avail < t) t = avail;
+        }
+        to[i] = t > done[i] ? t : done[i];
+    }
+}
+
 /* Plans the bands: sets every stage's ring size and padded width for bands of 'band'
    output rows, and returns the scratch bytes (0 on overflow). q: grid rows per output row. */
 static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band)
 {
     int i, r0, *done = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
     int *need = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
+    int *to = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
     size_t bytes = 0, v;
-    if (!done || !need) {
+    if (!done || !need || !to) {
         FCN_FREE(done);
         FCN_FREE(need);
+        FCN_FREE(to);
         return 0;
     }
     for (i = 0; i < ns; i++) {
@@ -2302,15 +2332,16 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
         }
     }
     for (r0 = 0; r0 < rh; r0 += band) {
-        int r1 = r0 + band < rh ? r0 + band : rh;
-        need[ns - 1] = (r1 - 1) * q + 1;
-        for (i = ns - 1; i > 0; i--) need[i - 1] = fcn__rows_needed(&st[i], need[i]);
-        for (i = 0; i < ns; i++) {
-            /* rows held: from the oldest one still read (by the next stage, or the output) */
-            int oldest = i + 1 < ns ? done[i + 1] * st[i + 1].p->step : r0 * q;
-            int held = need[i] - (oldest < done[i] ? oldest : done[i]);
-            if (held > st[i].R) st[i].R = held;
-            if (need[i] > done[i]) done[i] = need[i];
+        fcn__band_need(st, ns, r0 + band < rh ? r0 + band : rh, q, need);
+        while (done[ns - 1] < need[ns - 1]) {
+            fcn__pass(st, ns, need, done, band, to);
+            for (i = 0; i < ns; i++) {
+                /* rows held: from the oldest one still read (by the next stage, or the output) */
+                int oldest = i + 1 < ns ? done[i + 1] * st[i + 1].p->step : r0 * q;
+                int held = to[i] - (oldest < done[i] ? oldest : done[i]);
+                if (held > st[i].R) st[i].R = held;
+                done[i] = to[i];
+            }
         }
     }
     for (i = 0; i < ns; i++) {
@@ -2322,6 +2353,7 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
     }
     FCN_FREE(done);
     FCN_FREE(need);
+    FCN_FREE(to);
     return bytes;
 }
 
@@ -2382,7 +2414,7 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     fcn__dlayer *plan;
     fcn__stage *st;
     float **wpack;
-    int *done = NULL, *need = NULL;
+    int *done = NULL, *need = NULL, *to = NULL;
     float *ring;
     void *mem = NULL;
     fcn__pool pool;
@@ -2397,8 +2429,9 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     wpack = FCN__CAST(float **, fcn__alloc((size_t)net->n, sizeof *wpack));
     done = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
     need = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
+    to = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
     if (wpack) memset(wpack, 0, (size_t)net->n * sizeof *wpack); /* freed at done */
-    if (!plan || !st || !wpack || !done || !need) {
+    if (!plan || !st || !wpack || !done || !need || !to) {
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -2473,18 +2506,20 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
         }
         for (r0 = 0; r0 < g->rh && status == FCN_OK; r0 += FCN__BAND) {
             int r1 = r0 + FCN__BAND < g->rh ? r0 + FCN__BAND : g->rh, y, x, k;
-            need[ns - 1] = (r1 - 1) * q + 1;
-            for (i = ns - 1; i > 0; i--) need[i - 1] = fcn__rows_needed(&st[i], need[i]);
-            for (i = 0; i < ns; i++) {
-                fcn__stage *s = &st[i];
-                if (need[i] <= done[i]) continue;
-                s->lo = done[i];
-                s->hi = need[i];
-                S.cur = i;
-                S.units = fcn__stage_units(&S, s);
-                fcn__pool_run(&pool, S.units, fcn__stage_unit, &S);
-                if (s->softmax) fcn__pool_run(&pool, (size_t)(s->hi - s->lo), fcn__stage_softmax, &S);
-                done[i] = need[i];
+            fcn__band_need(st, ns, r1, q, need);
+            while (done[ns - 1] < need[ns - 1]) { /* the passes the layout planned */
+                fcn__pass(st, ns, need, done, FCN__BAND, to);
+                for (i = 0; i < ns; i++) {
+                    fcn__stage *s = &st[i];
+                    if (to[i] <= done[i]) continue;
+                    s->lo = done[i];
+                    s->hi = to[i];
+                    S.cur = i;
+                    S.units = fcn__stage_units(&S, s);
+                    fcn__pool_run(&pool, S.units, fcn__stage_unit, &S);
+                    if (s->softmax) fcn__pool_run(&pool, (size_t)(s->hi - s->lo), fcn__stage_softmax, &S);
+                    done[i] = to[i];
+                }
             }
             for (y = r0; y < r1; y++)
                 for (x = 0; x < twi; x++)
@@ -2505,6 +2540,7 @@ done:
     FCN_FREE(wpack);
     FCN_FREE(done);
     FCN_FREE(need);
+    FCN_FREE(to);
     FCN_FREE(st);
     FCN_FREE(plan);
     return status;
