@@ -2054,6 +2054,7 @@ typedef struct fcn__stream {
     int cur;         /* the stage being computed */
     int threads;     /* in the pool */
     size_t units;    /* of the current stage's band */
+    int fuse;        /* its units also compute their rows of the next stage, a 1x1 layer */
     size_t *scratch; /* per thread: kh slot offsets */
     int maxkh;
 } fcn__stream;
@@ -2200,6 +2201,13 @@ static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stag
     }
 }
 
+static void fcn__softmax_row(const fcn__stage *s, int y)
+{
+    float *row = fcn__row(s, 0, y);
+    int x;
+    for (x = 0; x < s->W; x++) fcn__softmax(row + x, s->ld, s->C);
+}
+
 /* The map pieces of a row are split into groups, one unit each: whole rows when there
    are enough rows to give every thread 8 units (each core then reads a row's input
    once), smaller groups otherwise, so that the threads finish a band together. */
@@ -2232,16 +2240,21 @@ static void fcn__stage_unit(void *ctx, size_t u, int tid)
         int pieces = fcn__pieces(&S->ks, s->C), groups = (int)per_row;
         fcn__unit_conv_fast(S, in, s, y, j * pieces / groups, (j + 1) * pieces / groups, tid);
     }
+    if (per_row == 1) { /* the whole row: finish it while it is in this core's cache */
+        if (s->softmax) fcn__softmax_row(s, y);
+        if (S->fuse) {
+            fcn__unit_conv_fast(S, s, s + 1, y, 0, fcn__pieces(&S->ks, s[1].C), tid);
+            if (s[1].softmax) fcn__softmax_row(s + 1, y);
+        }
+    }
 }
 
 static void fcn__stage_softmax(void *ctx, size_t u, int tid)
 {
     fcn__stream *S = FCN__CAST(fcn__stream *, ctx);
     const fcn__stage *s = &S->st[S->cur];
-    float *row = fcn__row(s, 0, s->lo + (int)u);
-    int x;
     (void)tid;
-    for (x = 0; x < s->W; x++) fcn__softmax(row + x, s->ld, s->C);
+    fcn__softmax_row(s, s->lo + (int)u);
 }
 
 /* Splits the net into stages for a plan. Returns the number of stages. */
@@ -2505,7 +2518,7 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
             done[i] = 0;
         }
         for (r0 = 0; r0 < g->rh && status == FCN_OK; r0 += FCN__BAND) {
-            int r1 = r0 + FCN__BAND < g->rh ? r0 + FCN__BAND : g->rh, y, x, k;
+            int r1 = r0 + FCN__BAND < g->rh ? r0 + FCN__BAND : g->rh, y, x, k, whole;
             fcn__band_need(st, ns, r1, q, need);
             while (done[ns - 1] < need[ns - 1]) { /* the passes the layout planned */
                 fcn__pass(st, ns, need, done, FCN__BAND, to);
@@ -2516,9 +2529,15 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
                     s->hi = to[i];
                     S.cur = i;
                     S.units = fcn__stage_units(&S, s);
+                    whole = S.units == (size_t)(s->hi - s->lo);
+                    /* a 1x1 layer next (fc 2 after fc 200) on the same rows: computed by the
+                       same units, its input still in cache, one step fewer */
+                    S.fuse = whole && i + 1 < ns && st[i + 1].fast && st[i + 1].L->d.kh == 1 && st[i + 1].L->d.kw == 1 &&
+                             done[i + 1] == done[i] && to[i + 1] == to[i];
                     fcn__pool_run(&pool, S.units, fcn__stage_unit, &S);
-                    if (s->softmax) fcn__pool_run(&pool, (size_t)(s->hi - s->lo), fcn__stage_softmax, &S);
+                    if (s->softmax && !whole) fcn__pool_run(&pool, (size_t)(s->hi - s->lo), fcn__stage_softmax, &S);
                     done[i] = to[i];
+                    if (S.fuse) i++, done[i] = to[i];
                 }
             }
             for (y = r0; y < r1; y++)
