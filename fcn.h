@@ -1349,8 +1349,10 @@ typedef struct fcn__pool {
     int n; /* threads, the caller included */
     void (*fn)(void *ctx, size_t unit, int tid);
     void *ctx;
-    size_t next, units;
+    size_t units, per; /* units: rows x per; unit u is of row base + u / per */
+    int base;
 #ifndef FCN_NO_THREADS
+    size_t taken[FCN__MAX_THREADS]; /* units handed out of each thread's share */
     pthread_t tid[FCN__MAX_THREADS];
     pthread_mutex_t mu;
     pthread_cond_t go, idle;
@@ -1390,12 +1392,32 @@ typedef struct fcn__worker {
     int id;
 } fcn__worker;
 
+/* The next unit for thread id (under the mutex), or p->units when none is left. Row r
+   is thread r % n's, so that a row of one stage and the rows of the next stage that
+   read it mostly stay in one core's cache (past the first pool every dilation is even);
+   a thread whose share is done takes the next unit of another's. */
+static size_t fcn__pool_take(fcn__pool *p, int id)
+{
+    size_t rows = p->units / p->per, n = (size_t)p->n;
+    int k;
+    for (k = 0; k < p->n; k++) {
+        int c = (id + k) % p->n;
+        size_t first = (size_t)((c - p->base % p->n + p->n) % p->n); /* its first row */
+        size_t share = first < rows ? (rows - first + n - 1) / n * p->per : 0;
+        if (p->taken[c] < share) {
+            size_t t = p->taken[c]++;
+            return (first + t / p->per * n) * p->per + t % p->per;
+        }
+    }
+    return p->units;
+}
+
 static void fcn__pool_work(fcn__pool *p, int id)
 {
     for (;;) {
         size_t u;
         pthread_mutex_lock(&p->mu);
-        u = p->next < p->units ? p->next++ : p->units;
+        u = fcn__pool_take(p, id);
         pthread_mutex_unlock(&p->mu);
         if (u == p->units) return;
         p->fn(p->ctx, u, id);
@@ -1453,15 +1475,26 @@ static void fcn__pool_start(fcn__pool *p, int threads)
 #endif
 }
 
+static void fcn__pool_rows(fcn__pool *p, size_t rows, size_t per, int base, void (*fn)(void *, size_t, int), void *ctx);
 static void fcn__pool_run(fcn__pool *p, size_t units, void (*fn)(void *, size_t, int), void *ctx)
 {
+    fcn__pool_rows(p, units, 1, 0, fn, ctx);
+}
+
+/* Runs fn on units [0, rows x per) and returns when all are done; unit u belongs to
+   row base + u / per (for the threads' shares, see fcn__pool_take). */
+static void fcn__pool_rows(fcn__pool *p, size_t rows, size_t per, int base, void (*fn)(void *, size_t, int), void *ctx)
+{
+    size_t units = rows * per;
 #ifndef FCN_NO_THREADS
     if (p->n > 1 && units > 1) {
         pthread_mutex_lock(&p->mu);
         p->fn = fn;
         p->ctx = ctx;
-        p->next = 0;
         p->units = units;
+        p->per = per;
+        p->base = base;
+        memset(p->taken, 0, (size_t)p->n * sizeof p->taken[0]);
         p->busy = p->n - 1;
         FCN__SET(p->gen, p->gen + 1);
         pthread_cond_broadcast(&p->go);
@@ -1476,6 +1509,7 @@ static void fcn__pool_run(fcn__pool *p, size_t units, void (*fn)(void *, size_t,
 #endif
     {
         size_t u;
+        (void)p, (void)base;
         for (u = 0; u < units; u++) fn(ctx, u, 0);
     }
 }
@@ -2534,8 +2568,8 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
                        same units, its input still in cache, one step fewer */
                     S.fuse = whole && i + 1 < ns && st[i + 1].fast && st[i + 1].L->d.kh == 1 && st[i + 1].L->d.kw == 1 &&
                              done[i + 1] == done[i] && to[i + 1] == to[i];
-                    fcn__pool_run(&pool, S.units, fcn__stage_unit, &S);
-                    if (s->softmax && !whole) fcn__pool_run(&pool, (size_t)(s->hi - s->lo), fcn__stage_softmax, &S);
+                    fcn__pool_rows(&pool, (size_t)(s->hi - s->lo), S.units / (size_t)(s->hi - s->lo), s->lo, fcn__stage_unit, &S);
+                    if (s->softmax && !whole) fcn__pool_rows(&pool, (size_t)(s->hi - s->lo), 1, s->lo, fcn__stage_softmax, &S);
                     done[i] = to[i];
                     if (S.fuse) i++, done[i] = to[i];
                 }

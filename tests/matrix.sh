@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds tests/test_core.c five ways (two compilers, -O0 and -O3 -march=native, and one
-# build with AddressSanitizer + UndefinedBehaviorSanitizer), runs each with --quick
+# Builds tests/test_core.c six ways (two compilers, -O0 and -O3 -march=native, one
+# build with AddressSanitizer + UndefinedBehaviorSanitizer, one without threads
+# (FCN_NO_THREADS)), runs each with --quick
 # --dump, and checks that every build passes and that all the dumps (maps of fixed
 # cases, bits of fcn_expf/tanh/sigmoid) are byte-identical: the arithmetic contract says
 # that no compiler, optimisation level or instruction set (SIMD kernels at
@@ -29,7 +30,8 @@ builds="$cc_name-O1-asan-ubsan|$CC|$SAN
 $cc_name-O0|$CC|-O0
 $cc_name-O3-native|$CC|-O3 -march=native
 $clang_name-O0|$CLANG|-O0
-$clang_name-O3-native|$CLANG|-O3 -march=native"
+$clang_name-O3-native|$CLANG|-O3 -march=native
+$cc_name-O2-nothreads|$CC|-O2 -DFCN_NO_THREADS"
 
 # Builds and runs one configuration; leaves status (0 ok, 1 build failed, 2 run failed)
 # in $dir/status.
