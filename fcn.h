@@ -126,6 +126,9 @@
        FCN_NO_THREADS    no pthreads: every map runs on the calling thread
        FCN_MALLOC, FCN_FREE   allocator (both or neither; default malloc/free)
        FCN_DEFAULT_MEMORY     the dense path's scratch budget when options.max_memory is 0
+       FCN_NO_HUGEPAGES  on Linux, do not ask for transparent huge pages for the dense
+                         scratch (asked for where <sys/mman.h> declares MADV_HUGEPAGE:
+                         gcc's default gnu modes do; with -std=c99 define _DEFAULT_SOURCE)
 
    LICENSE: MIT, see the end of this file.
 */
@@ -2453,6 +2456,19 @@ static float *fcn__pack(const fcn__layer *L, int mb)
     return p;
 }
 
+/* The scratch bytes of column tiles tw wide. */
+static fcn_status fcn__tile_bytes(const fcn_net *net, const fcn__geom *g, int tw, fcn__dlayer *plan, fcn__stage *st,
+                                  size_t *bytes, fcn_error *err)
+{
+    int ch, cw, ns;
+    size_t big;
+    fcn_status status = fcn__dense_plan(net, g->rh, tw, g->stride, plan, &ch, &cw, &big, err);
+    if (status != FCN_OK) return status;
+    ns = fcn__stages(net, plan, ch, cw, st);
+    *bytes = fcn__stream_layout(st, ns, g->rh, g->stride / (ns > 1 ? st[ns - 1].p->g : 1), FCN__BAND);
+    return *bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
+}
+
 static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, int w, fcn_border border,
                                   const fcn__geom *g, size_t budget, int portable, fcn__progress *prog,
                                   float *out, fcn_error *err)
@@ -2465,7 +2481,7 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     float *ring;
     void *mem = NULL;
     fcn__pool pool;
-    int i, ns, tw, tx0, ch, cw, K = fcn_net_outputs(net), q, started = 0;
+    int i, ns, tw, wide, tx0, ch, cw, K = fcn_net_outputs(net), q, started = 0;
     size_t big, bytes = 0;
     fcn_status status = FCN_OK;
 
@@ -2489,17 +2505,23 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     S.border = border;
     S.st = st;
 
-    /* the widest column tile whose rings fit the budget (at least one column) */
-    for (tw = g->rw;; tw = (tw + 1) / 2) {
-        if ((status = fcn__dense_plan(net, g->rh, tw, g->stride, plan, &ch, &cw, &big, err)) != FCN_OK) goto done;
-        ns = fcn__stages(net, plan, ch, cw, st);
-        q = g->stride / (ns > 1 ? st[ns - 1].p->g : 1);
-        bytes = fcn__stream_layout(st, ns, g->rh, q, FCN__BAND);
-        if (!bytes) {
-            status = fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
-            goto done;
-        }
+    /* the fewest column tiles whose rings fit the budget (each tile recomputes the
+       window's overlap at its edges): halve the width until it fits (or is one column),
+       search between that and the last width that did not fit for the widest that
+       does, then share the columns out evenly */
+    for (tw = g->rw, wide = 0;; wide = tw, tw = (tw + 1) / 2) {
+        if ((status = fcn__tile_bytes(net, g, tw, plan, st, &bytes, err)) != FCN_OK) goto done;
         if (bytes <= budget || tw == 1) break;
+    }
+    if (wide) {
+        int lo = tw, hi = wide; /* lo fits (or is 1), hi does not */
+        while (hi - lo > 1) {
+            int mid = lo + (hi - lo) / 2;
+            if ((status = fcn__tile_bytes(net, g, mid, plan, st, &bytes, err)) != FCN_OK) goto done;
+            if (bytes <= budget) lo = mid;
+            else hi = mid;
+        }
+        tw = (g->rw + (g->rw + lo - 1) / lo - 1) / ((g->rw + lo - 1) / lo);
     }
     S.maxkh = 1;
     for (i = 0; i < net->n; i++) {
