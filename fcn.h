@@ -2416,19 +2416,25 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
    MADV_HUGEPAGE are declared, a block of 8 MB or more starts on a 2 MB boundary and
    asks for transparent huge pages: the rings are touched all over every band, and with
    4 KB pages a 512x512 map spent ~6% of its time in page faults and more in TLB misses.
-   The 2 MB of alignment slack is address space, never touched. FCN_NO_HUGEPAGES turns
-   this off. */
+   The 2 MB of alignment slack is address space, never touched, but counted in the
+   budget (options.max_memory). FCN_NO_HUGEPAGES turns this off. */
 #if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(FCN_NO_HUGEPAGES)
 #define FCN__HUGE ((size_t)2 << 20)
 #endif
 
+static size_t fcn__scratch_align(size_t bytes)
+{
+#ifdef FCN__HUGE
+    if (bytes >= 4 * FCN__HUGE) return FCN__HUGE;
+#endif
+    (void)bytes;
+    return 64;
+}
+
 static float *fcn__scratch(size_t bytes, void **mem)
 {
-    size_t align = 64;
+    size_t align = fcn__scratch_align(bytes);
     uintptr_t at;
-#ifdef FCN__HUGE
-    if (bytes >= 4 * FCN__HUGE) align = FCN__HUGE;
-#endif
     *mem = bytes <= SIZE_MAX - align ? FCN_MALLOC(bytes + align) : NULL;
     if (!*mem) return NULL;
     at = ((uintptr_t)*mem + align - 1) / align * align;
@@ -2466,6 +2472,7 @@ static fcn_status fcn__tile_bytes(const fcn_net *net, const fcn__geom *g, int tw
     if (status != FCN_OK) return status;
     ns = fcn__stages(net, plan, ch, cw, st);
     *bytes = fcn__stream_layout(st, ns, g->rh, g->stride / (ns > 1 ? st[ns - 1].p->g : 1), FCN__BAND);
+    if (*bytes) *bytes += fcn__scratch_align(*bytes); /* the budget covers the alignment slack too */
     return *bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
 }
 

@@ -14,6 +14,36 @@
      --seed N       seed of the random cases (default fixed) */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* and madvise(MADV_HUGEPAGE), for fcn.h's huge-page scratch */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* fcn.h allocates through a counter, so that a test can check the dense path's peak. */
+static pthread_mutex_t mem_mu = PTHREAD_MUTEX_INITIALIZER;
+static size_t mem_now, mem_peak;
+static void *count_malloc(size_t n)
+{
+    unsigned char *p = n <= (size_t)-1 - 64 ? (unsigned char *)malloc(n + 64) : NULL; /* 64: keeps alignment */
+    if (!p) return NULL;
+    memcpy(p, &n, sizeof n);
+    pthread_mutex_lock(&mem_mu);
+    mem_now += n;
+    if (mem_now > mem_peak) mem_peak = mem_now;
+    pthread_mutex_unlock(&mem_mu);
+    return p + 64;
+}
+static void count_free(void *q)
+{
+    size_t n;
+    if (!q) return;
+    memcpy(&n, (unsigned char *)q - 64, sizeof n);
+    pthread_mutex_lock(&mem_mu);
+    mem_now -= n;
+    pthread_mutex_unlock(&mem_mu);
+    free((unsigned char *)q - 64);
+}
+#define FCN_MALLOC(n) count_malloc(n)
+#define FCN_FREE(p) count_free(p)
 #define FCN_IMPLEMENTATION
 #include "../fcn.h"
 
@@ -1124,7 +1154,7 @@ static void test_big_scratch(void)
     L[2] = mk(FCN_LAYER_MAXPOOL), L[2].kh = L[2].kw = 2, L[2].stride = 2;
     L[3] = mk(FCN_LAYER_FC), L[3].maps = 2;
     L[4] = mk(FCN_LAYER_SOFTMAX);
-    begin("a dense scratch over 8 MB (huge-page block): equal to narrow column tiles and to the sliding window");
+    begin("a dense scratch over 8 MB (huge-page block): within max_memory (1, 11, 24 MB), equal to narrow column tiles and to the sliding window");
     if (!check((net = make_net(&r, 6, 6, L, 5, &e)) != NULL, "create: %s", e.message)) {
         end();
         return;
@@ -1133,6 +1163,21 @@ static void test_big_scratch(void)
     memset(&o, 0, sizeof o);
     o.threads = 2;
     if (check(map_new(net, img, h, w, &o, &big, &oh, &ow, &e) == FCN_OK, "dense: %s", e.message)) {
+        size_t budgets[3], k, base, fixed = 2 * sizeof(float) * (96 * 9 + 96 + 2 * 96 * 4) + 65536;
+        float *m = (float *)xmalloc((size_t)oh * ow * 2 * sizeof(float));
+        budgets[0] = (size_t)1 << 20, budgets[1] = (size_t)11 << 20, budgets[2] = (size_t)24 << 20;
+        /* the budget bounds the scratch: beyond it only the packed weights and ~64 KB */
+        for (k = 0; k < 3; k++) {
+            o.max_memory = budgets[k];
+            pthread_mutex_lock(&mem_mu);
+            base = mem_peak = mem_now;
+            pthread_mutex_unlock(&mem_mu);
+            if (check(fcn_map(net, img, h, w, &o, m, &e) == FCN_OK, "dense, %lu bytes: %s",
+                      (unsigned long)budgets[k], e.message))
+                check(mem_peak - base <= budgets[k] + fixed, "max_memory %lu: the dense path held %lu bytes at its peak",
+                      (unsigned long)budgets[k], (unsigned long)(mem_peak - base));
+        }
+        free(m);
         o.max_memory = (size_t)1 << 20;
         if (check(map_new(net, img, h, w, &o, &tiled, &oh2, &ow2, &e) == FCN_OK, "dense, 1 MB: %s", e.message))
             same_map(big, tiled, oh, ow, 2, "dense", "dense in 1 MB column tiles", "big scratch");
