@@ -2063,8 +2063,9 @@ static void fcn__kset_init(fcn__kset *k, int portable)
    layers after it) keeps only a ring of the rows the next stage still needs, so its
    memory does not grow with the image's height; a rectangle too wide for the memory
    budget is split into column tiles, each mapped on its own (exact: a tile is a
-   sub-rectangle). Within a band the stages run in order, each stage's rows spread over
-   the threads in units of (block of maps, row). */
+   sub-rectangle). A band runs in passes (one, once the pipeline is full: fcn__pass);
+   within a pass the stages run in order, each stage's rows spread over the threads in
+   units of (group of map blocks, row), row r first to thread r % n (fcn__pool_take). */
 typedef struct fcn__stage {
     const fcn__layer *L;   /* NULL for the input stage */
     const fcn__dlayer *p;  /* its plan */
