@@ -1478,12 +1478,6 @@ static void fcn__pool_start(fcn__pool *p, int threads)
 #endif
 }
 
-static void fcn__pool_rows(fcn__pool *p, size_t rows, size_t per, int base, void (*fn)(void *, size_t, int), void *ctx);
-static void fcn__pool_run(fcn__pool *p, size_t units, void (*fn)(void *, size_t, int), void *ctx)
-{
-    fcn__pool_rows(p, units, 1, 0, fn, ctx);
-}
-
 /* Runs fn on units [0, rows x per) and returns when all are done; unit u belongs to
    row base + u / per (for the threads' shares, see fcn__pool_take). */
 static void fcn__pool_rows(fcn__pool *p, size_t rows, size_t per, int base, void (*fn)(void *, size_t, int), void *ctx)
@@ -1515,6 +1509,11 @@ static void fcn__pool_rows(fcn__pool *p, size_t rows, size_t per, int base, void
         (void)p, (void)base;
         for (u = 0; u < units; u++) fn(ctx, u, 0);
     }
+}
+
+static void fcn__pool_run(fcn__pool *p, size_t units, void (*fn)(void *, size_t, int), void *ctx)
+{
+    fcn__pool_rows(p, units, 1, 0, fn, ctx);
 }
 
 static void fcn__pool_stop(fcn__pool *p)
@@ -2463,18 +2462,30 @@ static float *fcn__pack(const fcn__layer *L, int mb)
     return p;
 }
 
-/* The scratch bytes of column tiles tw wide. */
-static fcn_status fcn__tile_bytes(const fcn_net *net, const fcn__geom *g, int tw, fcn__dlayer *plan, fcn__stage *st,
-                                  size_t *bytes, fcn_error *err)
+/* Plans a column tile tw wide: its stages (ns), grid rows per output row (q) and ring
+   bytes. */
+static fcn_status fcn__tile_plan(const fcn_net *net, const fcn__geom *g, int tw, fcn__dlayer *plan, fcn__stage *st,
+                                 int *ns, int *q, size_t *bytes, fcn_error *err)
 {
-    int ch, cw, ns;
+    int ch, cw;
     size_t big;
     fcn_status status = fcn__dense_plan(net, g->rh, tw, g->stride, plan, &ch, &cw, &big, err);
     if (status != FCN_OK) return status;
-    ns = fcn__stages(net, plan, ch, cw, st);
-    *bytes = fcn__stream_layout(st, ns, g->rh, g->stride / (ns > 1 ? st[ns - 1].p->g : 1), FCN__BAND);
-    if (*bytes) *bytes += fcn__scratch_align(*bytes); /* the budget covers the alignment slack too */
+    *ns = fcn__stages(net, plan, ch, cw, st);
+    *q = g->stride / (*ns > 1 ? st[*ns - 1].p->g : 1);
+    *bytes = fcn__stream_layout(st, *ns, g->rh, *q, FCN__BAND);
     return *bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
+}
+
+/* Whether tiles tw wide fit the budget, the alignment slack included. */
+static fcn_status fcn__tile_fits(const fcn_net *net, const fcn__geom *g, int tw, fcn__dlayer *plan, fcn__stage *st,
+                                 size_t budget, int *fits, fcn_error *err)
+{
+    int ns, q;
+    size_t bytes;
+    fcn_status status = fcn__tile_plan(net, g, tw, plan, st, &ns, &q, &bytes, err);
+    *fits = status == FCN_OK && bytes + fcn__scratch_align(bytes) <= budget;
+    return status;
 }
 
 static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, int w, fcn_border border,
@@ -2489,8 +2500,8 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     float *ring;
     void *mem = NULL;
     fcn__pool pool;
-    int i, ns, tw, wide, tx0, ch, cw, K = fcn_net_outputs(net), q, started = 0;
-    size_t big, bytes = 0;
+    int i, ns, tw, wide, fits, tx0, K = fcn_net_outputs(net), q, started = 0;
+    size_t bytes = 0;
     fcn_status status = FCN_OK;
 
     memset(&S, 0, sizeof S);
@@ -2518,15 +2529,15 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
        search between that and the last width that did not fit for the widest that
        does, then share the columns out evenly */
     for (tw = g->rw, wide = 0;; wide = tw, tw = (tw + 1) / 2) {
-        if ((status = fcn__tile_bytes(net, g, tw, plan, st, &bytes, err)) != FCN_OK) goto done;
-        if (bytes <= budget || tw == 1) break;
+        if ((status = fcn__tile_fits(net, g, tw, plan, st, budget, &fits, err)) != FCN_OK) goto done;
+        if (fits || tw == 1) break;
     }
     if (wide) {
         int lo = tw, hi = wide; /* lo fits (or is 1), hi does not */
         while (hi - lo > 1) {
             int mid = lo + (hi - lo) / 2;
-            if ((status = fcn__tile_bytes(net, g, mid, plan, st, &bytes, err)) != FCN_OK) goto done;
-            if (bytes <= budget) lo = mid;
+            if ((status = fcn__tile_fits(net, g, mid, plan, st, budget, &fits, err)) != FCN_OK) goto done;
+            if (fits) lo = mid;
             else hi = mid;
         }
         tw = (g->rw + (g->rw + lo - 1) / lo - 1) / ((g->rw + lo - 1) / lo);
@@ -2556,16 +2567,13 @@ static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, i
     for (tx0 = 0; tx0 < g->rw && status == FCN_OK; tx0 += tw) {
         int twi = g->rw - tx0 < tw ? g->rw - tx0 : tw, r0;
         fcn__stage *last;
-        if ((status = fcn__dense_plan(net, g->rh, twi, g->stride, plan, &ch, &cw, &big, err)) != FCN_OK) break;
-        ns = fcn__stages(net, plan, ch, cw, st);
+        if ((status = fcn__tile_plan(net, g, twi, plan, st, &ns, &q, &bytes, err)) != FCN_OK) break;
         last = &st[ns - 1];
-        q = g->stride / (ns > 1 ? last->p->g : 1);
         S.ns = ns;
         S.top = g->ry * g->stride - g->top;
         S.left = (g->rx + tx0) * g->stride - g->left;
         /* the rings in one block, each starting on a cache line (ld is a multiple of 16
-           floats, so every row does); sizes checked by the layout */
-        bytes = fcn__stream_layout(st, ns, g->rh, q, FCN__BAND);
+           floats, so every row does) */
         if (!(ring = fcn__scratch(bytes, &mem))) {
             status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %lu bytes of dense scratch", (unsigned long)bytes);
             break;
