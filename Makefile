@@ -32,7 +32,7 @@ endif
 $(BUILD)/%: examples/%.c fcn.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
-$(TESTS): $(BUILD)/%: tests/%.c fcn.h | $(BUILD)
+$(TESTS): $(BUILD)/%: tests/%.c fcn.h tests/harness.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 $(BUILD):

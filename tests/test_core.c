@@ -61,82 +61,12 @@ static void count_free(void *q)
 #include <time.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------------ cases */
-
-static int n_pass, n_fail, n_skip;
-static char cur_name[256];
-static char cur_why[4096];
-static int cur_fails;
-
-static void begin(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cur_name, sizeof cur_name, fmt, ap);
-    va_end(ap);
-    cur_fails = 0;
-    cur_why[0] = '\0';
-}
-
-/* Records the first failure of the current case; returns cond. */
-static int check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    if (cond) return 1;
-    if (cur_fails++ == 0) {
-        va_start(ap, fmt);
-        vsnprintf(cur_why, sizeof cur_why, fmt, ap);
-        va_end(ap);
-    }
-    return 0;
-}
-
-static void end(void)
-{
-    if (cur_fails == 0) {
-        printf("PASS: %s\n", cur_name);
-        n_pass++;
-    } else {
-        if (cur_fails > 1)
-            printf("FAIL: %s: %s (and %d more failed checks)\n", cur_name, cur_why, cur_fails - 1);
-        else
-            printf("FAIL: %s: %s\n", cur_name, cur_why);
-        n_fail++;
-    }
-    fflush(stdout);
-}
-
+#define HARNESS_NAME "test_core"
+#include "harness.h"
 
 /* ------------------------------------------------------------------ helpers */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rnext(rng *r) /* splitmix64 */
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static int rint_(rng *r, int lo, int hi) /* inclusive */
-{
-    return lo + (int)(rnext(r) % (uint64_t)(hi - lo + 1));
-}
-
 static int chance(rng *r, int percent) { return rint_(r, 0, 99) < percent; }
-
-/* uniform in [-1, 1): exact, so every build generates the same floats */
-static float runif(rng *r) { return (float)((int32_t)(rnext(r) >> 40) - (1 << 23)) * (1.0f / 8388608.0f); }
-
-static uint32_t fbits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
 
 static float bitsf(uint32_t u)
 {
@@ -151,29 +81,6 @@ static int64_t ulp_dist(float a, float b)
     int64_t oa = (ua & 0x80000000u) ? -(int64_t)(ua & 0x7FFFFFFFu) : (int64_t)ua;
     int64_t ob = (ub & 0x80000000u) ? -(int64_t)(ub & 0x7FFFFFFFu) : (int64_t)ub;
     return oa > ob ? oa - ob : ob - oa;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        printf("FAIL: test_core: out of memory for %lu bytes\n", (unsigned long)n);
-        exit(1);
-    }
-    return p;
-}
-
-static const char *border_name(fcn_border b)
-{
-    static const char *n[] = {"mirror", "zero", "replicate", "valid"};
-    return (unsigned)b < 4 ? n[b] : "?";
 }
 
 static char tmpdir_[512];

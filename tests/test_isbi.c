@@ -46,89 +46,8 @@
 #include <string.h>
 #include <time.h>
 
-static int n_pass, n_fail, n_skip;
-static char cur_name[256], cur_why[4096];
-static int cur_fails;
-
-static void begin(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cur_name, sizeof cur_name, fmt, ap);
-    va_end(ap);
-    cur_fails = 0;
-    cur_why[0] = '\0';
-}
-
-static int check(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    if (cond) return 1;
-    if (cur_fails++ == 0) {
-        va_start(ap, fmt);
-        vsnprintf(cur_why, sizeof cur_why, fmt, ap);
-        va_end(ap);
-    }
-    return 0;
-}
-
-/* Ends the case; 'note' (may be NULL) is appended to a PASS line. */
-static void end(const char *note)
-{
-    if (cur_fails == 0) {
-        printf("PASS: %s%s%s\n", cur_name, note ? ": " : "", note ? note : "");
-        n_pass++;
-    } else {
-        printf("FAIL: %s: %s%s\n", cur_name, cur_why, cur_fails > 1 ? " (and more failed checks)" : "");
-        n_fail++;
-    }
-    fflush(stdout);
-}
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rnext(rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static int rint_(rng *r, int lo, int hi) { return lo + (int)(rnext(r) % (uint64_t)(hi - lo + 1)); }
-static float runif(rng *r) { return (float)((int32_t)(rnext(r) >> 40) - (1 << 23)) * (1.0f / 8388608.0f); }
-
-static uint32_t fbits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        printf("FAIL: isbi: out of memory for %lu bytes\n", (unsigned long)n);
-        exit(1);
-    }
-    return p;
-}
-
-static const char *border_name(fcn_border b)
-{
-    static const char *n[] = {"mirror", "zero", "replicate", "valid"};
-    return (unsigned)b < 4 ? n[b] : "?";
-}
+#define HARNESS_NAME "isbi"
+#include "harness.h"
 
 /* Bitwise comparison of two h x w x k maps; reports the first differing value. */
 static int same_map(const float *a, const float *b, int h, int w, int k, const char *ctx)
@@ -376,7 +295,7 @@ int main(void)
         for (i = 0; i < H * W; i++) lo = img[0][i] < lo ? img[0][i] : lo, hi = img[0][i] > hi ? img[0][i] : hi;
         check(hi - lo > 100, "train-images/0.png spans only %g..%g", (double)lo, (double)hi);
     }
-    end(NULL);
+    end();
     if (n_fail) return 1;
 
     /* ---- the n4 architecture with relu: the whole dense map, then the sliding path */
@@ -416,7 +335,7 @@ int main(void)
                          fl * 1e-9, (double)lo, (double)hi, 100.0 * (double)mid / (oh * ow));
             }
         }
-        end(map ? note : NULL);
+        end_note(map ? note : NULL);
 
         if (map) {
             int rx = rint_(&r, 8, ow - 16), ry = rint_(&r, 8, oh - 16);
@@ -426,13 +345,13 @@ int main(void)
             sl_t = now() - sl_t;
             snprintf(note, sizeof note, "at (x=%d, y=%d), %.2f s for 36 sliding pixels (%.0f ms each, %d threads)", rx, ry,
                      sl_t, sl_t * 1000 / 36, fcn__cpus());
-            end(note);
+            end_note(note);
             begin("isbi: n4 sliding 4x4 rect at the corner (0,0) == the dense map");
             rect_vs_map(net, img[0], H, W, o, map, ow, 0, 0, 4, 4, "n4");
-            end(NULL);
+            end();
             begin("isbi: n4 sliding 2x2 rect at the corner (510,510) == the dense map");
             rect_vs_map(net, img[0], H, W, o, map, ow, ow - 2, oh - 2, 2, 2, "n4");
-            end(NULL);
+            end();
             begin("isbi: n4 dense rects == the same rects of the whole dense map");
             {
                 static const int rects[][4] = {{0, 0, 512, 17}, {100, 200, 37, 70}, {495, 3, 17, 9}, {250, 511, 262, 1}};
@@ -456,10 +375,10 @@ int main(void)
                     free(c);
                 }
             }
-            end(NULL);
+            end();
             begin("isbi: n4 16 sampled pixels (corners, edges), mirror border, sliding == the whole dense map");
             sampled(&r, net, img[0], H, W, o, map, 8, "n4");
-            end(NULL);
+            end();
         }
         for (b = 1; b < 4; b++) {
             fcn_options o2 = o;
@@ -467,7 +386,7 @@ int main(void)
             o2.stride = b; /* zero: 1, replicate: 2, valid: 3 */
             begin("isbi: n4 8 sampled pixels (corners), border %s, stride %d, sliding == dense", border_name(o2.border), b);
             sampled(&r, net, img[1], H2, W2, o2, NULL, 4, "n4");
-            end(NULL);
+            end();
         }
         free(map);
         fcn_net_free(net);
@@ -480,7 +399,7 @@ int main(void)
         memset(&o, 0, sizeof o);
         begin("isbi: n4 (95x95, tanh) 4 sampled pixels, mirror border, sliding == dense");
         if (net) sampled(&r, net, img[1], H2, W2, o, NULL, 2, "n4-tanh");
-        end(NULL);
+        end();
         fcn_net_free(net);
     }
 
@@ -492,7 +411,7 @@ int main(void)
         begin("isbi: random net %d", i);
         net = random_net(&r, desc, sizeof desc);
         if (!net) {
-            end(NULL);
+            end();
             continue;
         }
         for (b = 0; b < 4; b++) {
@@ -516,7 +435,7 @@ int main(void)
         }
         snprintf(note, sizeof note, "%s; every border, whole dense maps vs a 16x16 sliding rect and 20 pixels each",
                  desc);
-        end(note);
+        end_note(note);
         fcn_net_free(net);
     }
 
