@@ -3,18 +3,9 @@
 # prints "PASS: name", "FAIL: name: why" or "SKIP: name: why" per case (tests/run.sh).
 # Needs $PYTHON with numpy (default /usr/bin/python3) to write test models and images and
 # to read .npy and PNG results; without it those cases are skipped.
-set -u
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-FCN=$BUILD/fcn
+. tests/lib.sh
 SLIDE=models/slide-7x7x3.fcn
 SLIDE_X=tests/data/slide-x.npy
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-
-pass() { echo "PASS: $1"; }
-fail() { printf 'FAIL: %s: %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"; } # one line
-skip() { echo "SKIP: $1: $2"; }
 
 if [ ! -x "$FCN" ]; then
     fail cli-build "$FCN not found (run make)"
@@ -22,24 +13,6 @@ if [ ! -x "$FCN" ]; then
 fi
 np=0
 if "$PYTHON" -c 'import numpy' >/dev/null 2>&1; then np=1; fi
-
-# expect NAME RC PATTERN CMD...: CMD exits with RC and its stderr matches the extended
-# regular expression PATTERN (case-insensitive; empty: anything).
-expect() {
-    name=$1 want=$2 pat=$3
-    shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        fail "$name" "exit status $rc, expected $want; stderr: $(head -c 300 "$T/err")"
-        return 1
-    fi
-    if [ -n "$pat" ] && ! grep -qiE -- "$pat" "$T/err"; then
-        fail "$name" "stderr does not match /$pat/: $(head -c 300 "$T/err")"
-        return 1
-    fi
-    pass "$name"
-}
 
 # py ARGS...: runs the helper below.
 py() { "$PYTHON" "$T/helper.py" "$@"; }

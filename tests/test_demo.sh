@@ -3,16 +3,7 @@
 # model: a small random-weight model and small generated images (never the ISBI slices).
 # Run from the repository root; prints "PASS: name", "FAIL: name: why" or "SKIP: name: why"
 # per case (tests/run.sh). Needs $PYTHON with numpy (default /usr/bin/python3).
-set -u
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-FCN=$BUILD/fcn
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-
-pass() { echo "PASS: $1"; }
-fail() { printf 'FAIL: %s: %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"; } # one line
-skip() { echo "SKIP: $1: $2"; }
+. tests/lib.sh
 
 if [ ! -x "$FCN" ]; then
     fail demo-build "$FCN not found (run make)"

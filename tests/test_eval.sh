@@ -11,16 +11,7 @@
 #   segment i and predicted segment j (4-connected non-membrane components; every
 #   predicted-membrane pixel its own singleton segment), s_i = sum_j n_ij, t_j = sum_i n_ij,
 #   V = 2 sum n^2 / (sum s^2 + sum t^2) (= 2 / (1/split + 1/merge)), error = 1 - V.
-set -u
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-FCN=$BUILD/fcn
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-
-pass() { echo "PASS: $1"; }
-fail() { printf 'FAIL: %s: %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"; } # one line
-skip() { echo "SKIP: $1: $2"; }
+. tests/lib.sh
 
 if [ ! -x "$FCN" ]; then
     fail eval-build "$FCN not found (run make)"
@@ -30,24 +21,6 @@ if ! "$PYTHON" -c 'import numpy' >/dev/null 2>&1; then
     skip eval "no numpy in $PYTHON"
     exit 0
 fi
-
-# expect NAME RC PATTERN CMD...: CMD exits with RC and its stderr matches the extended
-# regular expression PATTERN (case-insensitive; empty: anything).
-expect() {
-    name=$1 want=$2 pat=$3
-    shift 3
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        fail "$name" "exit status $rc, expected $want; stderr: $(head -c 300 "$T/err")"
-        return 1
-    fi
-    if [ -n "$pat" ] && ! grep -qiE -- "$pat" "$T/err"; then
-        fail "$name" "stderr does not match /$pat/: $(head -c 300 "$T/err")"
-        return 1
-    fi
-    pass "$name"
-}
 
 # ev NAME WANT MAP LABELS [OPTIONS...]: fcn eval prints WANT (the line's start, up to the
 # membrane count's parenthesis: "pixel_error E  rand_error R  (H x W, N membrane").

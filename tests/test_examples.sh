@@ -8,19 +8,11 @@
 #   - the C code between <!-- quickstart begin --> and <!-- quickstart end --> in
 #     README.md (in a ```c fence) is examples/quickstart.c verbatim and compiles with the
 #     strict flags, warnings as errors.
-set -u
-BUILD=${BUILD:-build}
+. tests/lib.sh
 CC=${CC:-cc}
 CLANG=${CLANG:-clang}
-PYTHON=${PYTHON:-/usr/bin/python3}
 STB_INC=${STB_INC:-/usr/include/stb}
 STRICT="-std=c99 -pedantic -Wall -Wextra -ffp-contract=off -fno-fast-math -O2 -Werror"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-
-pass() { echo "PASS: $1"; }
-fail() { printf 'FAIL: %s: %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"; } # one line
-skip() { echo "SKIP: $1: $2"; }
 
 # ---- slide ----------------------------------------------------------------------------
 if [ ! -x "$BUILD/slide" ]; then

@@ -6,14 +6,7 @@
 # net with padding inside the patch runs on the sliding path and the dense path refuses
 # it. Without the shipped models it uses a stand-in with the same architecture (random
 # weights) written by tools/fcn_format.py, tools/fcn_to_onnx.py and tools/fcn_to_caffe.py.
-set -u
-BUILD=${BUILD:-build}
-PYTHON=${PYTHON:-/usr/bin/python3}
-FCN=$BUILD/fcn
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass() { echo "PASS: $1"; }
-fail() { printf 'FAIL: %s: %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ' | head -c 400)"; }
+. tests/lib.sh
 skip() { if [ "${CI:-}" = true ]; then fail "$1" "$2 (required in CI)"; else echo "SKIP: $1: $2"; fi; }
 
 DATA=${FCN_DATA:-../shared/data/isbi2012}

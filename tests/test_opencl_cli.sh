@@ -1,16 +1,9 @@
 #!/bin/sh
 # The CLI's OpenCL path: `fcn devices`, `fcn map --path opencl [--device D]` giving the
 # dense path's bytes, and the clear errors. Prints PASS/FAIL/SKIP lines (tests/run.sh).
-set -u
-BUILD=${BUILD:-build}
-FCN="$BUILD/fcn"
+. tests/lib.sh
 DATA=${FCN_DATA:-../shared/data/isbi2012}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
 [ -n "${HOME:-}" ] && [ -w "${HOME:-/nonexistent}" ] || export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$T/pocl}"
-
-pass() { echo "PASS: $1"; }
-fail() { printf 'FAIL: %s: %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ' | cut -c1-300)"; }
 
 # the same tool built without the OpenCL headers says so, and the rest still works
 if cc -std=c99 -O1 -ffp-contract=off -I. -I"${STB_INC:-/usr/include/stb}" examples/fcn.c -o "$T/fcn-nocl" -lm -pthread 2>"$T/err"; then
