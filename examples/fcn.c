@@ -238,6 +238,15 @@ typedef struct args {
     char name[64];
 } args;
 
+/* Starts on a subcommand's arguments (argv[2] on). */
+static void args_start(args *a, int argc, char **argv)
+{
+    memset(a, 0, sizeof *a);
+    a->argc = argc;
+    a->argv = argv;
+    a->i = 2;
+}
+
 /* The next argument: 1 and *opt = option name ("-o", "--npy") or NULL for a positional
    argument in *pos; 0 at the end. */
 static int args_next(args *a, const char **opt, const char **pos)
@@ -910,10 +919,7 @@ static int cmd_map(int argc, char **argv)
 
     memset(&o, 0, sizeof o);
     memset(&im, 0, sizeof im);
-    memset(&a, 0, sizeof a);
-    a.argc = argc;
-    a.argv = argv;
-    a.i = 2;
+    args_start(&a, argc, argv);
     while (args_next(&a, &opt, &pos)) {
         if (pos) {
             if (npos == 3) return usage_error("map: unexpected argument '%s'", pos);
@@ -1106,10 +1112,7 @@ static int cmd_info(int argc, char **argv)
     const float *mean;
     fcn_options o;
 
-    memset(&a, 0, sizeof a);
-    a.argc = argc;
-    a.argv = argv;
-    a.i = 2;
+    args_start(&a, argc, argv);
     while (args_next(&a, &opt, &pos)) {
         if (pos) {
             if (npos == 2) return usage_error("info: unexpected argument '%s'", pos);
@@ -1351,13 +1354,10 @@ static int cmd_eval(int argc, char **argv)
     char msg[768];
     eval_result r;
 
-    memset(&a, 0, sizeof a);
+    args_start(&a, argc, argv);
     memset(&m, 0, sizeof m);
     memset(&l, 0, sizeof l);
     memset(&r, 0, sizeof r);
-    a.argc = argc;
-    a.argv = argv;
-    a.i = 2;
     while (args_next(&a, &opt, &pos)) {
         if (pos) {
             if (!map_path) map_path = pos;
@@ -1441,10 +1441,7 @@ static int cmd_convert(int argc, char **argv)
     fcn_net *net;
     fcn_error err;
 
-    memset(&a, 0, sizeof a);
-    a.argc = argc;
-    a.argv = argv;
-    a.i = 2;
+    args_start(&a, argc, argv);
     while (args_next(&a, &opt, &pos)) {
         if (pos) {
             if (npos == 2) return usage_error("convert: unexpected argument '%s'", pos);
