@@ -1587,6 +1587,10 @@ typedef struct fcn__geom {
     int threads;
 } fcn__geom;
 
+/* What a NULL options pointer means: every field 0, the defaults (zero as a static;
+   never written). */
+static fcn_options fcn__no_options;
+
 /* Validates arguments and options and works out the map's geometry. */
 static fcn_status fcn__geometry(const fcn_net *net, int h, int w, const fcn_options *o, fcn__geom *g,
                                 fcn_error *err)
@@ -1640,13 +1644,9 @@ static fcn_status fcn__geometry(const fcn_net *net, int h, int w, const fcn_opti
 FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_options *opt, int *out_h,
                                int *out_w, fcn_error *err)
 {
-    fcn_options zero;
     fcn__geom g;
     fcn_status st;
-    if (!opt) {
-        memset(&zero, 0, sizeof zero);
-        opt = &zero;
-    }
+    if (!opt) opt = &fcn__no_options;
     st = fcn__geometry(net, h, w, opt, &g, err);
     if (st != FCN_OK) return st;
     if (out_h) *out_h = g.rh;
@@ -2640,14 +2640,10 @@ done:
 FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w, const fcn_options *opt,
                           float *out, fcn_error *err)
 {
-    fcn_options zero;
     fcn__geom g;
     fcn__progress prog;
     fcn_status st;
-    if (!opt) {
-        memset(&zero, 0, sizeof zero);
-        opt = &zero;
-    }
+    if (!opt) opt = &fcn__no_options;
     st = fcn__geometry(net, h, w, opt, &g, err);
     if (st != FCN_OK) return st;
     if (!image || !out) return fcn__fail(err, FCN_ERR_ARG, "image or out is NULL");
@@ -2672,17 +2668,13 @@ FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_opti
                                 double *sliding_per_layer, double *dense_per_layer, double *sliding_total,
                                 double *dense_total, fcn_error *err)
 {
-    fcn_options zero;
     fcn__geom g;
     fcn__dlayer *plan;
     double st_sum = 0.0, dt_sum = 0.0;
     int ch, cw, i, dense;
     size_t big;
     fcn_status st;
-    if (!opt) {
-        memset(&zero, 0, sizeof zero);
-        opt = &zero;
-    }
+    if (!opt) opt = &fcn__no_options;
     st = fcn__geometry(net, h, w, opt, &g, err);
     if (st != FCN_OK) return st;
     plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));

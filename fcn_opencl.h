@@ -1829,17 +1829,13 @@ static fcn_status fcn__cl_weights(const fcn_cl *cl, const fcn_net *net, float **
 FCNDEF fcn_status fcn_cl_map(fcn_cl *cl, const fcn_net *net, const float *image, int h, int w,
                              const fcn_options *opt, float *out, fcn_error *err)
 {
-    fcn_options zero;
     fcn__geom g;
     fcn_status st;
     size_t cap, nw = 0, *voff = NULL;
     float *wbuf = NULL;
     int nomem = 0;
     if (!cl) return fcn__fail(err, FCN_ERR_ARG, "fcn_cl_map: cl is NULL (fcn_cl_create first)");
-    if (!opt) {
-        memset(&zero, 0, sizeof zero);
-        opt = &zero;
-    }
+    if (!opt) opt = &fcn__no_options;
     st = fcn__geometry(net, h, w, opt, &g, err);
     if (st != FCN_OK) return st;
     if (!image || !out) return fcn__fail(err, FCN_ERR_ARG, "image or out is NULL");
