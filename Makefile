@@ -32,7 +32,7 @@ endif
 $(BUILD)/%: examples/%.c fcn.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
-$(TESTS): $(BUILD)/%: tests/%.c fcn.h tests/harness.h | $(BUILD)
+$(TESTS): $(BUILD)/%: tests/%.c fcn.h tests/harness.h tests/count_alloc.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 $(BUILD):
@@ -67,7 +67,7 @@ BENCH_ARGS ?=
 bench: $(BUILD)/bench
 	PYTHON="$(PYTHON)" $(BUILD)/bench --out $(BUILD)/bench.txt $(BENCH_ARGS)
 
-$(BUILD)/bench: bench/bench.c fcn.h | $(BUILD)
+$(BUILD)/bench: bench/bench.c fcn.h tests/count_alloc.h | $(BUILD)
 	$(CC) -std=c99 -O3 -march=native -ffp-contract=off -fno-fast-math -Wall -Wextra -I. -I$(STB_INC) bench/bench.c -o $@ -lm -pthread
 
 # OpenCL path (fcn_opencl.h, kernels in opencl/*.cl). `make opencl-embed` pastes the

@@ -43,57 +43,8 @@
 #include <arm_neon.h>
 #endif
 
-/* ---- a counting allocator for fcn.h: current and peak bytes ---------------------- */
-#define BENCH_HDR 64 /* keeps malloc's alignment */
-static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
-static size_t mem_cur, mem_peak;
-
-static void *bench_malloc(size_t n)
-{
-    unsigned char *p = (unsigned char *)malloc(n + BENCH_HDR);
-    if (!p) return NULL;
-    memcpy(p, &n, sizeof n);
-    pthread_mutex_lock(&mem_lock);
-    mem_cur += n;
-    if (mem_cur > mem_peak) mem_peak = mem_cur;
-    pthread_mutex_unlock(&mem_lock);
-    return p + BENCH_HDR;
-}
-
-static void bench_free(void *q)
-{
-    unsigned char *p;
-    size_t n;
-    if (!q) return;
-    p = (unsigned char *)q - BENCH_HDR;
-    memcpy(&n, p, sizeof n);
-    pthread_mutex_lock(&mem_lock);
-    mem_cur -= n;
-    pthread_mutex_unlock(&mem_lock);
-    free(p);
-}
-
-/* Starts a measurement: returns the bytes held now and makes the peak the current. */
-static size_t mem_mark(void)
-{
-    size_t c;
-    pthread_mutex_lock(&mem_lock);
-    c = mem_peak = mem_cur;
-    pthread_mutex_unlock(&mem_lock);
-    return c;
-}
-
-static size_t mem_peak_now(void)
-{
-    size_t c;
-    pthread_mutex_lock(&mem_lock);
-    c = mem_peak;
-    pthread_mutex_unlock(&mem_lock);
-    return c;
-}
-
-#define FCN_MALLOC(n) bench_malloc(n)
-#define FCN_FREE(p) bench_free(p)
+/* fcn.h allocates through a counter: the dense path's peak scratch */
+#include "../tests/count_alloc.h"
 #define FCN_IMPLEMENTATION
 #include "fcn.h"
 

@@ -14,36 +14,8 @@
      --seed N       seed of the random cases (default fixed) */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* and madvise(MADV_HUGEPAGE), for fcn.h's huge-page scratch */
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
-
 /* fcn.h allocates through a counter, so that a test can check the dense path's peak. */
-static pthread_mutex_t mem_mu = PTHREAD_MUTEX_INITIALIZER;
-static size_t mem_now, mem_peak;
-static void *count_malloc(size_t n)
-{
-    unsigned char *p = n <= (size_t)-1 - 64 ? (unsigned char *)malloc(n + 64) : NULL; /* 64: keeps alignment */
-    if (!p) return NULL;
-    memcpy(p, &n, sizeof n);
-    pthread_mutex_lock(&mem_mu);
-    mem_now += n;
-    if (mem_now > mem_peak) mem_peak = mem_now;
-    pthread_mutex_unlock(&mem_mu);
-    return p + 64;
-}
-static void count_free(void *q)
-{
-    size_t n;
-    if (!q) return;
-    memcpy(&n, (unsigned char *)q - 64, sizeof n);
-    pthread_mutex_lock(&mem_mu);
-    mem_now -= n;
-    pthread_mutex_unlock(&mem_mu);
-    free((unsigned char *)q - 64);
-}
-#define FCN_MALLOC(n) count_malloc(n)
-#define FCN_FREE(p) count_free(p)
+#include "count_alloc.h"
 #define FCN_IMPLEMENTATION
 #include "../fcn.h"
 
@@ -1076,13 +1048,12 @@ static void test_big_scratch(void)
         /* the budget bounds the scratch: beyond it only the packed weights and ~64 KB */
         for (k = 0; k < 3; k++) {
             o.max_memory = budgets[k];
-            pthread_mutex_lock(&mem_mu);
-            base = mem_peak = mem_now;
-            pthread_mutex_unlock(&mem_mu);
+            base = mem_mark();
             if (check(fcn_map(net, img, h, w, &o, m, &e) == FCN_OK, "dense, %lu bytes: %s",
                       (unsigned long)budgets[k], e.message))
-                check(mem_peak - base <= budgets[k] + fixed, "max_memory %lu: the dense path held %lu bytes at its peak",
-                      (unsigned long)budgets[k], (unsigned long)(mem_peak - base));
+                check(mem_peak_now() - base <= budgets[k] + fixed,
+                      "max_memory %lu: the dense path held %lu bytes at its peak", (unsigned long)budgets[k],
+                      (unsigned long)(mem_peak_now() - base));
         }
         free(m);
         o.max_memory = (size_t)1 << 20;
