@@ -20,29 +20,21 @@ py() { "$PYTHON" "$T/helper.py" "$@"; }
 cat >"$T/helper.py" <<'EOF'
 import struct, sys, zlib
 
+sys.path.insert(0, 'tests')
+from pyhelp import write_model, write_png
+
 def png(path, w, h, c, seed):
     """An 8-bit PNG (c = 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA) of pseudo-random pixels."""
-    color = {1: 0, 2: 4, 3: 2, 4: 6}[c]
-    x, raw = seed, bytearray()
-    for _ in range(h):
-        raw.append(0)
-        for _ in range(w * c):
-            x = (x * 1103515245 + 12345) & 0x7fffffff
-            raw.append((x >> 16) & 0xff)
-    def chunk(t, d):
-        return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-    with open(path, 'wb') as f:
-        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, color, 0, 0, 0))
-                + chunk(b'IDAT', zlib.compress(bytes(raw))) + chunk(b'IEND', b''))
+    x, pixels = seed, bytearray()
+    for _ in range(h * w * c):
+        x = (x * 1103515245 + 12345) & 0x7fffffff
+        pixels.append((x >> 16) & 0xff)
+    write_png(path, w, h, c, pixels)
 
 def model(path, header, nfloats, seed):
-    """A model file: header lines ('\\n'-separated), nfloats pseudo-random weights, crc32."""
+    """A model file: header lines, nfloats pseudo-random weights."""
     import numpy as np
-    w = (np.random.default_rng(int(seed)).standard_normal(int(nfloats)) * 0.1).astype('<f4').tobytes()
-    head = (header.replace('\\n', '\n').rstrip('\n') + '\n').encode()
-    crc = zlib.crc32(w, zlib.crc32(head)) & 0xffffffff
-    with open(path, 'wb') as f:
-        f.write(head + b'weights %d crc32 %08x\n' % (len(w), crc) + w)
+    write_model(path, header, (np.random.default_rng(int(seed)).standard_normal(int(nfloats)) * 0.1).astype('<f4').tobytes())
 
 def main(a):
     cmd = a[0]

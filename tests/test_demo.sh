@@ -19,15 +19,12 @@ import struct, sys, zlib
 import numpy as np
 d = sys.argv[1]
 
+sys.path.insert(0, 'tests')
+from pyhelp import write_png
+
 def png(path, a):
-    a = np.asarray(a, np.uint8)
-    h, w = a.shape
-    raw = b''.join(b'\x00' + a[i].tobytes() for i in range(h))
-    def chunk(t, x):
-        return struct.pack('>I', len(x)) + t + x + struct.pack('>I', zlib.crc32(t + x) & 0xffffffff)
-    with open(path, 'wb') as f:
-        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))
-                + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+    a = np.ascontiguousarray(a, np.uint8)
+    write_png(path, a.shape[1], a.shape[0], 1, a.tobytes())
 
 import os
 for sub in ('data/test-images', 'data/train-images', 'data/train-labels', 'nolabels/test-images', 'empty'):

@@ -47,15 +47,12 @@ def pgm(path, a):
     with open(path, 'wb') as f:
         f.write(b'P5\n%d %d\n255\n' % (a.shape[1], a.shape[0]) + a.tobytes())
 
+sys.path.insert(0, 'tests')
+from pyhelp import write_model, write_png
+
 def png(path, a):
-    a = np.asarray(a, np.uint8)
-    h, w = a.shape
-    raw = b''.join(b'\x00' + a[i].tobytes() for i in range(h))
-    def chunk(t, d):
-        return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
-    with open(path, 'wb') as f:
-        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))
-                + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+    a = np.ascontiguousarray(a, np.uint8)
+    write_png(path, a.shape[1], a.shape[0], 1, a.tobytes())
 
 def two(p):
     """(H, W, 2) map: class 0 = p (membrane), class 1 = 1 - p."""
@@ -110,11 +107,7 @@ def untf(a, t):
     return np.ascontiguousarray(a)
 
 def model(path, header, nfloats, seed):
-    w = (np.random.default_rng(int(seed)).standard_normal(int(nfloats)) * 0.5).astype('<f4').tobytes()
-    head = (header.replace('\\n', '\n').rstrip('\n') + '\n').encode()
-    crc = zlib.crc32(w, zlib.crc32(head)) & 0xffffffff
-    with open(path, 'wb') as f:
-        f.write(head + b'weights %d crc32 %08x\n' % (len(w), crc) + w)
+    write_model(path, header, (np.random.default_rng(int(seed)).standard_normal(int(nfloats)) * 0.5).astype('<f4').tobytes())
 
 def main(a):
     d = a[1] if len(a) > 1 else '.'
