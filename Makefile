@@ -83,13 +83,13 @@ opencl-embed:
 
 test-run: $(BUILD)/test_opencl
 
-$(BUILD)/test_opencl: tests/test_opencl.c fcn.h fcn_opencl.h | $(BUILD)
+$(BUILD)/test_opencl: tests/test_opencl.c fcn.h fcn_opencl.h tests/net95.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)
 
 bench-opencl: $(BUILD)/bench_opencl
 	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)
 
-$(BUILD)/bench_opencl: bench/bench_opencl.c fcn.h fcn_opencl.h | $(BUILD)
+$(BUILD)/bench_opencl: bench/bench_opencl.c fcn.h fcn_opencl.h tests/net95.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)
 
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]: tools/demo.sh maps an ISBI 2012 test slice

@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../tests/net95.h"
+
 static double now(void)
 {
     struct timespec ts;
@@ -35,15 +37,6 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static unsigned long long rng = 95;
-static float rndf(float lo, float hi)
-{
-    unsigned long long z = (rng += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return lo + (hi - lo) * (float)((double)(z >> 11) / 9007199254740992.0);
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -51,38 +44,6 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static fcn_net *net95(void)
-{
-    fcn_layer L[11];
-    fcn_net *net = NULL;
-    int n = 0, i;
-    memset(L, 0, sizeof L);
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 48, L[n].kh = L[n].kw = 4, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 48, L[n].kh = L[n].kw = 5, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 48, L[n].kh = L[n].kw = 4, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 48, L[n].kh = L[n].kw = 4, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_FC, L[n].maps = 200, n++;
-    L[n].type = FCN_LAYER_FC, L[n].maps = 2, n++;
-    L[n].type = FCN_LAYER_SOFTMAX, n++;
-    if (fcn_net_create(95, 95, 1, L, n, &net, NULL) != FCN_OK) return NULL;
-    for (i = 0; i < n; i++) {
-        size_t nw, nb, j;
-        float *w = fcn_net_weights(net, i, &nw), *b = fcn_net_bias(net, i, &nb);
-        fcn_shape in;
-        fcn_layer d;
-        float a;
-        if (!w) continue;
-        fcn_net_layer(net, i, &d, &in, NULL);
-        a = 1.5f / sqrtf((float)in.c * (float)d.kh * (float)d.kw);
-        for (j = 0; j < nw; j++) w[j] = rndf(-a, a);
-        for (j = 0; j < nb; j++) b[j] = rndf(-0.5f, 0.5f);
-    }
-    return net;
-}
 
 int main(int argc, char **argv)
 {

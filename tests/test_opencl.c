@@ -49,17 +49,8 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* splitmix64 */
-static unsigned long long rng_state = 0x2545F4914F6CDD1DULL;
-static unsigned long long rnd64(void)
-{
-    unsigned long long z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+#include "net95.h"
 static int rnd(int n) { return (int)(rnd64() % (unsigned long long)n); }
-static float rndf(float lo, float hi) { return lo + (hi - lo) * (float)((double)(rnd64() >> 11) / 9007199254740992.0); }
 
 static unsigned bits(float f)
 {
@@ -117,22 +108,6 @@ static int compare(fcn_cl *cl, const fcn_net *net, const float *img, int h, int 
     return ok;
 }
 
-static void fill_weights(fcn_net *net, float gain)
-{
-    int i;
-    for (i = 0; i < fcn_net_layer_count(net); i++) {
-        size_t nw, nb, j;
-        float *w = fcn_net_weights(net, i, &nw), *b = fcn_net_bias(net, i, &nb);
-        fcn_layer d;
-        fcn_shape in;
-        float a;
-        if (!w) continue;
-        fcn_net_layer(net, i, &d, &in, NULL);
-        a = gain / sqrtf((float)in.c * (float)d.kh * (float)d.kw);
-        for (j = 0; j < nw; j++) w[j] = rndf(-a, a);
-        for (j = 0; j < nb; j++) b[j] = rndf(-0.5f, 0.5f);
-    }
-}
 
 /* >>slide: the slide's worked example as a 3x3x3 patch classifier, zero border, stride 2 */
 static void test_slide(fcn_cl *cl)
@@ -448,28 +423,6 @@ static float *crop(const float *img, int w, int y0, int x0, int ch, int cw)
 }
 
 /* The talk's 95x95 network. */
-static fcn_net *net95(void)
-{
-    fcn_layer L[11];
-    fcn_net *net = NULL;
-    int n = 0;
-    memset(L, 0, sizeof L);
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 48, L[n].kh = L[n].kw = 4, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 48, L[n].kh = L[n].kw = 5, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 48, L[n].kh = L[n].kw = 4, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 48, L[n].kh = L[n].kw = 4, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_FC, L[n].maps = 200, n++;
-    L[n].type = FCN_LAYER_FC, L[n].maps = 2, n++;
-    L[n].type = FCN_LAYER_SOFTMAX, n++;
-    if (fcn_net_create(95, 95, 1, L, n, &net, NULL) != FCN_OK) return NULL;
-    rng_state = 95;
-    fill_weights(net, 1.5f);
-    return net;
-}
 
 /* The 95x95 net runs with every kernel on a GPU; on other devices not with the tiled
    one, written for GPUs and slow on CPU drivers (its bits are checked on the other nets). */
