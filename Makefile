@@ -29,10 +29,10 @@ $(BUILD)/fcn: LDLIBS += -lOpenCL
 $(BUILD)/fcn: fcn_opencl.h
 endif
 
-$(BUILD)/%: examples/%.c fcn.h | $(BUILD)
+$(BUILD)/%: examples/%.c fcn.h fcn_import.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
-$(TESTS): $(BUILD)/%: tests/%.c fcn.h tests/harness.h tests/count_alloc.h | $(BUILD)
+$(TESTS): $(BUILD)/%: tests/%.c fcn.h fcn_import.h tests/harness.h tests/count_alloc.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 $(BUILD):
@@ -120,11 +120,11 @@ import-cases:
 test-interop: $(BUILD)/fcn
 	@BUILD="$(BUILD)" $(PYTHON) tests/test_interop.py "$(BUILD)"
 fuzz: $(BUILD)/fuzz_onnx $(BUILD)/fuzz_caffe $(BUILD)/fuzz_wire
-$(BUILD)/fuzz_onnx: tests/fuzz_import.c fcn.h | $(BUILD)
+$(BUILD)/fuzz_onnx: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=1 $< -o $@ -lm -pthread
-$(BUILD)/fuzz_caffe: tests/fuzz_import.c fcn.h | $(BUILD)
+$(BUILD)/fuzz_caffe: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=2 $< -o $@ -lm -pthread
-$(BUILD)/fuzz_wire: tests/fuzz_import.c fcn.h | $(BUILD)
+$(BUILD)/fuzz_wire: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=3 $< -o $@ -lm -pthread
 fuzz-smoke:
 	@BUILD="$(BUILD)" CLANG="$(CLANG)" FUZZ_SECONDS="$(FUZZ_SECONDS)" sh tests/fuzz_smoke.sh

@@ -16,11 +16,11 @@
 #define _DEFAULT_SOURCE         /* madvise(MADV_HUGEPAGE), for fcn.h's huge-page scratch */
 
 #define FCN_IMPLEMENTATION
+#define FCN_IMPORT_IMPLEMENTATION
+#include "fcn_import.h"
 #ifdef FCN_CLI_OPENCL /* the Makefile defines it where the OpenCL headers are installed */
 #define FCN_OPENCL_IMPLEMENTATION
 #include "fcn_opencl.h"
-#else
-#include "fcn.h"
 #endif
 #define STB_IMAGE_IMPLEMENTATION
 #include "stb_image.h"

@@ -15,7 +15,8 @@
    the shipped and test models); tests/corpus/regress/ keeps the inputs that once failed.
    `make fuzz-smoke` runs each target briefly; see README for a long run. */
 #define FCN_IMPLEMENTATION
-#include "fcn.h"
+#define FCN_IMPORT_IMPLEMENTATION
+#include "fcn_import.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -12,7 +12,8 @@
    hand-made varints, wire types and lengths: an error, never a crash (the sanitizer and
    fuzz builds check the "never an out-of-bounds read"). */
 #define FCN_IMPLEMENTATION
-#include "fcn.h"
+#define FCN_IMPORT_IMPLEMENTATION
+#include "fcn_import.h"
 
 #include <stdio.h>
 #include <stdlib.h>

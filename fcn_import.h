@@ -1,0 +1,2683 @@
+/* fcn_import.h - v0.1.0 - Caffe and ONNX patch classifiers into fcn.h networks - MIT license
+
+   Reads a patch classifier trained elsewhere into an ordinary fcn_net (see fcn.h), with
+   no protobuf library: everything fcn.h does (both paths, the same bits) then applies
+   to it unchanged.
+
+   Do this in *one* C or C++ file, with fcn.h's implementation in the same file (the
+   importers build the network with fcn.h's own checks):
+
+       #define FCN_IMPLEMENTATION
+       #define FCN_IMPORT_IMPLEMENTATION
+       #include "fcn_import.h"          // includes fcn.h
+
+   Other files include "fcn_import.h" for the declarations. Build flags as for fcn.h.
+
+   QUICK START
+
+       fcn_error err;
+       fcn_net *net = NULL;
+       const char *paths[2] = {"net.prototxt", "weights.caffemodel"};  // or {"model.onnx"}
+       if (fcn_net_load_any(paths, 2, &net, &err) != FCN_OK) { puts(err.message); ... }
+       ... fcn_map(net, ...) as in fcn.h ...
+       fcn_net_free(net);
+
+   WHAT LOADS
+
+   Caffe: NET.prototxt (text format: 'layer' or legacy 'layers', input_dim / input_shape /
+   an Input, Data or MemoryData layer with transform_param scale and mean_value) and
+   WEIGHTS.caffemodel (binary), blobs matched to layers by name. Layers: Convolution,
+   Pooling (MAX, AVE; Caffe's ceil rounding), InnerProduct (transpose too), ReLU, TanH,
+   Sigmoid, Dropout, Softmax, Flatten, in place or not.
+
+   ONNX: IR 3+, opsets 7 to 17; a chain of Conv, MaxPool, AveragePool, Global*Pool, Gemm,
+   MatMul (+ Add bias), Flatten, Reshape, Relu, LeakyRelu, Tanh, Sigmoid, Softmax,
+   Dropout, Identity, Constant; a Sub/Add and Mul/Div by constants at the input become
+   the transform.
+
+   Anything else is refused with FCN_ERR_UNSUPPORTED or FCN_ERR_FORMAT and a message
+   naming the file, the layer or node and the cause. Everything read from a file is
+   untrusted: every length is checked against the bytes that remain before it is used,
+   every count against the data actually present before anything is allocated for it.
+   The library never prints and never exits.
+
+   LICENSE: MIT, see the end of this file.
+*/
+#ifndef FCN_IMPORT_H
+#define FCN_IMPORT_H
+
+#include "fcn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The _memory variants read buffers; name prefixes the messages (NULL: a generic name). */
+FCNDEF fcn_status fcn_net_load_caffe(const char *prototxt, const char *caffemodel, fcn_net **out,
+                                     fcn_error *err);
+FCNDEF fcn_status fcn_net_load_caffe_memory(const void *prototxt, size_t prototxt_size,
+                                            const void *caffemodel, size_t caffemodel_size,
+                                            const char *name, fcn_net **out, fcn_error *err);
+FCNDEF fcn_status fcn_net_load_onnx(const char *path, fcn_net **out, fcn_error *err);
+FCNDEF fcn_status fcn_net_load_onnx_memory(const void *data, size_t size, const char *name,
+                                           fcn_net **out, fcn_error *err);
+/* One path: MODEL.onnx (by extension, or an ONNX file by content) or the native format;
+   two paths: NET.prototxt and WEIGHTS.caffemodel (either order). */
+FCNDEF fcn_status fcn_net_load_any(const char *const *paths, int n, fcn_net **out, fcn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FCN_IMPORT_H */
+
+/* ======================================================================== */
+#ifdef FCN_IMPORT_IMPLEMENTATION
+#ifndef FCN_IMPORT__IMPLEMENTED
+#define FCN_IMPORT__IMPLEMENTED
+
+#ifndef FCN__IMPLEMENTED
+#error "fcn_import.h's implementation needs fcn.h's in the same file: #define FCN_IMPLEMENTATION too, before including fcn_import.h"
+#endif
+
+/* >>import
+   Caffe (NET.prototxt + WEIGHTS.caffemodel) and ONNX (.onnx) patch classifiers, read
+   without a protobuf library: one small reader of the protobuf wire format (below), a
+   reader of the protobuf text format for the prototxt, and two loaders that turn the
+   network into an ordinary fcn_net (fcn__build, then the weights and the transform).
+   Everything read from a file is untrusted: every length is checked against the bytes
+   that remain before it is used, every count against the data actually present before
+   anything is allocated for it, and every failure is an fcn_status with a message that
+   names the file, the layer or node and the cause. */
+
+#define FCN__IMP_MAX_NODES 65536   /* ONNX nodes, values, Caffe layers */
+#define FCN__IMP_MAX_DIMS 8
+#define FCN__IMP_MAX_ELEMS ((size_t)1 << 30) /* elements of one tensor or blob */
+#define FCN__IMP_MAX_DEPTH 64      /* nesting of text-format messages */
+
+typedef struct fcn__ictx {
+    const char *name; /* file name(s) for messages */
+    fcn_error *err;
+} fcn__ictx;
+
+static fcn_status fcn__ifail(fcn__ictx *c, fcn_status s, const char *fmt, ...)
+{
+    char msg[448];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return fcn__fail(c->err, s, "%s: %s", c->name, msg);
+}
+
+/* A byte string inside the file (not NUL-terminated). */
+typedef struct fcn__str {
+    const unsigned char *p;
+    size_t n;
+} fcn__str;
+
+static int fcn__str_eq(fcn__str a, const char *b)
+{
+    size_t n = strlen(b);
+    return a.n == n && (n == 0 || memcmp(a.p, b, n) == 0);
+}
+
+static int fcn__str_same(fcn__str a, fcn__str b)
+{
+    return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* A printable copy of s for messages: at most 60 bytes, other than printable ASCII as '?'. */
+static const char *fcn__str_show(fcn__str s, char *buf, size_t n)
+{
+    size_t i, m = s.n < n - 4 ? s.n : n - 4;
+    if (m > 60) m = 60;
+    for (i = 0; i < m; i++) buf[i] = (s.p[i] >= 32 && s.p[i] < 127) ? (char)s.p[i] : '?';
+    if (m < s.n) buf[m++] = '.', buf[m++] = '.', buf[m++] = '.';
+    buf[m] = '\0';
+    return buf;
+}
+
+/* ---- protobuf wire format ---- */
+
+typedef struct fcn__pb {
+    const unsigned char *p, *end;
+} fcn__pb;
+
+typedef struct fcn__pbf {
+    uint32_t num;               /* field number */
+    int wt;                     /* wire type: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 */
+    uint64_t v;                 /* wire types 0, 1, 5 */
+    const unsigned char *data;  /* wire type 2: the bytes */
+    size_t len;
+} fcn__pbf;
+
+static fcn__pb fcn__pb_of(const unsigned char *p, size_t n)
+{
+    fcn__pb r;
+    r.p = p;
+    r.end = p + n;
+    return r;
+}
+
+/* NULL, or why the varint at *pp is malformed. */
+static const char *fcn__pb_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v)
+{
+    const unsigned char *p = *pp;
+    uint64_t x = 0;
+    int s;
+    for (s = 0; s < 64; s += 7) {
+        unsigned b;
+        if (p >= end) return "truncated varint";
+        b = *p++;
+        if (s == 63 && b > 1) return "varint overflows 64 bits";
+        x |= (uint64_t)(b & 0x7fu) << s;
+        if (!(b & 0x80u)) {
+            *pp = p;
+            *v = x;
+            return NULL;
+        }
+    }
+    return "varint overflows 64 bits";
+}
+
+static uint64_t fcn__le64(const unsigned char *p)
+{
+    return (uint64_t)fcn__le32(p) | (uint64_t)fcn__le32(p + 4) << 32;
+}
+
+/* Reads the next field into f: 1, 0 at the end of the message, -1 malformed (*why set). */
+static int fcn__pb_next(fcn__pb *r, fcn__pbf *f, const char **why)
+{
+    uint64_t key, len;
+    if (r->p >= r->end) return 0;
+    if ((*why = fcn__pb_varint(&r->p, r->end, &key)) != NULL) return -1;
+    f->wt = (int)(key & 7u);
+    key >>= 3;
+    if (key == 0 || key > 0x1FFFFFFFu) {
+        *why = "field number 0 or out of range (not a protobuf message)";
+        return -1;
+    }
+    f->num = (uint32_t)key;
+    f->data = NULL;
+    f->len = 0;
+    f->v = 0;
+    switch (f->wt) {
+    case 0:
+        if ((*why = fcn__pb_varint(&r->p, r->end, &f->v)) != NULL) return -1;
+        return 1;
+    case 1:
+        if (r->end - r->p < 8) return *why = "truncated 64-bit field", -1;
+        f->data = r->p;
+        f->len = 8;
+        f->v = fcn__le64(r->p);
+        r->p += 8;
+        return 1;
+    case 2:
+        if ((*why = fcn__pb_varint(&r->p, r->end, &len)) != NULL) return -1;
+        if (len > (uint64_t)(r->end - r->p)) return *why = "length runs past the end of its message", -1;
+        f->data = r->p;
+        f->len = (size_t)len;
+        r->p += len;
+        return 1;
+    case 5:
+        if (r->end - r->p < 4) return *why = "truncated 32-bit field", -1;
+        f->data = r->p;
+        f->len = 4;
+        f->v = fcn__le32(r->p);
+        r->p += 4;
+        return 1;
+    default: *why = "unknown wire type (groups are not supported)"; return -1;
+    }
+}
+
+static float fcn__pb_f32(uint64_t v)
+{
+    uint32_t u = (uint32_t)v;
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+static double fcn__pb_f64(uint64_t v)
+{
+    double x;
+    memcpy(&x, &v, 8);
+    return x;
+}
+
+/* Repeated scalar fields, packed (wire type 2) or not. kind: 'f' float (fixed32), 'd'
+   double (fixed64), 'i' int64/int32 varint. Counts the elements of field f into *count
+   and, if out/iout is given, stores them from index *count on. NULL or why malformed. */
+static const char *fcn__pb_rep(const fcn__pbf *f, int kind, size_t *count, float *out, int64_t *iout)
+{
+    int want = kind == 'f' ? 5 : kind == 'd' ? 1 : 0;
+    if (f->wt == want) {
+        if (out) out[*count] = kind == 'f' ? fcn__pb_f32(f->v) : (float)fcn__pb_f64(f->v);
+        if (iout) iout[*count] = (int64_t)f->v;
+        (*count)++;
+        return NULL;
+    }
+    if (f->wt != 2) return "wrong wire type for a repeated number";
+    if (kind == 'f' || kind == 'd') {
+        size_t sz = kind == 'f' ? 4 : 8, i, n;
+        if (f->len % sz) return "packed floats: length not a multiple of the element size";
+        n = f->len / sz;
+        if (out)
+            for (i = 0; i < n; i++)
+                out[*count + i] = kind == 'f' ? fcn__pb_f32(fcn__le32(f->data + i * 4))
+                                              : (float)fcn__pb_f64(fcn__le64(f->data + i * 8));
+        *count += n;
+    } else {
+        const unsigned char *p = f->data, *end = f->data + f->len;
+        while (p < end) {
+            uint64_t v;
+            const char *why = fcn__pb_varint(&p, end, &v);
+            if (why) return why;
+            if (iout) iout[*count] = (int64_t)v;
+            (*count)++;
+        }
+    }
+    return NULL;
+}
+
+/* Checks f's wire type; names the field in the message. */
+static fcn_status fcn__pb_want(fcn__ictx *c, const fcn__pbf *f, int wt, const char *where)
+{
+    if (f->wt == wt) return FCN_OK;
+    return fcn__ifail(c, FCN_ERR_FORMAT, "%s: field %u has wire type %d, expected %d", where, (unsigned)f->num,
+                      f->wt, wt);
+}
+
+static fcn_status fcn__pb_bad(fcn__ictx *c, const char *where, const char *why)
+{
+    return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %s", where, why);
+}
+
+/* ---- the network being imported: fcn layers and their parameters ---- */
+
+typedef struct fcn__imp {
+    fcn__ictx *c;
+    int in_h, in_w, in_c;
+    float scale, *mean; /* mean: in_c values once known */
+    int have_scale, have_mean;
+    int n, cap;
+    fcn_layer *layers;
+    float **w, **b;     /* per layer, owned; NULL for layers without */
+    fcn_shape cur;      /* the shape after the last layer */
+    int flat;           /* the value has been flattened (only fc and pointwise layers may follow) */
+} fcn__imp;
+
+static void fcn__imp_free(fcn__imp *m)
+{
+    int i;
+    for (i = 0; i < m->n; i++) {
+        FCN_FREE(m->w[i]);
+        FCN_FREE(m->b[i]);
+    }
+    FCN_FREE(m->layers);
+    FCN_FREE(m->w);
+    FCN_FREE(m->b);
+    FCN_FREE(m->mean);
+}
+
+/* Appends layer d (checked against the current shape; where names it in messages) with
+   owned weights w and biases b (either may be NULL: zeros). */
+static fcn_status fcn__imp_add(fcn__imp *m, const fcn_layer *d, float *w, float *b, const char *where)
+{
+    fcn__layer L;
+    fcn_status st;
+    char msg[300];
+    if (m->n >= FCN__MAX_LAYERS) {
+        FCN_FREE(w);
+        FCN_FREE(b);
+        return fcn__ifail(m->c, FCN_ERR_FORMAT, "%s: more than %d layers", where, FCN__MAX_LAYERS);
+    }
+    if (m->flat && d->type != FCN_LAYER_FC && !(d->type >= FCN_LAYER_RELU && d->type <= FCN_LAYER_SOFTMAX) &&
+        (m->cur.h != 1 || m->cur.w != 1)) {
+        FCN_FREE(w);
+        FCN_FREE(b);
+        return fcn__ifail(m->c, FCN_ERR_UNSUPPORTED, "%s: a %s after the value was flattened", where,
+                          fcn_layer_name(d->type));
+    }
+    if (m->n == m->cap) {
+        int cap = m->cap ? m->cap * 2 : 16;
+        fcn_layer *nl = FCN__CAST(fcn_layer *, fcn__alloc((size_t)cap, sizeof *nl));
+        float **nw = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nw));
+        float **nb = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nb));
+        if (!nl || !nw || !nb) {
+            FCN_FREE(nl);
+            FCN_FREE(nw);
+            FCN_FREE(nb);
+            FCN_FREE(w);
+            FCN_FREE(b);
+            return fcn__ifail(m->c, FCN_ERR_NOMEM, "out of memory");
+        }
+        if (m->n) {
+            memcpy(nl, m->layers, (size_t)m->n * sizeof *nl);
+            memcpy(nw, m->w, (size_t)m->n * sizeof *nw);
+            memcpy(nb, m->b, (size_t)m->n * sizeof *nb);
+        }
+        FCN_FREE(m->layers);
+        FCN_FREE(m->w);
+        FCN_FREE(m->b);
+        m->layers = nl;
+        m->w = nw;
+        m->b = nb;
+        m->cap = cap;
+    }
+    memset(&L, 0, sizeof L);
+    L.d = *d;
+    snprintf(msg, sizeof msg, "%s: %s", m->c->name, where);
+    st = fcn__layer_shape(&L, m->cur, msg, m->c->err);
+    if (st != FCN_OK) {
+        FCN_FREE(w);
+        FCN_FREE(b);
+        return st;
+    }
+    m->layers[m->n] = L.d;
+    m->w[m->n] = w;
+    m->b[m->n] = b;
+    m->n++;
+    m->cur = L.out;
+    if (d->type == FCN_LAYER_FC) m->flat = 0;
+    return FCN_OK;
+}
+
+/* The expected weight count of a conv (maps x cur.c x kh x kw) or fc (maps x cur). */
+static size_t fcn__imp_wcount(const fcn__imp *m, const fcn_layer *d)
+{
+    if (d->type == FCN_LAYER_CONV) return (size_t)d->maps * (size_t)m->cur.c * (size_t)d->kh * (size_t)d->kw;
+    return (size_t)d->maps * (size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w;
+}
+
+/* Builds the fcn_net. */
+static fcn_status fcn__imp_finish(fcn__imp *m, fcn_net **out)
+{
+    fcn_net *net;
+    fcn_status st;
+    int i;
+    if (m->n == 0) return fcn__ifail(m->c, FCN_ERR_FORMAT, "the network has no layers");
+    st = fcn__build(m->in_h, m->in_w, m->in_c, m->layers, m->n, m->c->name, NULL, NULL, &net, m->c->err);
+    if (st != FCN_OK) return st;
+    for (i = 0; i < m->n; i++) {
+        fcn__layer *L = &net->layers[i];
+        if (!fcn__is_weighted(L->d.type)) continue;
+        if (m->w[i]) memcpy(L->w, m->w[i], L->nw * sizeof(float));
+        if (m->b[i]) memcpy(L->b, m->b[i], (size_t)L->out.c * sizeof(float));
+    }
+    st = fcn_net_set_transform(net, m->scale, m->mean, m->c->err);
+    if (st != FCN_OK) {
+        fcn_net_free(net);
+        return fcn__ifail(m->c, FCN_ERR_FORMAT, "the input transform: scale %g is not finite", (double)m->scale);
+    }
+    *out = net;
+    return FCN_OK;
+}
+
+static int fcn__finite(float x) { return x == x && x != FCN__INF && x != -FCN__INF; }
+
+/* ---- ONNX ---- */
+
+/* A tensor: an initializer, a Constant's value or a folded shape computation. */
+typedef struct fcn__tensor {
+    int nd;
+    int64_t dims[FCN__IMP_MAX_DIMS];
+    size_t count;
+    int is_int;  /* data in i (int64), else f (float) */
+    float *f;
+    int64_t *i;
+} fcn__tensor;
+
+static void fcn__tensor_free(fcn__tensor *t)
+{
+    if (!t) return;
+    FCN_FREE(t->f);
+    FCN_FREE(t->i);
+    FCN_FREE(t);
+}
+
+static fcn__tensor *fcn__tensor_new(int nd, const int64_t *dims, size_t count, int is_int)
+{
+    fcn__tensor *t = FCN__CAST(fcn__tensor *, FCN_MALLOC(sizeof *t));
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->nd = nd;
+    if (nd) memcpy(t->dims, dims, (size_t)nd * sizeof *dims);
+    t->count = count;
+    t->is_int = is_int;
+    if (is_int) t->i = FCN__CAST(int64_t *, fcn__alloc(count ? count : 1, sizeof(int64_t)));
+    else t->f = FCN__CAST(float *, fcn__alloc(count ? count : 1, sizeof(float)));
+    if (!t->i && !t->f) {
+        FCN_FREE(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* The product of dims (each 0..), or 0 with *ok = 0 if absurd. */
+static size_t fcn__dims_count(int nd, const int64_t *dims, int *ok)
+{
+    size_t n = 1;
+    int k;
+    *ok = 1;
+    for (k = 0; k < nd; k++) {
+        if (dims[k] < 0 || (uint64_t)dims[k] > FCN__IMP_MAX_ELEMS || (dims[k] && n > FCN__IMP_MAX_ELEMS / (size_t)dims[k])) {
+            *ok = 0;
+            return 0;
+        }
+        n *= (size_t)dims[k];
+    }
+    return n;
+}
+
+static void fcn__dims_text(char *buf, size_t n, int nd, const int64_t *dims)
+{
+    size_t l = 0;
+    int k;
+    buf[0] = '\0';
+    if (nd == 0) snprintf(buf, n, "scalar");
+    for (k = 0; k < nd && l + 24 < n; k++) l += (size_t)snprintf(buf + l, n - l, k ? "x%lld" : "%lld", (long long)dims[k]);
+}
+
+/* Parses a TensorProto (where names it). */
+static fcn_status fcn__onnx_tensor(fcn__ictx *c, const unsigned char *p, size_t n, const char *where,
+                                   fcn__tensor **out, fcn__str *name)
+{
+    fcn__pb r = fcn__pb_of(p, n);
+    fcn__pbf f;
+    const char *why = NULL;
+    int64_t dims[FCN__IMP_MAX_DIMS];
+    int nd = 0, dtype = 0, rc, ok, pass;
+    size_t count, have = 0, rawn = 0;
+    const unsigned char *raw = NULL;
+    fcn__tensor *t = NULL;
+    int typed_field = 0;
+    *out = NULL;
+    if (name) name->p = NULL, name->n = 0;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        switch (f.num) {
+        case 1: {
+            size_t k = 0;
+            int64_t tmp[64];
+            if ((why = fcn__pb_rep(&f, 'i', &k, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
+            if (nd + (int)(k < 64 ? k : 64) > FCN__IMP_MAX_DIMS || k > 64)
+                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than %d dimensions", where, FCN__IMP_MAX_DIMS);
+            k = 0;
+            fcn__pb_rep(&f, 'i', &k, NULL, tmp);
+            memcpy(dims + nd, tmp, k * sizeof *tmp);
+            nd += (int)k;
+            break;
+        }
+        case 2:
+            if (fcn__pb_want(c, &f, 0, where) != FCN_OK) return c->err ? c->err->status : FCN_ERR_FORMAT;
+            dtype = (int)f.v;
+            break;
+        case 3: return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: segmented tensors are not supported", where);
+        case 8:
+            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+            if (name) name->p = f.data, name->n = f.len;
+            break;
+        case 9:
+            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+            raw = f.data;
+            rawn = f.len;
+            break;
+        case 13:
+        case 14:
+            if (f.num == 13 || f.v == 1)
+                return fcn__ifail(c, FCN_ERR_UNSUPPORTED,
+                                  "%s: external data (weights in a separate file) is not supported", where);
+            break;
+        case 4: case 5: case 7: case 10: case 11: typed_field = 1; break;
+        default: break;
+        }
+    }
+    if (rc < 0) return fcn__pb_bad(c, where, why);
+    count = fcn__dims_count(nd, dims, &ok);
+    if (!ok) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: absurd dimensions", where);
+    if (dtype != 1 && dtype != 6 && dtype != 7 && dtype != 11)
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED,
+                          "%s: data type %d is not supported (float, double, int32 and int64 are)", where, dtype);
+    if (raw || !typed_field) {
+        size_t esz = (dtype == 7 || dtype == 11) ? 8 : 4;
+        if (rawn != count * esz)
+            return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %lu elements need %lu raw bytes, the tensor has %lu", where,
+                              (unsigned long)count, (unsigned long)(count * esz), (unsigned long)rawn);
+    } else {
+        /* count the typed elements first: nothing is allocated for data that is not there */
+        int field = dtype == 1 ? 4 : dtype == 6 ? 5 : dtype == 7 ? 7 : 10;
+        int kind = dtype == 1 ? 'f' : dtype == 11 ? 'd' : 'i';
+        r = fcn__pb_of(p, n);
+        while (fcn__pb_next(&r, &f, &why) > 0)
+            if ((int)f.num == field && (why = fcn__pb_rep(&f, kind, &have, NULL, NULL)) != NULL)
+                return fcn__pb_bad(c, where, why);
+        if (have != count)
+            return fcn__ifail(c, FCN_ERR_FORMAT, "%s: its dimensions give %lu elements, its data has %lu", where,
+                              (unsigned long)count, (unsigned long)have);
+    }
+    t = fcn__tensor_new(nd, dims, count, dtype == 6 || dtype == 7);
+    if (!t) return fcn__ifail(c, FCN_ERR_NOMEM, "%s: out of memory", where);
+    if (raw) {
+        size_t k;
+        for (k = 0; k < count; k++) {
+            if (dtype == 1) t->f[k] = fcn__pb_f32(fcn__le32(raw + 4 * k));
+            else if (dtype == 11) t->f[k] = (float)fcn__pb_f64(fcn__le64(raw + 8 * k));
+            else if (dtype == 6) t->i[k] = (int32_t)fcn__le32(raw + 4 * k);
+            else t->i[k] = (int64_t)fcn__le64(raw + 8 * k);
+        }
+    } else if (count) {
+        int field = dtype == 1 ? 4 : dtype == 6 ? 5 : dtype == 7 ? 7 : 10;
+        int kind = dtype == 1 ? 'f' : dtype == 11 ? 'd' : 'i';
+        have = 0;
+        r = fcn__pb_of(p, n);
+        for (pass = 0; fcn__pb_next(&r, &f, &why) > 0; pass++)
+            if ((int)f.num == field) fcn__pb_rep(&f, kind, &have, t->f, t->i);
+        if (dtype == 6)
+            for (have = 0; have < count; have++) t->i[have] = (int32_t)t->i[have];
+    }
+    *out = t;
+    return FCN_OK;
+}
+
+/* Node attributes */
+typedef struct fcn__attr {
+    int found;
+    int type;            /* AttributeProto.type if given */
+    int has_f, has_i;
+    float f;
+    int64_t i;
+    fcn__str s;
+    const unsigned char *t; /* tensor */
+    size_t tn;
+    size_t nints, nfloats;
+    const unsigned char *p; /* the attribute message */
+    size_t n;
+} fcn__attr;
+
+typedef struct fcn__node {
+    fcn__str name, op, domain;
+    int nin, nout;
+    fcn__str in[16], out[8];
+    int vin[16], vout[8]; /* value indices */
+    const unsigned char *p;
+    size_t n;
+} fcn__node;
+
+/* Finds attribute 'key' of node nd; *a filled (found = 0 if absent). */
+static fcn_status fcn__onnx_attr(fcn__ictx *c, const fcn__node *nd, const char *key, fcn__attr *a,
+                                 const char *where)
+{
+    fcn__pb r = fcn__pb_of(nd->p, nd->n), q;
+    fcn__pbf f, g;
+    const char *why = NULL;
+    int rc;
+    memset(a, 0, sizeof *a);
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        fcn__str nm;
+        if (f.num != 5 || f.wt != 2) continue;
+        nm.p = NULL;
+        nm.n = 0;
+        q = fcn__pb_of(f.data, f.len);
+        while ((rc = fcn__pb_next(&q, &g, &why)) > 0)
+            if (g.num == 1 && g.wt == 2) nm.p = g.data, nm.n = g.len;
+        if (rc < 0) return fcn__pb_bad(c, where, why);
+        if (!fcn__str_eq(nm, key)) continue;
+        a->found = 1;
+        a->p = f.data;
+        a->n = f.len;
+        q = fcn__pb_of(f.data, f.len);
+        while (fcn__pb_next(&q, &g, &why) > 0) {
+            switch (g.num) {
+            case 2:
+                if (g.wt != 5) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
+                a->has_f = 1;
+                a->f = fcn__pb_f32(g.v);
+                break;
+            case 3:
+                if (g.wt != 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
+                a->has_i = 1;
+                a->i = (int64_t)g.v;
+                break;
+            case 4:
+                if (g.wt != 2) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
+                a->s.p = g.data;
+                a->s.n = g.len;
+                break;
+            case 5:
+                if (g.wt != 2) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
+                a->t = g.data;
+                a->tn = g.len;
+                break;
+            case 7:
+                if ((why = fcn__pb_rep(&g, 'f', &a->nfloats, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
+                break;
+            case 8:
+                if ((why = fcn__pb_rep(&g, 'i', &a->nints, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
+                break;
+            case 20:
+                if (g.wt == 0) a->type = (int)g.v;
+                break;
+            default: break;
+            }
+        }
+        return FCN_OK;
+    }
+    if (rc < 0) return fcn__pb_bad(c, where, why);
+    return FCN_OK;
+}
+
+/* The ints of attribute a into v (at most max; more is an error). */
+static fcn_status fcn__onnx_ints(fcn__ictx *c, const fcn__attr *a, int64_t *v, size_t max, size_t *n,
+                                 const char *where, const char *key)
+{
+    fcn__pb q = fcn__pb_of(a->p, a->n);
+    fcn__pbf g;
+    const char *why;
+    *n = 0;
+    if (a->nints > max) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: attribute %s has %lu values, expected at most %lu",
+                                          where, key, (unsigned long)a->nints, (unsigned long)max);
+    while (fcn__pb_next(&q, &g, &why) > 0)
+        if (g.num == 8) fcn__pb_rep(&g, 'i', n, NULL, v);
+    return FCN_OK;
+}
+
+typedef struct fcn__val {
+    fcn__str name;
+    int producer;     /* node index, -1 an initializer or graph input */
+    int kind;         /* 0 none (not computed), 1 constant, 2 the network's data */
+    fcn__tensor *t;   /* constant (owned unless alias) */
+    int alias;
+    int nd;           /* data: its ONNX shape (batch 1) */
+    int64_t dims[FCN__IMP_MAX_DIMS];
+    int layer;        /* data: layers of the fcn net that produced it */
+} fcn__val;
+
+typedef struct fcn__onnx {
+    fcn__ictx *c;
+    fcn__imp m;
+    int opset;
+    fcn__node *nodes;
+    int nn;
+    fcn__val *vals;
+    int nv, vcap;
+    int *hash;
+    size_t hcap;
+    int head;          /* the value that holds the network's data now */
+    int bias_open;     /* the head is the output of a conv/fc whose bias may still be set by an Add */
+} fcn__onnx;
+
+static size_t fcn__hash_str(fcn__str s)
+{
+    size_t h = 2166136261u, i;
+    for (i = 0; i < s.n; i++) h = (h ^ s.p[i]) * 16777619u;
+    return h;
+}
+
+static int fcn__onnx_find(const fcn__onnx *o, fcn__str name)
+{
+    size_t h = fcn__hash_str(name) & (o->hcap - 1);
+    while (o->hash[h] >= 0) {
+        if (fcn__str_same(o->vals[o->hash[h]].name, name)) return o->hash[h];
+        h = (h + 1) & (o->hcap - 1);
+    }
+    return -1;
+}
+
+/* Adds a value named name; -1 if it exists already (SSA: a value has one producer). */
+static int fcn__onnx_addval(fcn__onnx *o, fcn__str name, int producer)
+{
+    size_t h;
+    if (fcn__onnx_find(o, name) >= 0) return -1;
+    if (o->nv >= o->vcap) return -2;
+    h = fcn__hash_str(name) & (o->hcap - 1);
+    while (o->hash[h] >= 0) h = (h + 1) & (o->hcap - 1);
+    o->hash[h] = o->nv;
+    memset(&o->vals[o->nv], 0, sizeof o->vals[0]);
+    o->vals[o->nv].name = name;
+    o->vals[o->nv].producer = producer;
+    return o->nv++;
+}
+
+static void fcn__node_where(const fcn__node *nd, int idx, char *buf, size_t n)
+{
+    char a[72], b[72];
+    if (nd->name.n) snprintf(buf, n, "node '%s' (%s)", fcn__str_show(nd->name, a, sizeof a), fcn__str_show(nd->op, b, sizeof b));
+    else snprintf(buf, n, "node %d (%s)", idx + 1, fcn__str_show(nd->op, b, sizeof b));
+}
+
+/* The constant input k of node nd (NULL if absent or not constant, with an error). */
+static fcn__tensor *fcn__onnx_const(fcn__onnx *o, const fcn__node *nd, int k, const char *where, const char *what,
+                                    fcn_status *st)
+{
+    fcn__val *v;
+    char b[72];
+    if (k >= nd->nin || nd->vin[k] < 0) {
+        *st = fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input %d (%s)", where, k + 1, what);
+        return NULL;
+    }
+    v = &o->vals[nd->vin[k]];
+    if (v->kind != 1) {
+        *st = fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                         "%s: its %s '%s' must be a constant (an initializer or a Constant node)", where, what,
+                         fcn__str_show(v->name, b, sizeof b));
+        return NULL;
+    }
+    return v->t;
+}
+
+/* Ints of an attribute or defaults; all equal to want? */
+static int fcn__all_eq(const int64_t *v, size_t n, int64_t want)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (v[i] != want) return 0;
+    return 1;
+}
+
+/* Reads the spatial attributes of a Conv or pool node: kernel (kh, kw, from kernel_shape or
+   the weight dims kdims), stride, pad (square and symmetric, else refused). */
+static fcn_status fcn__onnx_spatial(fcn__onnx *o, const fcn__node *nd, const char *where, const int64_t *kdims,
+                                    fcn_layer *d)
+{
+    fcn__attr a;
+    int64_t ks[4] = {0, 0, 0, 0}, st[4] = {1, 1, 1, 1}, pd[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dl[4] = {1, 1, 1, 1};
+    size_t n;
+    int k, same = 0;
+    fcn_status s;
+    fcn_shape in = o->m.cur;
+    if ((s = fcn__onnx_attr(o->c, nd, "kernel_shape", &a, where)) != FCN_OK) return s;
+    if (a.found) {
+        if ((s = fcn__onnx_ints(o->c, &a, ks, 4, &n, where, "kernel_shape")) != FCN_OK) return s;
+        if (n != 2) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: kernel_shape has %lu values, expected 2 (2-D)", where, (unsigned long)n);
+        if (kdims && (ks[0] != kdims[0] || ks[1] != kdims[1]))
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: kernel_shape %lldx%lld differs from its weights' %lldx%lld", where,
+                              (long long)ks[0], (long long)ks[1], (long long)kdims[0], (long long)kdims[1]);
+    } else if (kdims) {
+        ks[0] = kdims[0];
+        ks[1] = kdims[1];
+    } else
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no kernel_shape", where);
+    if (ks[0] < 1 || ks[1] < 1 || ks[0] > FCN__MAX_PATCH || ks[1] > FCN__MAX_PATCH)
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: kernel %lldx%lld out of range", where, (long long)ks[0], (long long)ks[1]);
+    d->kh = (int)ks[0];
+    d->kw = (int)ks[1];
+    if ((s = fcn__onnx_attr(o->c, nd, "strides", &a, where)) != FCN_OK) return s;
+    if (a.found) {
+        if ((s = fcn__onnx_ints(o->c, &a, st, 4, &n, where, "strides")) != FCN_OK) return s;
+        if (n != 2) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: strides has %lu values, expected 2", where, (unsigned long)n);
+    }
+    if (st[0] != st[1])
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: strides %lldx%lld; fcn supports only equal strides", where,
+                          (long long)st[0], (long long)st[1]);
+    if (st[0] < 1 || st[0] > FCN__MAX_STRIDE) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: stride %lld out of range", where, (long long)st[0]);
+    d->stride = (int)st[0];
+    if ((s = fcn__onnx_attr(o->c, nd, "dilations", &a, where)) != FCN_OK) return s;
+    if (a.found) {
+        if ((s = fcn__onnx_ints(o->c, &a, dl, 4, &n, where, "dilations")) != FCN_OK) return s;
+        if (!fcn__all_eq(dl, n, 1)) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: dilations other than 1 are not supported", where);
+    }
+    if ((s = fcn__onnx_attr(o->c, nd, "pads", &a, where)) != FCN_OK) return s;
+    if (a.found) {
+        if ((s = fcn__onnx_ints(o->c, &a, pd, 8, &n, where, "pads")) != FCN_OK) return s;
+        if (n != 4) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: pads has %lu values, expected 4", where, (unsigned long)n);
+    }
+    if ((s = fcn__onnx_attr(o->c, nd, "auto_pad", &a, where)) != FCN_OK) return s;
+    if (a.found && !fcn__str_eq(a.s, "NOTSET")) {
+        if (fcn__str_eq(a.s, "VALID")) memset(pd, 0, sizeof pd);
+        else if (fcn__str_eq(a.s, "SAME_UPPER") || fcn__str_eq(a.s, "SAME_LOWER")) {
+            int dim[2];
+            dim[0] = in.h;
+            dim[1] = in.w;
+            same = 1;
+            for (k = 0; k < 2; k++) {
+                int64_t outn = (dim[k] + st[k] - 1) / st[k];
+                int64_t total = (outn - 1) * st[k] + ks[k] - dim[k];
+                if (total < 0) total = 0;
+                pd[k] = fcn__str_eq(a.s, "SAME_UPPER") ? total / 2 : total - total / 2;
+                pd[k + 2] = total - pd[k];
+            }
+        } else {
+            char b[72];
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: auto_pad '%s' is not supported", where, fcn__str_show(a.s, b, sizeof b));
+        }
+    }
+    if (!(pd[0] == pd[1] && pd[0] == pd[2] && pd[0] == pd[3]))
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                          "%s: pads %lld,%lld,%lld,%lld%s; fcn supports only the same padding on every side", where,
+                          (long long)pd[0], (long long)pd[1], (long long)pd[2], (long long)pd[3],
+                          same ? " (from auto_pad SAME)" : "");
+    if (pd[0] < 0 || pd[0] > FCN__MAX_PATCH) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: pad %lld out of range", where, (long long)pd[0]);
+    d->pad = (int)pd[0];
+    return FCN_OK;
+}
+
+/* The data input of node nd: input 0 must be the network's current value. */
+static fcn_status fcn__onnx_data_in(fcn__onnx *o, const fcn__node *nd, int k, const char *where)
+{
+    char b[72], h[72];
+    fcn__val *v;
+    if (k >= nd->nin || nd->vin[k] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing its data input", where);
+    v = &o->vals[nd->vin[k]];
+    if (v->kind != 2)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: input '%s' is not computed from the network's input", where,
+                          fcn__str_show(v->name, b, sizeof b));
+    if (nd->vin[k] != o->head)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                          "%s: reads '%s' but the network's value is now '%s': only a chain of layers is supported "
+                          "(no branches or skip connections)",
+                          where, fcn__str_show(v->name, b, sizeof b), fcn__str_show(o->vals[o->head].name, h, sizeof h));
+    return FCN_OK;
+}
+
+/* Sets output 0 of nd to the network's data with the given ONNX shape. */
+static fcn_status fcn__onnx_data_out(fcn__onnx *o, const fcn__node *nd, int nd_, const int64_t *dims, const char *where)
+{
+    fcn__val *v;
+    if (nd->nout < 1 || nd->vout[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no output", where);
+    v = &o->vals[nd->vout[0]];
+    v->kind = 2;
+    v->nd = nd_;
+    memcpy(v->dims, dims, (size_t)nd_ * sizeof *dims);
+    v->layer = o->m.n;
+    o->head = nd->vout[0];
+    o->bias_open = 0;
+    return FCN_OK;
+}
+
+static fcn_status fcn__onnx_spatial_out(fcn__onnx *o, const fcn__node *nd, const char *where)
+{
+    int64_t dims[4];
+    dims[0] = 1;
+    dims[1] = o->m.cur.c;
+    dims[2] = o->m.cur.h;
+    dims[3] = o->m.cur.w;
+    return fcn__onnx_data_out(o, nd, 4, dims, where);
+}
+
+/* The head as a vector for Gemm/MatMul: K values with ONNX shape (1, K). */
+static fcn_status fcn__onnx_vec_in(fcn__onnx *o, const fcn__node *nd, int trans, const char *where, size_t *K)
+{
+    fcn__val *v = &o->vals[o->head];
+    fcn_status s = fcn__onnx_data_in(o, nd, 0, where);
+    if (s != FCN_OK) return s;
+    if (v->nd != 2 || v->dims[trans ? 1 : 0] != 1)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                          "%s: its input must be a (1, K) matrix (flatten the %dx%dx%d value first)", where, o->m.cur.c,
+                          o->m.cur.h, o->m.cur.w);
+    *K = (size_t)v->dims[trans ? 0 : 1];
+    return FCN_OK;
+}
+
+/* A per-output-channel constant of node nd for the current head (conv: broadcasting to
+   (1, M, H, W); fc: to (1, N)): fills b (M values); 0 if its shape does not broadcast so. */
+static int fcn__onnx_per_channel(const fcn__onnx *o, const fcn__tensor *t, int M, float *b)
+{
+    const fcn__val *v = &o->vals[o->head];
+    int k, axis = -1;
+    int64_t nonone = 1;
+    if (t->is_int) return 0;
+    if (t->nd > v->nd) return 0;
+    for (k = 0; k < t->nd; k++) {
+        int64_t dim = t->dims[k];
+        int vax = v->nd - t->nd + k; /* numpy broadcasting aligns the last axes */
+        if (dim == 1) continue;
+        if (axis >= 0 || vax != 1 || dim != M) return 0;
+        axis = vax;
+        nonone = dim;
+    }
+    for (k = 0; k < M; k++) b[k] = nonone == 1 ? t->f[0] : t->f[k];
+    return 1;
+}
+
+/* Sets output k of nd to the constant t (owned by the value from now on). */
+static fcn_status fcn__onnx_const_out(fcn__onnx *o, const fcn__node *nd, int k, fcn__tensor *t, int alias, const char *where)
+{
+    fcn__val *v;
+    if (k >= nd->nout || nd->vout[k] < 0) {
+        if (!alias) fcn__tensor_free(t);
+        return k == 0 ? fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no output", where) : FCN_OK;
+    }
+    v = &o->vals[nd->vout[k]];
+    v->kind = 1;
+    v->t = t;
+    v->alias = alias;
+    return FCN_OK;
+}
+
+/* Folds the few shape computations exporters write with a dynamic batch
+   (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) and ops on constants. */
+static fcn_status fcn__onnx_fold(fcn__onnx *o, const fcn__node *nd, const char *where)
+{
+    fcn__attr a;
+    fcn_status s = FCN_OK;
+    fcn__tensor *t = NULL, *x;
+    int64_t axis = 0;
+    size_t k;
+    if (fcn__str_eq(nd->op, "Shape")) {
+        const fcn__val *v = &o->vals[nd->vin[0]];
+        int64_t d[1];
+        int nd_ = v->kind == 2 ? v->nd : v->t->nd;
+        d[0] = nd_;
+        if ((s = fcn__onnx_attr(o->c, nd, "start", &a, where)) != FCN_OK) return s;
+        if (a.found) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Shape with start/end is not supported", where);
+        if (!(t = fcn__tensor_new(1, d, (size_t)nd_, 1))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+        for (k = 0; k < (size_t)nd_; k++) t->i[k] = v->kind == 2 ? v->dims[k] : v->t->dims[k];
+        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+    }
+    /* everything else here works on constants only */
+    for (k = 0; k < (size_t)nd->nin; k++)
+        if (nd->vin[k] >= 0 && o->vals[nd->vin[k]].kind != 1)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: op %s on the network's data is not supported", where,
+                              fcn__str_eq(nd->op, "Gather") ? "Gather" : "this");
+    if (nd->nin < 1 || nd->vin[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input", where);
+    x = o->vals[nd->vin[0]].t;
+    if (fcn__str_eq(nd->op, "Gather")) {
+        fcn__tensor *idx;
+        if (!(idx = fcn__onnx_const(o, nd, 1, where, "indices", &s))) return s;
+        if ((s = fcn__onnx_attr(o->c, nd, "axis", &a, where)) != FCN_OK) return s;
+        if ((a.found && a.i != 0) || x->nd != 1 || !x->is_int || !idx->is_int || idx->nd > 1)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only a Gather of int64 values of a 1-D constant is supported", where);
+        if (!(t = fcn__tensor_new(idx->nd, idx->dims, idx->count, 1))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+        for (k = 0; k < idx->count; k++) {
+            int64_t j = idx->i[k] < 0 ? idx->i[k] + (int64_t)x->count : idx->i[k];
+            if (j < 0 || j >= (int64_t)x->count) {
+                fcn__tensor_free(t);
+                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: index %lld out of range", where, (long long)idx->i[k]);
+            }
+            t->i[k] = x->i[j];
+        }
+        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+    }
+    if (fcn__str_eq(nd->op, "Unsqueeze") || fcn__str_eq(nd->op, "Squeeze")) {
+        /* only scalars <-> 1-element vectors, enough for shape computations */
+        int64_t one = 1;
+        if (x->count != 1 || x->nd > 1)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only Unsqueeze/Squeeze of a one-element constant is supported", where);
+        if (!(t = fcn__tensor_new(fcn__str_eq(nd->op, "Unsqueeze") ? 1 : 0, &one, 1, x->is_int)))
+            return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+        if (x->is_int) t->i[0] = x->i[0];
+        else t->f[0] = x->f[0];
+        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+    }
+    if (fcn__str_eq(nd->op, "Concat")) {
+        size_t total = 0, at = 0;
+        int64_t d[1];
+        int j;
+        if ((s = fcn__onnx_attr(o->c, nd, "axis", &a, where)) != FCN_OK) return s;
+        axis = a.i;
+        for (j = 0; j < nd->nin; j++) {
+            const fcn__tensor *y = nd->vin[j] >= 0 ? o->vals[nd->vin[j]].t : NULL;
+            if (!y || y->nd != 1 || !y->is_int || (axis != 0 && axis != -1))
+                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only a Concat of 1-D int64 constants is supported", where);
+            total += y->count;
+        }
+        d[0] = (int64_t)total;
+        if (total > FCN__IMP_MAX_DIMS * 4) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Concat too long", where);
+        if (!(t = fcn__tensor_new(1, d, total, 1))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+        for (j = 0; j < nd->nin; j++) {
+            const fcn__tensor *y = o->vals[nd->vin[j]].t;
+            memcpy(t->i + at, y->i, y->count * sizeof(int64_t));
+            at += y->count;
+        }
+        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+    }
+    if (fcn__str_eq(nd->op, "Cast")) {
+        int64_t to;
+        if ((s = fcn__onnx_attr(o->c, nd, "to", &a, where)) != FCN_OK) return s;
+        to = a.i;
+        if (to != 1 && to != 7 && to != 6)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Cast to type %lld is not supported", where, (long long)to);
+        if (!(t = fcn__tensor_new(x->nd, x->dims, x->count, to != 1))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+        for (k = 0; k < x->count; k++) {
+            if (to == 1) t->f[k] = x->is_int ? (float)x->i[k] : x->f[k];
+            else {
+                float fv = x->is_int ? 0.0f : x->f[k];
+                if (!x->is_int && !(fv > -9.2e18f && fv < 9.2e18f)) {
+                    fcn__tensor_free(t);
+                    return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: Cast of a value out of range", where);
+                }
+                t->i[k] = x->is_int ? x->i[k] : (int64_t)fv;
+            }
+        }
+        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+    }
+    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: unsupported op", where);
+}
+
+/* Reshape's target shape: 0 copies the input's dimension (unless allowzero), -1 is inferred. */
+static fcn_status fcn__onnx_reshape_dims(fcn__onnx *o, const fcn__node *nd, int in_nd, const int64_t *in_dims,
+                                         size_t count, int64_t *dims, int *out_nd, const char *where)
+{
+    fcn__tensor *sh;
+    fcn__attr a;
+    fcn_status s = FCN_OK;
+    size_t k, known = 1;
+    int infer = -1, allowzero;
+    if (!(sh = fcn__onnx_const(o, nd, 1, where, "shape", &s))) return s;
+    if ((s = fcn__onnx_attr(o->c, nd, "allowzero", &a, where)) != FCN_OK) return s;
+    allowzero = a.found && a.i;
+    if (!sh->is_int || sh->nd != 1 || sh->count > FCN__IMP_MAX_DIMS)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the shape must be a 1-D int64 constant of at most %d values", where,
+                          FCN__IMP_MAX_DIMS);
+    for (k = 0; k < sh->count; k++) {
+        int64_t v = sh->i[k];
+        if (v == 0 && !allowzero) {
+            if ((int)k >= in_nd) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: shape value 0 at %lu has no input dimension", where, (unsigned long)k);
+            v = in_dims[k];
+        }
+        if (v == -1) {
+            if (infer >= 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: more than one -1 in the shape", where);
+            infer = (int)k;
+            dims[k] = -1;
+            continue;
+        }
+        if (v < 1 || (uint64_t)v > FCN__IMP_MAX_ELEMS || known > FCN__IMP_MAX_ELEMS / (size_t)v)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: shape value %lld out of range", where, (long long)sh->i[k]);
+        known *= (size_t)v;
+        dims[k] = v;
+    }
+    if (infer >= 0) {
+        if (count % known) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lu values do not reshape to that shape", where, (unsigned long)count);
+        dims[infer] = (int64_t)(count / known);
+        known = count;
+    }
+    if (known != count)
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lu values do not reshape to %lu", where, (unsigned long)count,
+                          (unsigned long)known);
+    *out_nd = (int)sh->count;
+    return FCN_OK;
+}
+
+/* Sets the head to the reshaped data value (memory order, C,H,W, never changes). */
+static fcn_status fcn__onnx_set_shape(fcn__onnx *o, const fcn__node *nd, int n, const int64_t *dims, const char *where)
+{
+    int spatial = n == 4 && dims[0] == 1 && dims[1] == o->m.cur.c && dims[2] == o->m.cur.h && dims[3] == o->m.cur.w;
+    int bias = o->bias_open;
+    fcn_status s = fcn__onnx_data_out(o, nd, n, dims, where);
+    o->m.flat = !spatial;
+    o->bias_open = bias;
+    return s;
+}
+
+/* One layer node. */
+static fcn_status fcn__onnx_node(fcn__onnx *o, int idx)
+{
+    fcn__node *nd = &o->nodes[idx];
+    char where[200];
+    fcn__attr a;
+    fcn_status s = FCN_OK;
+    fcn_layer d;
+    fcn__str op = nd->op;
+    int k, has_data = 0;
+    fcn__node_where(nd, idx, where, sizeof where);
+    memset(&d, 0, sizeof d);
+    if (nd->domain.n && !fcn__str_eq(nd->domain, "ai.onnx"))
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: op of a custom domain is not supported", where);
+    for (k = 0; k < nd->nin; k++)
+        if (nd->vin[k] >= 0) {
+            fcn__val *v = &o->vals[nd->vin[k]];
+            char b[72];
+            if (v->kind == 0)
+                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: input '%s' has no value here (an unused output such as a mask or indices)",
+                                  where, fcn__str_show(v->name, b, sizeof b));
+            if (v->kind == 2) has_data = 1;
+        }
+
+    if (fcn__str_eq(op, "Constant")) {
+        fcn__tensor *t = NULL;
+        if ((s = fcn__onnx_attr(o->c, nd, "value", &a, where)) != FCN_OK) return s;
+        if (a.found && a.t) {
+            if ((s = fcn__onnx_tensor(o->c, a.t, a.tn, where, &t, NULL)) != FCN_OK) return s;
+        } else {
+            static const char *const keys[] = {"value_float", "value_floats", "value_int", "value_ints"};
+            int j;
+            for (j = 0; j < 4 && !t; j++) {
+                int64_t dim[1];
+                size_t n = 0;
+                if ((s = fcn__onnx_attr(o->c, nd, keys[j], &a, where)) != FCN_OK) return s;
+                if (!a.found) continue;
+                n = j == 1 ? a.nfloats : j == 3 ? a.nints : 1;
+                dim[0] = (int64_t)n;
+                if (!(t = fcn__tensor_new(j == 0 || j == 2 ? 0 : 1, dim, n, j >= 2))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+                if (j == 0) t->f[0] = a.f;
+                else if (j == 2) t->i[0] = a.i;
+                else {
+                    fcn__pb q = fcn__pb_of(a.p, a.n);
+                    fcn__pbf g;
+                    const char *why;
+                    size_t m = 0;
+                    while (fcn__pb_next(&q, &g, &why) > 0)
+                        if ((int)g.num == (j == 1 ? 7 : 8)) fcn__pb_rep(&g, j == 1 ? 'f' : 'i', &m, t->f, t->i);
+                }
+            }
+            if (!t) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: no value (sparse or string constants are not supported)", where);
+        }
+        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+    }
+    if (fcn__str_eq(op, "Identity") || fcn__str_eq(op, "Dropout")) {
+        fcn__val *v;
+        if (nd->nin < 1 || nd->vin[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input", where);
+        v = &o->vals[nd->vin[0]];
+        if (v->kind == 1) return fcn__onnx_const_out(o, nd, 0, v->t, 1, where);
+        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
+        if (fcn__str_eq(op, "Dropout")) {
+            d.type = FCN_LAYER_DROPOUT;
+            if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+        }
+        {
+            int bias = o->bias_open, flat = o->m.flat;
+            s = fcn__onnx_data_out(o, nd, v->nd, v->dims, where);
+            o->bias_open = bias && fcn__str_eq(op, "Identity");
+            o->m.flat = flat;
+        }
+        return s;
+    }
+    if (!has_data) {
+        if (fcn__str_eq(op, "Reshape") || fcn__str_eq(op, "Flatten")) {
+            /* a Reshape of constants: new dims, same data */
+            fcn__tensor *x = o->vals[nd->vin[0]].t, *t;
+            int64_t dims[FCN__IMP_MAX_DIMS];
+            int n;
+            if (fcn__str_eq(op, "Flatten")) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Flatten of a constant", where);
+            if ((s = fcn__onnx_reshape_dims(o, nd, x->nd, x->dims, x->count, dims, &n, where)) != FCN_OK) return s;
+            if (!(t = fcn__tensor_new(n, dims, x->count, x->is_int))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+            if (x->count) {
+                if (x->is_int) memcpy(t->i, x->i, x->count * sizeof(int64_t));
+                else memcpy(t->f, x->f, x->count * sizeof(float));
+            }
+            return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+        }
+        if (fcn__str_eq(op, "Shape") || fcn__str_eq(op, "Gather") || fcn__str_eq(op, "Unsqueeze") ||
+            fcn__str_eq(op, "Squeeze") || fcn__str_eq(op, "Concat") || fcn__str_eq(op, "Cast"))
+            return fcn__onnx_fold(o, nd, where);
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: this op on constants is not supported", where);
+    }
+    if (fcn__str_eq(op, "Shape")) return fcn__onnx_fold(o, nd, where);
+
+    if (fcn__str_eq(op, "Conv")) {
+        fcn__tensor *W, *B = NULL;
+        float *w = NULL, *b = NULL;
+        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
+        if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Conv of a flattened value", where);
+        if (!(W = fcn__onnx_const(o, nd, 1, where, "weights", &s))) return s;
+        if (W->is_int || W->nd != 4)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the weights must be a 4-D float tensor (2-D convolution)", where);
+        if ((s = fcn__onnx_attr(o->c, nd, "group", &a, where)) != FCN_OK) return s;
+        if (a.found && a.i != 1) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: group %lld; only group 1 is supported", where, (long long)a.i);
+        if (W->dims[1] != o->m.cur.c)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: weights for %lld input channels, its input has %d", where,
+                              (long long)W->dims[1], o->m.cur.c);
+        if (W->dims[0] < 1 || W->dims[0] > FCN__MAX_MAPS)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lld output maps out of range", where, (long long)W->dims[0]);
+        d.type = FCN_LAYER_CONV;
+        d.maps = (int)W->dims[0];
+        if ((s = fcn__onnx_spatial(o, nd, where, W->dims + 2, &d)) != FCN_OK) return s;
+        if (nd->nin > 2 && nd->vin[2] >= 0) {
+            if (!(B = fcn__onnx_const(o, nd, 2, where, "bias", &s))) return s;
+            if (B->is_int || B->count != (size_t)d.maps)
+                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: bias of %lu values for %d maps", where, (unsigned long)B->count, d.maps);
+        }
+        w = FCN__CAST(float *, fcn__alloc(W->count, sizeof(float)));
+        b = FCN__CAST(float *, fcn__alloc((size_t)d.maps, sizeof(float)));
+        if (!w || !b) {
+            FCN_FREE(w);
+            FCN_FREE(b);
+            return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+        }
+        memcpy(w, W->f, W->count * sizeof(float));
+        for (k = 0; k < d.maps; k++) b[k] = B ? B->f[k] : 0.0f;
+        if ((s = fcn__imp_add(&o->m, &d, w, b, where)) != FCN_OK) return s;
+        if ((s = fcn__onnx_spatial_out(o, nd, where)) != FCN_OK) return s;
+        o->bias_open = B == NULL;
+        return FCN_OK;
+    }
+    if (fcn__str_eq(op, "MaxPool") || fcn__str_eq(op, "AveragePool")) {
+        int avg = fcn__str_eq(op, "AveragePool");
+        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
+        if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pooling of a flattened value", where);
+        d.type = avg ? FCN_LAYER_AVGPOOL : FCN_LAYER_MAXPOOL;
+        if ((s = fcn__onnx_spatial(o, nd, where, NULL, &d)) != FCN_OK) return s;
+        if ((s = fcn__onnx_attr(o->c, nd, "ceil_mode", &a, where)) != FCN_OK) return s;
+        d.ceil_mode = a.found && a.i;
+        if (avg) {
+            if ((s = fcn__onnx_attr(o->c, nd, "count_include_pad", &a, where)) != FCN_OK) return s;
+            if (!(a.found && a.i) && d.pad > 0)
+                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                                  "%s: count_include_pad 0 with pads %d divides by the window inside the image; fcn "
+                                  "(as Caffe) divides by the window inside the padded image: export with "
+                                  "count_include_pad=1 or without padding",
+                                  where, d.pad);
+        }
+        if (nd->nout > 1 && nd->vout[1] >= 0) o->vals[nd->vout[1]].kind = 0; /* indices: unused */
+        if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+        return fcn__onnx_spatial_out(o, nd, where);
+    }
+    if (fcn__str_eq(op, "GlobalAveragePool") || fcn__str_eq(op, "GlobalMaxPool")) {
+        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
+        if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pooling of a flattened value", where);
+        d.type = fcn__str_eq(op, "GlobalMaxPool") ? FCN_LAYER_MAXPOOL : FCN_LAYER_AVGPOOL;
+        d.kh = o->m.cur.h;
+        d.kw = o->m.cur.w;
+        d.stride = 1;
+        if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+        return fcn__onnx_spatial_out(o, nd, where);
+    }
+    if (fcn__str_eq(op, "Gemm") || fcn__str_eq(op, "MatMul")) {
+        int gemm = fcn__str_eq(op, "Gemm"), ta = 0, tb = 0;
+        float alpha = 1.0f, beta = 1.0f;
+        fcn__tensor *B, *C = NULL;
+        size_t K = 0, N, i, j;
+        float *w, *b;
+        int64_t dims[2];
+        if (gemm) {
+            if ((s = fcn__onnx_attr(o->c, nd, "transA", &a, where)) != FCN_OK) return s;
+            ta = a.found && a.i;
+            if ((s = fcn__onnx_attr(o->c, nd, "transB", &a, where)) != FCN_OK) return s;
+            tb = a.found && a.i;
+            if ((s = fcn__onnx_attr(o->c, nd, "alpha", &a, where)) != FCN_OK) return s;
+            if (a.found) alpha = a.f;
+            if ((s = fcn__onnx_attr(o->c, nd, "beta", &a, where)) != FCN_OK) return s;
+            if (a.found) beta = a.f;
+            if (!fcn__finite(alpha) || !fcn__finite(beta))
+                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: alpha and beta must be finite", where);
+        }
+        if ((s = fcn__onnx_vec_in(o, nd, ta, where, &K)) != FCN_OK) return s;
+        if (!(B = fcn__onnx_const(o, nd, 1, where, "weights (input B)", &s))) return s;
+        if (B->is_int || B->nd != 2)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the weights must be a 2-D float constant", where);
+        if ((size_t)B->dims[tb ? 1 : 0] != K) {
+            char t1[64];
+            fcn__dims_text(t1, sizeof t1, B->nd, B->dims);
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: weights %s (transB %d) do not fit its %lu inputs", where, t1, tb,
+                              (unsigned long)K);
+        }
+        if (K != (size_t)o->m.cur.c * (size_t)o->m.cur.h * (size_t)o->m.cur.w)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lu inputs, the network's value has %d", where, (unsigned long)K,
+                              o->m.cur.c * o->m.cur.h * o->m.cur.w);
+        N = (size_t)B->dims[tb ? 0 : 1];
+        if (N < 1 || N > FCN__MAX_MAPS) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lu outputs out of range", where, (unsigned long)N);
+        d.type = FCN_LAYER_FC;
+        d.maps = (int)N;
+        w = FCN__CAST(float *, fcn__alloc(B->count, sizeof(float)));
+        b = FCN__CAST(float *, fcn__alloc(N, sizeof(float)));
+        if (!w || !b) {
+            FCN_FREE(w);
+            FCN_FREE(b);
+            return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+        }
+        for (i = 0; i < N; i++)
+            for (j = 0; j < K; j++) w[i * K + j] = (tb ? B->f[i * K + j] : B->f[j * N + i]) * alpha; /* alpha folded in */
+        for (i = 0; i < N; i++) b[i] = 0.0f;
+        if (gemm && nd->nin > 2 && nd->vin[2] >= 0) {
+            if (!(C = fcn__onnx_const(o, nd, 2, where, "bias (input C)", &s))) {
+                FCN_FREE(w);
+                FCN_FREE(b);
+                return s;
+            }
+            if (C->is_int || !(C->count == 1 || C->count == N) || C->nd > 2 || (C->nd == 2 && C->dims[0] != 1)) {
+                FCN_FREE(w);
+                FCN_FREE(b);
+                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: bias C of %lu values for %lu outputs", where,
+                                  (unsigned long)C->count, (unsigned long)N);
+            }
+            for (i = 0; i < N; i++) b[i] = (C->count == 1 ? C->f[0] : C->f[i]) * beta;
+        }
+        if ((s = fcn__imp_add(&o->m, &d, w, b, where)) != FCN_OK) return s;
+        dims[0] = 1;
+        dims[1] = (int64_t)N;
+        if ((s = fcn__onnx_data_out(o, nd, 2, dims, where)) != FCN_OK) return s;
+        o->m.flat = 1;
+        o->bias_open = !gemm || C == NULL;
+        return FCN_OK;
+    }
+    if (fcn__str_eq(op, "Add") || fcn__str_eq(op, "Sub") || fcn__str_eq(op, "Mul") || fcn__str_eq(op, "Div")) {
+        int di = nd->nin > 1 && nd->vin[1] >= 0 && o->vals[nd->vin[1]].kind == 2 ? 1 : 0;
+        fcn__tensor *t;
+        fcn__val *v;
+        int C = o->m.in_c, isadd = fcn__str_eq(op, "Add");
+        if (nd->nin != 2) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: expected 2 inputs", where);
+        if ((s = fcn__onnx_data_in(o, nd, di, where)) != FCN_OK) return s;
+        if (!(t = fcn__onnx_const(o, nd, 1 - di, where, "other operand", &s))) return s;
+        v = &o->vals[o->head];
+        if (isadd && o->bias_open && o->m.n > 0 && v->layer == o->m.n) {
+            /* a bias after Conv or MatMul */
+            int M = o->m.cur.c, i;
+            float *b = o->m.b[o->m.n - 1];
+            float *tmp = FCN__CAST(float *, fcn__alloc((size_t)M, sizeof(float)));
+            if (!tmp) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+            if (!fcn__onnx_per_channel(o, t, M, tmp)) {
+                char t1[64];
+                FCN_FREE(tmp);
+                fcn__dims_text(t1, sizeof t1, t->nd, t->dims);
+                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: an Add of a %s constant is not a bias of the %d outputs before it",
+                                  where, t1, M);
+            }
+            for (i = 0; i < M; i++) b[i] = tmp[i];
+            FCN_FREE(tmp);
+            {
+                int flat = o->m.flat;
+                s = fcn__onnx_data_out(o, nd, v->nd, v->dims, where);
+                o->m.flat = flat;
+            }
+            return s;
+        }
+        if (o->m.n == 0 && (di == 0 || isadd || fcn__str_eq(op, "Mul"))) {
+            /* the input transform x' = (x - mean[c]) * scale: Sub/Add then Mul/Div */
+            float *mean = FCN__CAST(float *, fcn__alloc((size_t)C, sizeof(float)));
+            int i, per;
+            if (!mean) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
+            per = fcn__onnx_per_channel(o, t, C, mean);
+            if (!per) {
+                FCN_FREE(mean);
+                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                                  "%s: an input transform must use a scalar or per-channel constant", where);
+            }
+            if (isadd || fcn__str_eq(op, "Sub")) {
+                if (o->m.have_scale || o->m.have_mean) {
+                    FCN_FREE(mean);
+                    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                                      "%s: the input transform must be one Sub (or Add) of the mean, then one Mul or Div by the scale",
+                                      where);
+                }
+                for (i = 0; i < C; i++) o->m.mean[i] = isadd ? -mean[i] : mean[i];
+                o->m.have_mean = 1;
+            } else {
+                for (i = 1; i < C; i++)
+                    if (mean[i] != mean[0]) {
+                        FCN_FREE(mean);
+                        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: a per-channel scale is not supported (one scale for all channels)", where);
+                    }
+                if (o->m.have_scale || (fcn__str_eq(op, "Div") && mean[0] == 0.0f)) {
+                    FCN_FREE(mean);
+                    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the input transform must be one Sub (or Add) of the mean, then one Mul or Div by the scale", where);
+                }
+                o->m.scale = fcn__str_eq(op, "Div") ? 1.0f / mean[0] : mean[0];
+                o->m.have_scale = 1;
+            }
+            FCN_FREE(mean);
+            if (!fcn__finite(o->m.scale))
+                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the input scale must be finite", where);
+            for (i = 0; i < C; i++)
+                if (!fcn__finite(o->m.mean[i])) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the input mean must be finite", where);
+            return fcn__onnx_data_out(o, nd, v->nd, v->dims, where);
+        }
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                          "%s: only a bias Add right after Conv/MatMul, or Sub/Add/Mul/Div by a constant at the input "
+                          "(the input transform), is supported",
+                          where);
+    }
+    if (fcn__str_eq(op, "Relu") || fcn__str_eq(op, "LeakyRelu") || fcn__str_eq(op, "Tanh") ||
+        fcn__str_eq(op, "Sigmoid") || fcn__str_eq(op, "Softmax")) {
+        fcn__val *v = &o->vals[o->head];
+        int flat = o->m.flat;
+        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
+        if (fcn__str_eq(op, "Relu")) d.type = FCN_LAYER_RELU;
+        else if (fcn__str_eq(op, "LeakyRelu")) {
+            d.type = FCN_LAYER_RELU;
+            d.slope = 0.01f;
+            if ((s = fcn__onnx_attr(o->c, nd, "alpha", &a, where)) != FCN_OK) return s;
+            if (a.found) d.slope = a.f;
+        } else if (fcn__str_eq(op, "Tanh")) d.type = FCN_LAYER_TANH;
+        else if (fcn__str_eq(op, "Sigmoid")) d.type = FCN_LAYER_SIGMOID;
+        else {
+            int64_t axis;
+            d.type = FCN_LAYER_SOFTMAX;
+            if ((s = fcn__onnx_attr(o->c, nd, "axis", &a, where)) != FCN_OK) return s;
+            axis = a.found ? a.i : (o->opset >= 13 ? -1 : 1);
+            if (axis < 0) axis += v->nd;
+            /* the class axis: 1 of (1, K) or of (1, K, 1, 1); before opset 13 axis 1 of
+               (1, K, 1, 1) flattens to the same K values */
+            if (!(axis == 1 && (v->nd == 2 || (v->nd == 4 && v->dims[2] == 1 && v->dims[3] == 1))))
+                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: softmax must be over the classes (axis 1 of a (1, K) value)", where);
+        }
+        if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+        s = fcn__onnx_data_out(o, nd, v->nd, v->dims, where);
+        o->m.flat = flat;
+        return s;
+    }
+    if (fcn__str_eq(op, "Flatten") || fcn__str_eq(op, "Reshape")) {
+        fcn__val *v = &o->vals[o->head];
+        int64_t dims[FCN__IMP_MAX_DIMS];
+        int n = 2;
+        size_t count = (size_t)o->m.cur.c * (size_t)o->m.cur.h * (size_t)o->m.cur.w;
+        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
+        if (fcn__str_eq(op, "Flatten")) {
+            int64_t axis, lead = 1;
+            if ((s = fcn__onnx_attr(o->c, nd, "axis", &a, where)) != FCN_OK) return s;
+            axis = a.found ? a.i : 1;
+            if (axis < 0) axis += v->nd;
+            if (axis < 0 || axis > v->nd) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: axis %lld out of range", where, (long long)a.i);
+            for (k = 0; k < axis; k++) lead *= v->dims[k];
+            dims[0] = lead;
+            dims[1] = (int64_t)count / lead;
+        } else if ((s = fcn__onnx_reshape_dims(o, nd, v->nd, v->dims, count, dims, &n, where)) != FCN_OK)
+            return s;
+        return fcn__onnx_set_shape(o, nd, n, dims, where);
+    }
+    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: op not supported", where);
+}
+
+/* A ValueInfoProto: its name and, for the graph input, the NCHW float shape. */
+static fcn_status fcn__onnx_valueinfo(fcn__ictx *c, const unsigned char *p, size_t n, fcn__str *name, int *nd,
+                                      int64_t *dims, int *elem, const char *where)
+{
+    fcn__pb r = fcn__pb_of(p, n), q, s, t;
+    fcn__pbf f, g, h, e;
+    const char *why = NULL;
+    int rc;
+    name->p = NULL;
+    name->n = 0;
+    *nd = -1;
+    *elem = 0;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        if (f.num == 1) {
+            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+            name->p = f.data;
+            name->n = f.len;
+        } else if (f.num == 2 && f.wt == 2) { /* TypeProto */
+            q = fcn__pb_of(f.data, f.len);
+            while ((rc = fcn__pb_next(&q, &g, &why)) > 0) {
+                if (g.num != 1 || g.wt != 2) continue; /* tensor_type */
+                s = fcn__pb_of(g.data, g.len);
+                while ((rc = fcn__pb_next(&s, &h, &why)) > 0) {
+                    if (h.num == 1 && h.wt == 0) *elem = (int)h.v;
+                    if (h.num != 2 || h.wt != 2) continue; /* shape */
+                    *nd = 0;
+                    t = fcn__pb_of(h.data, h.len);
+                    while ((rc = fcn__pb_next(&t, &e, &why)) > 0) {
+                        fcn__pb u;
+                        fcn__pbf x;
+                        int64_t v = -1; /* dynamic */
+                        if (e.num != 1 || e.wt != 2) continue;
+                        u = fcn__pb_of(e.data, e.len);
+                        while ((rc = fcn__pb_next(&u, &x, &why)) > 0)
+                            if (x.num == 1 && x.wt == 0) v = (int64_t)x.v;
+                        if (rc < 0) return fcn__pb_bad(c, where, why);
+                        if (*nd >= FCN__IMP_MAX_DIMS) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: too many dimensions", where);
+                        dims[(*nd)++] = v;
+                    }
+                    if (rc < 0) return fcn__pb_bad(c, where, why);
+                }
+                if (rc < 0) return fcn__pb_bad(c, where, why);
+            }
+            if (rc < 0) return fcn__pb_bad(c, where, why);
+        }
+    }
+    if (rc < 0) return fcn__pb_bad(c, where, why);
+    return FCN_OK;
+}
+
+static fcn_status fcn__onnx_node_parse(fcn__ictx *c, const unsigned char *p, size_t n, fcn__node *nd, const char *where)
+{
+    fcn__pb r = fcn__pb_of(p, n);
+    fcn__pbf f;
+    const char *why = NULL;
+    int rc;
+    memset(nd, 0, sizeof *nd);
+    nd->p = p;
+    nd->n = n;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        if (f.num >= 1 && f.num <= 4 && fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+        if (f.num == 7 && fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+        if (f.num == 5 && fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+        switch (f.num) {
+        case 1:
+            if (nd->nin >= 16) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than 16 inputs", where);
+            nd->in[nd->nin].p = f.data;
+            nd->in[nd->nin++].n = f.len;
+            break;
+        case 2:
+            if (nd->nout >= 8) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than 8 outputs", where);
+            nd->out[nd->nout].p = f.data;
+            nd->out[nd->nout++].n = f.len;
+            break;
+        case 3: nd->name.p = f.data, nd->name.n = f.len; break;
+        case 4: nd->op.p = f.data, nd->op.n = f.len; break;
+        case 7: nd->domain.p = f.data, nd->domain.n = f.len; break;
+        default: break;
+        }
+    }
+    if (rc < 0) return fcn__pb_bad(c, where, why);
+    return FCN_OK;
+}
+
+static void fcn__onnx_free(fcn__onnx *o)
+{
+    int i;
+    for (i = 0; i < o->nv; i++)
+        if (!o->vals[i].alias) fcn__tensor_free(o->vals[i].t);
+    FCN_FREE(o->vals);
+    FCN_FREE(o->hash);
+    FCN_FREE(o->nodes);
+    fcn__imp_free(&o->m);
+}
+
+static fcn_status fcn__onnx_graph(fcn__onnx *o, const unsigned char *gp, size_t gn, fcn_net **out)
+{
+    fcn__ictx *c = o->c;
+    fcn__pb r;
+    fcn__pbf f;
+    const char *why = NULL;
+    int rc, i, k, nin = 0, nout = 0, ninit = 0, input = -1, *indeg = NULL, *queue = NULL, *edges = NULL, *estart = NULL;
+    int qh = 0, qt = 0, ne = 0, done = 0;
+    fcn__str outname;
+    int64_t in_dims[FCN__IMP_MAX_DIMS];
+    int in_nd = -1, in_elem = 0;
+    fcn_status st = FCN_OK;
+    char b[72], where[160];
+
+    outname.p = NULL;
+    outname.n = 0;
+    /* count */
+    r = fcn__pb_of(gp, gn);
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        if ((f.num == 1 || f.num == 5 || f.num == 11 || f.num == 12) && f.wt != 2) {
+            snprintf(where, sizeof where, "graph: %s %d", f.num == 1 ? "node" : f.num == 5 ? "initializer" : "input/output",
+                     (f.num == 1 ? o->nn : f.num == 5 ? ninit : nin) + 1);
+            return fcn__pb_want(c, &f, 2, where);
+        }
+        if (f.num == 1) o->nn++;
+        else if (f.num == 5) ninit++;
+        else if (f.num == 11) nin++;
+        else if (f.num == 12) nout++;
+        else if (f.num == 15) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph: sparse initializers are not supported");
+    }
+    if (rc < 0) return fcn__pb_bad(c, "graph", why);
+    if (o->nn > FCN__IMP_MAX_NODES || ninit > FCN__IMP_MAX_NODES || nin > FCN__IMP_MAX_NODES)
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph: more than %d nodes, initializers or inputs", FCN__IMP_MAX_NODES);
+    if (o->nn == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "graph: no nodes");
+    if (nout != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph: %d outputs, expected 1 (the class scores)", nout);
+    o->nodes = FCN__CAST(fcn__node *, fcn__alloc((size_t)o->nn, sizeof(fcn__node)));
+    o->vcap = o->nn * 8 + ninit + nin + 1;
+    o->vals = FCN__CAST(fcn__val *, fcn__alloc((size_t)o->vcap, sizeof(fcn__val)));
+    for (o->hcap = 16; o->hcap < (size_t)o->vcap * 2; o->hcap *= 2) {
+    }
+    o->hash = FCN__CAST(int *, fcn__alloc(o->hcap, sizeof(int)));
+    if (!o->nodes || !o->vals || !o->hash) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+    for (i = 0; i < (int)o->hcap; i++) o->hash[i] = -1;
+
+    /* initializers, graph inputs, the output, the nodes */
+    r = fcn__pb_of(gp, gn);
+    k = 0;
+    while (fcn__pb_next(&r, &f, &why) > 0) {
+        if (f.num == 5) {
+            fcn__tensor *t;
+            fcn__str nm;
+            int v;
+            snprintf(where, sizeof where, "graph: initializer %d", ninit - (ninit - k) + 1);
+            if ((st = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return st;
+            if ((st = fcn__onnx_tensor(c, f.data, f.len, where, &t, &nm)) != FCN_OK) return st;
+            v = fcn__onnx_addval(o, nm, -1);
+            if (v < 0) {
+                fcn__tensor_free(t);
+                return fcn__ifail(c, FCN_ERR_FORMAT, "graph: initializer '%s' is defined twice", fcn__str_show(nm, b, sizeof b));
+            }
+            o->vals[v].kind = 1;
+            o->vals[v].t = t;
+            k++;
+        } else if (f.num == 12) {
+            int e, nd_;
+            int64_t dd[FCN__IMP_MAX_DIMS];
+            if ((st = fcn__pb_want(c, &f, 2, "graph output")) != FCN_OK) return st;
+            if ((st = fcn__onnx_valueinfo(c, f.data, f.len, &outname, &nd_, dd, &e, "graph output")) != FCN_OK) return st;
+        }
+    }
+    r = fcn__pb_of(gp, gn);
+    while (fcn__pb_next(&r, &f, &why) > 0) {
+        if (f.num == 11) {
+            fcn__str nm;
+            int64_t dd[FCN__IMP_MAX_DIMS];
+            int nd_, e;
+            if ((st = fcn__pb_want(c, &f, 2, "graph input")) != FCN_OK) return st;
+            if ((st = fcn__onnx_valueinfo(c, f.data, f.len, &nm, &nd_, dd, &e, "graph input")) != FCN_OK) return st;
+            if (fcn__onnx_find(o, nm) >= 0) continue; /* an initializer listed as an input (IR < 4) */
+            if (input >= 0)
+                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph: more than one input ('%s' and another); a patch classifier has one",
+                                  fcn__str_show(nm, b, sizeof b));
+            input = fcn__onnx_addval(o, nm, -1);
+            if (input < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "graph: input '%s' is defined twice", fcn__str_show(nm, b, sizeof b));
+            in_nd = nd_;
+            in_elem = e;
+            if (nd_ > 0) memcpy(in_dims, dd, (size_t)nd_ * sizeof *dd);
+        }
+    }
+    if (input < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "graph: no input (every graph input is an initializer)");
+    fcn__str_show(o->vals[input].name, b, sizeof b);
+    if (in_elem != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': element type %d, expected float (1)", b, in_elem);
+    if (in_nd != 4)
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': %s; expected a 4-D N x C x H x W shape", b,
+                          in_nd < 0 ? "no shape" : "not 4-D");
+    if (in_dims[0] > 1)
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': batch %lld; export with batch 1 or a dynamic batch", b,
+                          (long long)in_dims[0]);
+    for (k = 1; k < 4; k++)
+        if (in_dims[k] < 1 || in_dims[k] > (k == 1 ? FCN__MAX_MAPS : FCN__MAX_PATCH))
+            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': dimension %d is %s", b, k,
+                              in_dims[k] < 1 ? "dynamic or not positive (the patch size must be fixed)" : "too large");
+    o->m.in_c = (int)in_dims[1];
+    o->m.in_h = (int)in_dims[2];
+    o->m.in_w = (int)in_dims[3];
+    o->m.cur.c = o->m.in_c;
+    o->m.cur.h = o->m.in_h;
+    o->m.cur.w = o->m.in_w;
+    o->m.mean = FCN__CAST(float *, fcn__alloc((size_t)o->m.in_c, sizeof(float)));
+    if (!o->m.mean) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+    memset(o->m.mean, 0, (size_t)o->m.in_c * sizeof(float));
+    o->vals[input].kind = 2;
+    o->vals[input].nd = 4;
+    o->vals[input].dims[0] = 1;
+    for (k = 1; k < 4; k++) o->vals[input].dims[k] = in_dims[k];
+    o->head = input;
+
+    /* nodes and their outputs */
+    r = fcn__pb_of(gp, gn);
+    i = 0;
+    while (fcn__pb_next(&r, &f, &why) > 0) {
+        fcn__node *nd;
+        if (f.num != 1) continue;
+        nd = &o->nodes[i];
+        snprintf(where, sizeof where, "graph: node %d", i + 1);
+        if ((st = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return st;
+        if ((st = fcn__onnx_node_parse(c, f.data, f.len, nd, where)) != FCN_OK) return st;
+        fcn__node_where(nd, i, where, sizeof where);
+        if (nd->op.n == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no op_type", where);
+        for (k = 0; k < nd->nout; k++) {
+            nd->vout[k] = -1;
+            if (nd->out[k].n == 0) continue;
+            nd->vout[k] = fcn__onnx_addval(o, nd->out[k], i);
+            if (nd->vout[k] < 0)
+                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: output '%s' is also produced elsewhere (or is an input)", where,
+                                  fcn__str_show(nd->out[k], b, sizeof b));
+        }
+        i++;
+    }
+    /* inputs -> values; the dependency graph; Kahn's topological order */
+    indeg = FCN__CAST(int *, fcn__alloc((size_t)o->nn, sizeof(int)));
+    queue = FCN__CAST(int *, fcn__alloc((size_t)o->nn, sizeof(int)));
+    estart = FCN__CAST(int *, fcn__alloc((size_t)o->nn + 1, sizeof(int)));
+    edges = FCN__CAST(int *, fcn__alloc((size_t)o->nn * 16 + 1, sizeof(int)));
+    if (!indeg || !queue || !estart || !edges) {
+        st = fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    memset(indeg, 0, (size_t)o->nn * sizeof(int));
+    memset(estart, 0, ((size_t)o->nn + 1) * sizeof(int));
+    for (i = 0; i < o->nn; i++) {
+        fcn__node *nd = &o->nodes[i];
+        for (k = 0; k < nd->nin; k++) {
+            nd->vin[k] = -1;
+            if (nd->in[k].n == 0) continue; /* an omitted optional input */
+            nd->vin[k] = fcn__onnx_find(o, nd->in[k]);
+            if (nd->vin[k] < 0) {
+                fcn__node_where(nd, i, where, sizeof where);
+                st = fcn__ifail(c, FCN_ERR_FORMAT, "%s: input '%s' is not produced by any node, initializer or graph input",
+                                where, fcn__str_show(nd->in[k], b, sizeof b));
+                goto done;
+            }
+            if (o->vals[nd->vin[k]].producer >= 0) {
+                indeg[i]++;
+                estart[o->vals[nd->vin[k]].producer + 1]++;
+            }
+        }
+    }
+    for (i = 0; i < o->nn; i++) estart[i + 1] += estart[i];
+    {
+        int *fill = queue; /* borrowed as the fill pointers */
+        for (i = 0; i < o->nn; i++) fill[i] = estart[i];
+        for (i = 0; i < o->nn; i++) {
+            fcn__node *nd = &o->nodes[i];
+            for (k = 0; k < nd->nin; k++)
+                if (nd->vin[k] >= 0 && o->vals[nd->vin[k]].producer >= 0) edges[fill[o->vals[nd->vin[k]].producer]++] = i;
+        }
+        ne = estart[o->nn];
+        (void)ne;
+    }
+    for (i = 0; i < o->nn; i++)
+        if (indeg[i] == 0) queue[qt++] = i;
+    while (qh < qt) {
+        int u = queue[qh++];
+        if ((st = fcn__onnx_node(o, u)) != FCN_OK) goto done;
+        done++;
+        for (k = estart[u]; k < estart[u + 1]; k++)
+            if (--indeg[edges[k]] == 0) queue[qt++] = edges[k];
+    }
+    if (done < o->nn) {
+        for (i = 0; i < o->nn && indeg[i] == 0; i++) {
+        }
+        fcn__node_where(&o->nodes[i], i, where, sizeof where);
+        st = fcn__ifail(c, FCN_ERR_FORMAT, "%s: the graph has a cycle (this node depends on its own output)", where);
+        goto done;
+    }
+    /* the output */
+    {
+        int ov = fcn__onnx_find(o, outname);
+        if (ov < 0) {
+            st = fcn__ifail(c, FCN_ERR_FORMAT, "graph output '%s' is not produced by any node", fcn__str_show(outname, b, sizeof b));
+            goto done;
+        }
+        if (ov != o->head) {
+            char h[72];
+            st = fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph output '%s' is not the end of the chain of layers ('%s')",
+                            fcn__str_show(outname, b, sizeof b), fcn__str_show(o->vals[o->head].name, h, sizeof h));
+            goto done;
+        }
+    }
+    st = fcn__imp_finish(&o->m, out);
+done:
+    FCN_FREE(indeg);
+    FCN_FREE(queue);
+    FCN_FREE(estart);
+    FCN_FREE(edges);
+    return st;
+}
+
+FCNDEF fcn_status fcn_net_load_onnx_memory(const void *data, size_t size, const char *name, fcn_net **out, fcn_error *err)
+{
+    fcn__ictx c;
+    fcn__onnx o;
+    fcn__pb r, q;
+    fcn__pbf f, g;
+    const char *why = NULL;
+    const unsigned char *graph = NULL;
+    size_t graph_n = 0;
+    int rc, ngraph = 0;
+    int64_t ir = -1;
+    fcn_status st;
+    if (!out) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_onnx_memory: out is NULL");
+    *out = NULL;
+    if (!data && size) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_onnx_memory: data is NULL");
+    c.name = name ? name : "onnx model";
+    c.err = err;
+    memset(&o, 0, sizeof o);
+    o.c = &c;
+    o.m.c = &c;
+    o.m.scale = 1.0f;
+    o.opset = -1;
+    r = fcn__pb_of(FCN__CAST(const unsigned char *, data), size);
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        if (f.num == 1) {
+            if ((st = fcn__pb_want(&c, &f, 0, "ModelProto.ir_version")) != FCN_OK) return st;
+            ir = (int64_t)f.v;
+        } else if (f.num == 7) {
+            if ((st = fcn__pb_want(&c, &f, 2, "ModelProto.graph")) != FCN_OK) return st;
+            graph = f.data;
+            graph_n = f.len;
+            ngraph++;
+        } else if (f.num == 8) {
+            fcn__str dom;
+            int64_t ver = -1;
+            if ((st = fcn__pb_want(&c, &f, 2, "ModelProto.opset_import")) != FCN_OK) return st;
+            dom.p = NULL;
+            dom.n = 0;
+            q = fcn__pb_of(f.data, f.len);
+            while ((rc = fcn__pb_next(&q, &g, &why)) > 0) {
+                if (g.num == 1 && g.wt == 2) dom.p = g.data, dom.n = g.len;
+                if (g.num == 2 && g.wt == 0) ver = (int64_t)g.v;
+            }
+            if (rc < 0) return fcn__pb_bad(&c, "opset_import", why);
+            if (dom.n == 0 || fcn__str_eq(dom, "ai.onnx")) o.opset = ver > INT_MAX ? INT_MAX : (int)ver;
+        }
+    }
+    if (rc < 0) return fcn__pb_bad(&c, "ModelProto", why);
+    if (ir < 0 || ngraph == 0)
+        return fcn__ifail(&c, FCN_ERR_FORMAT, "not an ONNX model (%s)", ir < 0 ? "no ir_version" : "no graph");
+    if (ir < 3) return fcn__ifail(&c, FCN_ERR_UNSUPPORTED, "ONNX IR version %lld; IR 3 and later are supported", (long long)ir);
+    if (o.opset < 7 || o.opset > 17)
+        return fcn__ifail(&c, FCN_ERR_UNSUPPORTED, "ONNX opset %d; opsets 7 to 17 are supported", o.opset);
+    st = fcn__onnx_graph(&o, graph, graph_n, out);
+    fcn__onnx_free(&o);
+    if (st == FCN_OK) fcn__ok(err);
+    return st;
+}
+
+FCNDEF fcn_status fcn_net_load_onnx(const char *path, fcn_net **out, fcn_error *err)
+{
+    unsigned char *buf;
+    size_t n;
+    fcn_status st;
+    if (!path || !out) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_onnx: path or out is NULL");
+    *out = NULL;
+    if ((st = fcn__read_file(path, &buf, &n, err)) != FCN_OK) return st;
+    st = fcn_net_load_onnx_memory(buf, n, path, out, err);
+    FCN_FREE(buf);
+    return st;
+}
+
+/* ---- protobuf text format (the .prototxt) ---- */
+
+typedef struct fcn__tx {
+    fcn__str key, val; /* val: a scalar's text (inside the quotes for a string) */
+    int is_msg, is_str, line;
+    int child, next;   /* first child, next sibling: indices, -1 none */
+} fcn__tx;
+
+typedef struct fcn__txt {
+    fcn__tx *n;
+    int count, cap;
+} fcn__txt;
+
+static int fcn__tx_isident(int ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' || ch == '+'; }
+
+/* Parses text into t: node 0 is the root message. */
+static fcn_status fcn__tx_parse(fcn__ictx *c, const unsigned char *p, size_t size, fcn__txt *t)
+{
+    const unsigned char *end = p + size;
+    int stack[FCN__IMP_MAX_DEPTH], last[FCN__IMP_MAX_DEPTH], depth = 0, line = 1;
+    memset(t, 0, sizeof *t);
+    t->cap = 64;
+    t->n = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap, sizeof(fcn__tx)));
+    if (!t->n) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+    memset(&t->n[0], 0, sizeof t->n[0]);
+    t->n[0].is_msg = 1;
+    t->n[0].child = t->n[0].next = -1;
+    t->count = 1;
+    stack[0] = 0;
+    last[0] = -1;
+    for (;;) {
+        fcn__str key;
+        int node, list = 0;
+        /* skip space, comments, separators */
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '#' || *p == ';' || *p == ',')) {
+            if (*p == '#')
+                while (p < end && *p != '\n') p++;
+            else {
+                if (*p == '\n') line++;
+                p++;
+            }
+        }
+        if (p >= end) break;
+        if (*p == '}' || *p == '>') {
+            if (depth == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unbalanced '%c'", line, *p);
+            depth--;
+            p++;
+            continue;
+        }
+        if (!fcn__tx_isident(*p)) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: expected a field name, found '%c'", line, *p >= 32 && *p < 127 ? *p : '?');
+        key.p = p;
+        while (p < end && fcn__tx_isident(*p)) p++;
+        key.n = (size_t)(p - key.p);
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+            if (*p == '\n') line++;
+            p++;
+        }
+        if (p < end && *p == ':') {
+            p++;
+            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+                if (*p == '\n') line++;
+                p++;
+            }
+        }
+        if (p < end && *p == '[') {
+            list = 1;
+            p++;
+        }
+        do {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ',')) {
+                if (*p == '\n') line++;
+                p++;
+            }
+            if (list && p < end && *p == ']') {
+                p++;
+                break;
+            }
+            if (p >= end) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unexpected end of the text after '%.*s'", line, (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
+            if (t->count == t->cap) {
+                fcn__tx *nn;
+                if (t->cap >= FCN__IMP_MAX_NODES * 16) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: too many fields", line);
+                nn = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap * 2, sizeof(fcn__tx)));
+                if (!nn) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+                memcpy(nn, t->n, (size_t)t->count * sizeof *nn);
+                FCN_FREE(t->n);
+                t->n = nn;
+                t->cap *= 2;
+            }
+            node = t->count++;
+            memset(&t->n[node], 0, sizeof t->n[node]);
+            t->n[node].key = key;
+            t->n[node].line = line;
+            t->n[node].child = t->n[node].next = -1;
+            if (last[depth] >= 0) t->n[last[depth]].next = node;
+            else t->n[stack[depth]].child = node;
+            last[depth] = node;
+            if (*p == '{' || *p == '<') {
+                p++;
+                t->n[node].is_msg = 1;
+                if (depth + 1 >= FCN__IMP_MAX_DEPTH) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: messages nested too deep", line);
+                depth++;
+                stack[depth] = node;
+                last[depth] = -1;
+                if (list) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: lists of messages are not supported", line);
+            } else if (*p == '"' || *p == '\'') {
+                unsigned char q = *p++;
+                t->n[node].is_str = 1;
+                t->n[node].val.p = p;
+                while (p < end && *p != q && *p != '\n') p += (*p == '\\' && p + 1 < end) ? 2 : 1;
+                if (p >= end || *p != q) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unterminated string", line);
+                t->n[node].val.n = (size_t)(p - t->n[node].val.p);
+                p++;
+            } else if (fcn__tx_isident(*p)) {
+                t->n[node].val.p = p;
+                while (p < end && fcn__tx_isident(*p)) p++;
+                t->n[node].val.n = (size_t)(p - t->n[node].val.p);
+            } else
+                return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: field '%.*s': expected a value", line, (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
+        } while (list);
+    }
+    if (depth != 0) return fcn__ifail(c, FCN_ERR_FORMAT, "unexpected end of the text: %d message%s not closed", depth, depth == 1 ? "" : "s");
+    return FCN_OK;
+}
+
+/* The k-th child of message node m named key (k from 0), or -1. */
+static int fcn__tx_get(const fcn__txt *t, int m, const char *key, int k)
+{
+    int i;
+    if (m < 0) return -1;
+    for (i = t->n[m].child; i >= 0; i = t->n[i].next)
+        if (fcn__str_eq(t->n[i].key, key) && k-- == 0) return i;
+    return -1;
+}
+
+static int fcn__tx_count(const fcn__txt *t, int m, const char *key)
+{
+    int k = 0;
+    while (fcn__tx_get(t, m, key, k) >= 0) k++;
+    return k;
+}
+
+/* Scalars; each returns FCN_OK (value set), or an error naming the line and field. */
+static fcn_status fcn__tx_long(fcn__ictx *c, const fcn__txt *t, int i, long long lo, long long hi, long long *v)
+{
+    const fcn__tx *x = &t->n[i];
+    size_t k = 0;
+    long long r = 0;
+    int neg = 0;
+    char b[72];
+    if (x->is_msg || x->is_str) goto bad;
+    if (k < x->val.n && (x->val.p[k] == '-' || x->val.p[k] == '+')) neg = x->val.p[k++] == '-';
+    if (k == x->val.n) goto bad;
+    for (; k < x->val.n; k++) {
+        if (x->val.p[k] < '0' || x->val.p[k] > '9' || r > 1000000000000LL) goto bad;
+        r = r * 10 + (x->val.p[k] - '0');
+    }
+    if (neg) r = -r;
+    if (r < lo || r > hi) {
+        return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: %lld out of range %lld..%lld", x->line,
+                          fcn__str_show(x->key, b, sizeof b), r, lo, hi);
+    }
+    *v = r;
+    return FCN_OK;
+bad:
+    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected an integer", x->line, fcn__str_show(x->key, b, sizeof b));
+}
+
+static fcn_status fcn__tx_int(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, int lo, int hi, int dflt, int *v)
+{
+    long long x;
+    fcn_status s;
+    int i = fcn__tx_get(t, m, key, k);
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    if ((s = fcn__tx_long(c, t, i, lo, hi, &x)) != FCN_OK) return s;
+    *v = (int)x;
+    return FCN_OK;
+}
+
+static fcn_status fcn__tx_float(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, float dflt, float *v)
+{
+    int i = fcn__tx_get(t, m, key, k);
+    char buf[64], b[72];
+    const fcn__tx *x;
+    size_t n;
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    x = &t->n[i];
+    n = x->val.n;
+    if (x->is_msg || x->is_str || n == 0 || n >= sizeof buf) goto bad;
+    memcpy(buf, x->val.p, n);
+    buf[n] = '\0';
+    if (n > 1 && (buf[n - 1] == 'f' || buf[n - 1] == 'F')) buf[n - 1] = '\0'; /* 1.0f */
+    if (buf[0] == '+') memmove(buf, buf + 1, n);
+    if (buf[0] == '.' || (buf[0] == '-' && buf[1] == '.')) {
+        /* ".5": the library's parser wants a digit first */
+        if (n + 2 >= sizeof buf) goto bad;
+        memmove(buf + (buf[0] == '-') + 1, buf + (buf[0] == '-'), strlen(buf) + 1 - (buf[0] == '-'));
+        buf[buf[0] == '-' ? 1 : 0] = '0';
+    }
+    if (!fcn__parse_float(buf, v)) goto bad;
+    return FCN_OK;
+bad:
+    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected a finite number", x->line, fcn__str_show(x->key, b, sizeof b));
+}
+
+/* A boolean field: true/false/1/0. */
+static fcn_status fcn__tx_bool(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int dflt, int *v)
+{
+    int i = fcn__tx_get(t, m, key, 0);
+    char b[72];
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    if (fcn__str_eq(t->n[i].val, "true") || fcn__str_eq(t->n[i].val, "True") || fcn__str_eq(t->n[i].val, "1")) *v = 1;
+    else if (fcn__str_eq(t->n[i].val, "false") || fcn__str_eq(t->n[i].val, "False") || fcn__str_eq(t->n[i].val, "0")) *v = 0;
+    else return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected true or false", t->n[i].line, fcn__str_show(t->n[i].key, b, sizeof b));
+    return FCN_OK;
+}
+
+/* ---- Caffe ---- */
+
+/* A BlobProto's data (float or double, packed or not) and its shape for messages. */
+typedef struct fcn__blob {
+    int nd;
+    int64_t dims[FCN__IMP_MAX_DIMS];
+    size_t count;
+    const unsigned char *p; /* the message */
+    size_t n;
+} fcn__blob;
+
+static fcn_status fcn__caffe_blob(fcn__ictx *c, const unsigned char *p, size_t n, fcn__blob *b, const char *where)
+{
+    fcn__pb r = fcn__pb_of(p, n), q;
+    fcn__pbf f, g;
+    const char *why = NULL;
+    int rc, legacy[4] = {0, 0, 0, 0}, has_legacy = 0, has_shape = 0, k;
+    memset(b, 0, sizeof *b);
+    b->p = p;
+    b->n = n;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        switch (f.num) {
+        case 1: case 2: case 3: case 4:
+            if (fcn__pb_want(c, &f, 0, where) != FCN_OK) return FCN_ERR_FORMAT;
+            legacy[f.num - 1] = (int)(int32_t)f.v;
+            has_legacy = 1;
+            break;
+        case 5:
+            if ((why = fcn__pb_rep(&f, 'f', &b->count, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
+            break;
+        case 8:
+            if ((why = fcn__pb_rep(&f, 'd', &b->count, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
+            break;
+        case 7:
+            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+            has_shape = 1;
+            b->nd = 0;
+            q = fcn__pb_of(f.data, f.len);
+            while ((rc = fcn__pb_next(&q, &g, &why)) > 0) {
+                size_t m = 0;
+                if (g.num != 1) continue;
+                if ((why = fcn__pb_rep(&g, 'i', &m, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
+                if (b->nd + (int)m > FCN__IMP_MAX_DIMS || m > FCN__IMP_MAX_DIMS)
+                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than %d dimensions", where, FCN__IMP_MAX_DIMS);
+                m = 0;
+                fcn__pb_rep(&g, 'i', &m, NULL, b->dims + b->nd);
+                b->nd += (int)m;
+            }
+            if (rc < 0) return fcn__pb_bad(c, where, why);
+            break;
+        default: break;
+        }
+    }
+    if (rc < 0) return fcn__pb_bad(c, where, why);
+    if (!has_shape && has_legacy) {
+        b->nd = 4;
+        for (k = 0; k < 4; k++) b->dims[k] = legacy[k];
+    }
+    return FCN_OK;
+}
+
+/* Reads blob b's values into out (b->count of them). */
+static void fcn__caffe_blob_data(const fcn__blob *b, float *out)
+{
+    fcn__pb r = fcn__pb_of(b->p, b->n);
+    fcn__pbf f;
+    const char *why;
+    size_t k = 0;
+    while (fcn__pb_next(&r, &f, &why) > 0) {
+        if (f.num == 5) fcn__pb_rep(&f, 'f', &k, out, NULL);
+        else if (f.num == 8) fcn__pb_rep(&f, 'd', &k, out, NULL);
+    }
+}
+
+/* The blobs of the caffemodel layer named name (V2 'layer' field 100: name 1, blobs 7;
+   V1 'layers' field 2: name 4, blobs 6): up to 4 blob spans; *nb their count; *found. */
+static fcn_status fcn__caffe_find(fcn__ictx *c, const unsigned char *w, size_t wn, fcn__str name,
+                                  fcn__blob *blobs, int *nb, int *found, const char *where)
+{
+    fcn__pb r = fcn__pb_of(w, wn), q;
+    fcn__pbf f, g;
+    const char *why = NULL;
+    int rc;
+    *nb = 0;
+    *found = 0;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        int v1 = f.num == 2, namef, blobf;
+        fcn__str nm;
+        if (f.num != 100 && f.num != 2) continue;
+        if (f.wt != 2) return fcn__pb_bad(c, "caffemodel", "a layer field has the wrong wire type");
+        namef = v1 ? 4 : 1;
+        blobf = v1 ? 6 : 7;
+        nm.p = NULL;
+        nm.n = 0;
+        q = fcn__pb_of(f.data, f.len);
+        while ((rc = fcn__pb_next(&q, &g, &why)) > 0)
+            if ((int)g.num == namef && g.wt == 2) nm.p = g.data, nm.n = g.len;
+        if (rc < 0) return fcn__pb_bad(c, "caffemodel layer", why);
+        if (!fcn__str_same(nm, name)) continue;
+        *found = 1;
+        q = fcn__pb_of(f.data, f.len);
+        while (fcn__pb_next(&q, &g, &why) > 0) {
+            fcn_status s;
+            if ((int)g.num != blobf) continue;
+            if ((s = fcn__pb_want(c, &g, 2, where)) != FCN_OK) return s;
+            if (*nb >= 4) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: more than 4 blobs in the caffemodel", where);
+            if ((s = fcn__caffe_blob(c, g.data, g.len, &blobs[*nb], where)) != FCN_OK) return s;
+            (*nb)++;
+        }
+        return FCN_OK; /* the first layer of that name, as Caffe */
+    }
+    if (rc < 0) return fcn__pb_bad(c, "caffemodel", why);
+    return FCN_OK;
+}
+
+/* Copies a layer's blob k (expected count want, shape text for messages) into a new array. */
+static fcn_status fcn__caffe_take(fcn__ictx *c, const fcn__blob *b, size_t want, const char *want_text,
+                                  const char *where, int k, float **out)
+{
+    char t1[64];
+    size_t i;
+    *out = NULL;
+    if (b->count != want) {
+        fcn__dims_text(t1, sizeof t1, b->nd, b->dims);
+        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: needs %s %s (%lu values); the caffemodel's blob %d has %s%s (%lu values)", where,
+                          k ? "a bias of" : "weights", want_text, (unsigned long)want, k, b->nd ? "shape " : "", b->nd ? t1 : "no shape",
+                          (unsigned long)b->count);
+    }
+    *out = FCN__CAST(float *, fcn__alloc(want, sizeof(float)));
+    if (!*out) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+    fcn__caffe_blob_data(b, *out);
+    for (i = 0; i < want; i++)
+        if (!fcn__finite((*out)[i])) {
+            FCN_FREE(*out);
+            *out = NULL;
+            return fcn__ifail(c, FCN_ERR_FORMAT, "%s: blob %d holds a value that is not finite", where, k);
+        }
+    return FCN_OK;
+}
+
+/* The layer type as a V2 name; V1 enum identifiers map to the same names. */
+static const char *fcn__caffe_type(fcn__str t)
+{
+    static const char *const v1[][2] = {
+        {"CONVOLUTION", "Convolution"}, {"POOLING", "Pooling"}, {"INNER_PRODUCT", "InnerProduct"},
+        {"RELU", "ReLU"}, {"TANH", "TanH"}, {"SIGMOID", "Sigmoid"}, {"DROPOUT", "Dropout"},
+        {"SOFTMAX", "Softmax"}, {"DATA", "Data"}, {"IMAGE_DATA", "ImageData"}, {"MEMORY_DATA", "MemoryData"},
+        {"FLATTEN", "Flatten"}, {"SPLIT", "Split"}};
+    static const char *const v2[] = {"Convolution", "Pooling", "InnerProduct", "ReLU", "TanH", "Sigmoid",
+                                     "Dropout", "Softmax", "Data", "ImageData", "MemoryData", "Input", "Flatten"};
+    size_t i;
+    for (i = 0; i < sizeof v1 / sizeof v1[0]; i++)
+        if (fcn__str_eq(t, v1[i][0])) return v1[i][1];
+    for (i = 0; i < sizeof v2 / sizeof v2[0]; i++)
+        if (fcn__str_eq(t, v2[i])) return v2[i];
+    return NULL;
+}
+
+/* Reads 1 or 2 values of a repeated field (kernel_size, stride, pad) or its _h/_w forms. */
+static fcn_status fcn__caffe_hw(fcn__ictx *c, const fcn__txt *t, int p, const char *key, int dflt, int lo, int *h,
+                                int *w, const char *where)
+{
+    char kh[32], kw[32];
+    int n = fcn__tx_count(t, p, key), hh, ww;
+    fcn_status s;
+    snprintf(kh, sizeof kh, "%s_h", strcmp(key, "kernel_size") == 0 ? "kernel" : key);
+    snprintf(kw, sizeof kw, "%s_w", strcmp(key, "kernel_size") == 0 ? "kernel" : key);
+    *h = *w = dflt;
+    if (n > 2) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: %s has %d values (only 2-D is supported)", where, key, n);
+    if ((s = fcn__tx_int(c, t, p, key, 0, lo, FCN__MAX_PATCH, dflt, h)) != FCN_OK) return s;
+    if ((s = fcn__tx_int(c, t, p, key, n == 2 ? 1 : 0, lo, FCN__MAX_PATCH, dflt, w)) != FCN_OK) return s;
+    if ((fcn__tx_get(t, p, kh, 0) >= 0) != (fcn__tx_get(t, p, kw, 0) >= 0))
+        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %s and %s must be given together", where, kh, kw);
+    if (fcn__tx_get(t, p, kh, 0) >= 0) {
+        if (n) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: either %s or %s/%s, not both", where, key, kh, kw);
+        if ((s = fcn__tx_int(c, t, p, kh, 0, lo, FCN__MAX_PATCH, dflt, &hh)) != FCN_OK) return s;
+        if ((s = fcn__tx_int(c, t, p, kw, 0, lo, FCN__MAX_PATCH, dflt, &ww)) != FCN_OK) return s;
+        *h = hh;
+        *w = ww;
+    }
+    return FCN_OK;
+}
+
+/* Input shape from dims (N, C, H, W). */
+static fcn_status fcn__caffe_shape4(fcn__ictx *c, fcn__imp *m, const long long *d, int n, const char *where)
+{
+    if (n != 4) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: the input shape has %d dimensions, expected 4 (N, C, H, W)", where, n);
+    if (d[1] < 1 || d[2] < 1 || d[3] < 1 || d[1] > FCN__MAX_MAPS || d[2] > FCN__MAX_PATCH || d[3] > FCN__MAX_PATCH)
+        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: input shape %lldx%lldx%lldx%lld out of range", where, d[0], d[1], d[2], d[3]);
+    m->in_c = (int)d[1];
+    m->in_h = (int)d[2];
+    m->in_w = (int)d[3];
+    return FCN_OK;
+}
+
+static fcn_status fcn__caffe_dims(fcn__ictx *c, const fcn__txt *t, int shape, const char *key, long long *d, int *n)
+{
+    int k, i;
+    fcn_status s;
+    *n = fcn__tx_count(t, shape, key);
+    if (*n > 4) *n = 5;
+    for (k = 0; k < *n && k < 4; k++) {
+        i = fcn__tx_get(t, shape, key, k);
+        if ((s = fcn__tx_long(c, t, i, 0, 1LL << 30, &d[k])) != FCN_OK) return s;
+    }
+    return FCN_OK;
+}
+
+/* The data layer's transform_param (scale, mean_value). */
+static fcn_status fcn__caffe_transform(fcn__ictx *c, const fcn__txt *t, int layer, fcn__imp *m, const char *where)
+{
+    int tp = fcn__tx_get(t, layer, "transform_param", 0), n, k;
+    fcn_status s;
+    if (tp < 0) return FCN_OK;
+    if (fcn__tx_get(t, tp, "mean_file", 0) >= 0)
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: transform_param mean_file is not supported (use mean_value)", where);
+    if ((s = fcn__tx_float(c, t, tp, "scale", 0, 1.0f, &m->scale)) != FCN_OK) return s;
+    n = fcn__tx_count(t, tp, "mean_value");
+    if (n && m->in_c && n != 1 && n != m->in_c)
+        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %d mean_value for %d channels", where, n, m->in_c);
+    if (n > FCN__MAX_MAPS) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: too many mean values", where);
+    m->have_mean = n;
+    if (n) {
+        m->mean = FCN__CAST(float *, fcn__alloc((size_t)n, sizeof(float)));
+        if (!m->mean) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+        for (k = 0; k < n; k++)
+            if ((s = fcn__tx_float(c, t, tp, "mean_value", k, 0.0f, &m->mean[k])) != FCN_OK) return s;
+    }
+    if (fcn__tx_get(t, tp, "crop_size", 0) >= 0 && !m->in_h) {
+        int cs;
+        if ((s = fcn__tx_int(c, t, tp, "crop_size", 0, 1, FCN__MAX_PATCH, 0, &cs)) != FCN_OK) return s;
+        m->in_h = m->in_w = cs;
+    }
+    return FCN_OK;
+}
+
+/* Is this layer excluded from the TEST phase (include { phase: TRAIN } / exclude { phase: TEST })? */
+static int fcn__caffe_skip(const fcn__txt *t, int layer)
+{
+    int k, r;
+    for (k = 0; (r = fcn__tx_get(t, layer, "include", k)) >= 0; k++) {
+        int ph = fcn__tx_get(t, r, "phase", 0);
+        if (ph >= 0 && (fcn__str_eq(t->n[ph].val, "TRAIN") || fcn__str_eq(t->n[ph].val, "0"))) return 1;
+    }
+    for (k = 0; (r = fcn__tx_get(t, layer, "exclude", k)) >= 0; k++) {
+        int ph = fcn__tx_get(t, r, "phase", 0);
+        if (ph >= 0 && (fcn__str_eq(t->n[ph].val, "TEST") || fcn__str_eq(t->n[ph].val, "1"))) return 1;
+    }
+    return 0;
+}
+
+static fcn_status fcn__caffe_net(fcn__ictx *c, const fcn__txt *t, const unsigned char *w, size_t wn, fcn__imp *m,
+                                 fcn_net **out)
+{
+    int root = 0, nl = fcn__tx_count(t, root, "layer"), nl1 = fcn__tx_count(t, root, "layers"), v1 = 0, li, k, i;
+    const char *key;
+    fcn__str head;
+    char where[200], b1[72], b2[72];
+    fcn_status s;
+    long long d[5];
+    int n;
+
+    head.p = NULL;
+    head.n = 0;
+    if (nl && nl1) return fcn__ifail(c, FCN_ERR_FORMAT, "the net mixes 'layer' and legacy 'layers' fields");
+    if (nl1) v1 = 1, nl = nl1;
+    key = v1 ? "layers" : "layer";
+    if (nl == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "no layers (not a Caffe NetParameter prototxt?)");
+    /* net-level input: input + input_dim or input_shape */
+    if ((i = fcn__tx_get(t, root, "input", 0)) >= 0) {
+        head = t->n[i].val;
+        if (fcn__tx_count(t, root, "input") > 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "the net has more than one input");
+        if (fcn__tx_get(t, root, "input_dim", 0) >= 0) {
+            if ((s = fcn__caffe_dims(c, t, root, "input_dim", d, &n)) != FCN_OK) return s;
+        } else if ((k = fcn__tx_get(t, root, "input_shape", 0)) >= 0) {
+            if ((s = fcn__caffe_dims(c, t, k, "dim", d, &n)) != FCN_OK) return s;
+        } else
+            return fcn__ifail(c, FCN_ERR_FORMAT, "input '%s' without input_dim or input_shape", fcn__str_show(head, b1, sizeof b1));
+        if ((s = fcn__caffe_shape4(c, m, d, n, "net input")) != FCN_OK) return s;
+        m->cur.c = m->in_c;
+        m->cur.h = m->in_h;
+        m->cur.w = m->in_w;
+    }
+    for (li = 0; li < nl; li++) {
+        int L = fcn__tx_get(t, root, key, li), ti = fcn__tx_get(t, L, "type", 0), ni = fcn__tx_get(t, L, "name", 0);
+        int nb = fcn__tx_count(t, L, "bottom"), nt = fcn__tx_count(t, L, "top"), p;
+        const char *type;
+        fcn__str name, tn;
+        fcn_layer dl;
+        name.p = NULL;
+        name.n = 0;
+        tn = name;
+        if (!t->n[L].is_msg) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s must be a message", t->n[L].line, key);
+        if (ni >= 0) name = t->n[ni].val;
+        if (ti >= 0) tn = t->n[ti].val;
+        snprintf(where, sizeof where, "line %d: layer '%s' (%s)", t->n[L].line, fcn__str_show(name, b1, sizeof b1),
+                 fcn__str_show(tn, b2, sizeof b2));
+        if (fcn__caffe_skip(t, L)) continue;
+        type = fcn__caffe_type(tn);
+        if (!type) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
+        memset(&dl, 0, sizeof dl);
+        /* data layers start the chain */
+        if (!strcmp(type, "Input") || !strcmp(type, "Data") || !strcmp(type, "ImageData") || !strcmp(type, "MemoryData")) {
+            if (head.p) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: a second input (only one is supported)", where);
+            if (nt < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no top", where);
+            head = t->n[fcn__tx_get(t, L, "top", 0)].val;
+            if (!strcmp(type, "Input")) {
+                int ip = fcn__tx_get(t, L, "input_param", 0), sh = fcn__tx_get(t, ip, "shape", 0);
+                if (sh < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no input_param { shape { dim ... } }", where);
+                if ((s = fcn__caffe_dims(c, t, sh, "dim", d, &n)) != FCN_OK) return s;
+                if ((s = fcn__caffe_shape4(c, m, d, n, where)) != FCN_OK) return s;
+            } else if (!strcmp(type, "MemoryData")) {
+                int mp = fcn__tx_get(t, L, "memory_data_param", 0), x;
+                d[0] = 1;
+                for (x = 0; x < 3; x++) {
+                    static const char *const mk[] = {"channels", "height", "width"};
+                    int v;
+                    if ((s = fcn__tx_int(c, t, mp, mk[x], 0, 0, 1 << 30, 0, &v)) != FCN_OK) return s;
+                    d[x + 1] = v;
+                }
+                if ((s = fcn__caffe_shape4(c, m, d, 4, where)) != FCN_OK) return s;
+            }
+            if ((s = fcn__caffe_transform(c, t, L, m, where)) != FCN_OK) return s;
+            if (!m->in_h)
+                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no input shape (give transform_param crop_size, or use an Input layer)", where);
+            m->cur.c = m->in_c;
+            m->cur.h = m->in_h;
+            m->cur.w = m->in_w;
+            continue;
+        }
+        if (!head.p) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: comes before the net's input", where);
+        if (nb != 1 || nt != 1)
+            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: %d bottoms and %d tops; only a chain of layers (one each) is supported",
+                              where, nb, nt);
+        {
+            fcn__str bot = t->n[fcn__tx_get(t, L, "bottom", 0)].val;
+            if (!fcn__str_same(bot, head))
+                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: reads '%s' but the net's current blob is '%s' (only a chain of layers is supported)",
+                                  where, fcn__str_show(bot, b1, sizeof b1), fcn__str_show(head, b2, sizeof b2));
+            head = t->n[fcn__tx_get(t, L, "top", 0)].val; /* in place when top == bottom */
+        }
+        if (!strcmp(type, "Convolution") || !strcmp(type, "InnerProduct")) {
+            int conv = !strcmp(type, "Convolution"), bias, nblob, found, ph, pw, sh, sw, nout;
+            fcn__blob blobs[4];
+            float *wt = NULL, *bs = NULL;
+            char shape[96];
+            size_t want;
+            p = fcn__tx_get(t, L, conv ? "convolution_param" : "inner_product_param", 0);
+            if (p < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no %s", where, conv ? "convolution_param" : "inner_product_param");
+            if ((s = fcn__tx_int(c, t, p, "num_output", 0, 1, FCN__MAX_MAPS, 0, &nout)) != FCN_OK) return s;
+            if (nout < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no num_output", where);
+            if ((s = fcn__tx_bool(c, t, p, "bias_term", 1, &bias)) != FCN_OK) return s;
+            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
+            if (k != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: axis %d (only 1 is supported)", where, k);
+            dl.maps = nout;
+            if (conv) {
+                int g, dil = 1, x;
+                if ((s = fcn__tx_int(c, t, p, "group", 0, 0, 1 << 30, 1, &g)) != FCN_OK) return s;
+                if (g != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: group %d (only group 1 is supported)", where, g);
+                for (x = 0; x < fcn__tx_count(t, p, "dilation"); x++) {
+                    if ((s = fcn__tx_int(c, t, p, "dilation", x, 0, 1 << 30, 1, &dil)) != FCN_OK) return s;
+                    if (dil != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: dilation %d (only 1 is supported)", where, dil);
+                }
+                dl.type = FCN_LAYER_CONV;
+                if ((s = fcn__caffe_hw(c, t, p, "kernel_size", 0, 1, &dl.kh, &dl.kw, where)) != FCN_OK) return s;
+                if (dl.kh < 1 || dl.kw < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
+                if ((s = fcn__caffe_hw(c, t, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
+                if ((s = fcn__caffe_hw(c, t, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
+                if (sh != sw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: stride %dx%d (fcn needs the same stride in both directions)", where, sh, sw);
+                if (ph != pw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pad %dx%d (fcn needs the same pad in both directions)", where, ph, pw);
+                dl.stride = sh;
+                dl.pad = ph;
+            } else {
+                dl.type = FCN_LAYER_FC;
+                m->flat = 0;
+            }
+            /* the blobs, matched by layer name as Caffe does */
+            if ((s = fcn__caffe_find(c, w, wn, name, blobs, &nblob, &found, where)) != FCN_OK) return s;
+            if (!found) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: the caffemodel has no layer of that name", where);
+            if (nblob != 1 + bias)
+                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: needs %d blob%s (bias_term %s), the caffemodel has %d", where, 1 + bias,
+                                  bias ? "s" : "", bias ? "true" : "false", nblob);
+            if (!m->in_c) {
+                /* a Data layer without channel count: take it from the first layer's weights */
+                size_t per = conv ? (size_t)nout * (size_t)dl.kh * (size_t)dl.kw : (size_t)nout * (size_t)m->cur.h * (size_t)m->cur.w;
+                if (blobs[0].count == 0 || blobs[0].count % per || blobs[0].count / per > FCN__MAX_MAPS)
+                    return fcn__ifail(c, FCN_ERR_FORMAT, "%s: cannot infer the input channels from its %lu weights", where,
+                                      (unsigned long)blobs[0].count);
+                m->in_c = m->cur.c = (int)(blobs[0].count / per);
+            }
+            want = fcn__imp_wcount(m, &dl);
+            if (conv) snprintf(shape, sizeof shape, "%dx%dx%dx%d", nout, m->cur.c, dl.kh, dl.kw);
+            else snprintf(shape, sizeof shape, "%dx%lu", nout, (unsigned long)((size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w));
+            if (!conv) {
+                int tr;
+                if ((s = fcn__tx_bool(c, t, p, "transpose", 0, &tr)) != FCN_OK) return s;
+                if ((s = fcn__caffe_take(c, &blobs[0], want, shape, where, 0, &wt)) != FCN_OK) return s;
+                if (tr) { /* the blob is K x N */
+                    size_t K = want / (size_t)nout, a, bb;
+                    float *tw = FCN__CAST(float *, fcn__alloc(want, sizeof(float)));
+                    if (!tw) {
+                        FCN_FREE(wt);
+                        return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+                    }
+                    for (a = 0; a < (size_t)nout; a++)
+                        for (bb = 0; bb < K; bb++) tw[a * K + bb] = wt[bb * (size_t)nout + a];
+                    FCN_FREE(wt);
+                    wt = tw;
+                }
+            } else if ((s = fcn__caffe_take(c, &blobs[0], want, shape, where, 0, &wt)) != FCN_OK)
+                return s;
+            if (bias) {
+                snprintf(shape, sizeof shape, "%d", nout);
+                if ((s = fcn__caffe_take(c, &blobs[1], (size_t)nout, shape, where, 1, &bs)) != FCN_OK) {
+                    FCN_FREE(wt);
+                    return s;
+                }
+            }
+            if ((s = fcn__imp_add(m, &dl, wt, bs, where)) != FCN_OK) return s;
+            continue;
+        }
+        if (!strcmp(type, "Pooling")) {
+            int pool = 0, pi, glob, ph, pw, sh, sw, rm;
+            p = fcn__tx_get(t, L, "pooling_param", 0);
+            pi = fcn__tx_get(t, p, "pool", 0);
+            if (pi >= 0) {
+                if (fcn__str_eq(t->n[pi].val, "MAX") || fcn__str_eq(t->n[pi].val, "0")) pool = 0;
+                else if (fcn__str_eq(t->n[pi].val, "AVE") || fcn__str_eq(t->n[pi].val, "1")) pool = 1;
+                else
+                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pool method '%s' (MAX and AVE are supported)", where,
+                                      fcn__str_show(t->n[pi].val, b1, sizeof b1));
+            }
+            dl.type = pool ? FCN_LAYER_AVGPOOL : FCN_LAYER_MAXPOOL;
+            if ((s = fcn__tx_bool(c, t, p, "global_pooling", 0, &glob)) != FCN_OK) return s;
+            if (fcn__tx_count(t, p, "kernel_size") > 1 || fcn__tx_count(t, p, "stride") > 1 || fcn__tx_count(t, p, "pad") > 1)
+                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: kernel_size, stride and pad are single values in pooling_param", where);
+            if ((s = fcn__caffe_hw(c, t, p, "kernel_size", 0, 1, &dl.kh, &dl.kw, where)) != FCN_OK) return s;
+            if ((s = fcn__caffe_hw(c, t, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
+            if ((s = fcn__caffe_hw(c, t, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
+            if (glob) {
+                dl.kh = m->cur.h;
+                dl.kw = m->cur.w;
+                sh = sw = 1;
+                if (ph || pw) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: global pooling with padding", where);
+            }
+            if (dl.kh < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
+            if (sh != sw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: stride %dx%d (fcn needs the same stride in both directions)", where, sh, sw);
+            if (ph != pw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pad %dx%d (fcn needs the same pad in both directions)", where, ph, pw);
+            dl.stride = sh;
+            dl.pad = ph;
+            rm = fcn__tx_get(t, p, "round_mode", 0);
+            dl.ceil_mode = 1; /* Caffe's default: CEIL */
+            if (rm >= 0) {
+                if (fcn__str_eq(t->n[rm].val, "FLOOR") || fcn__str_eq(t->n[rm].val, "1")) dl.ceil_mode = 0;
+                else if (!(fcn__str_eq(t->n[rm].val, "CEIL") || fcn__str_eq(t->n[rm].val, "0")))
+                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: round_mode '%s'", where, fcn__str_show(t->n[rm].val, b1, sizeof b1));
+            }
+            if ((s = fcn__imp_add(m, &dl, NULL, NULL, where)) != FCN_OK) return s;
+            continue;
+        }
+        if (!strcmp(type, "ReLU")) {
+            dl.type = FCN_LAYER_RELU;
+            p = fcn__tx_get(t, L, "relu_param", 0);
+            if ((s = fcn__tx_float(c, t, p, "negative_slope", 0, 0.0f, &dl.slope)) != FCN_OK) return s;
+        } else if (!strcmp(type, "TanH")) dl.type = FCN_LAYER_TANH;
+        else if (!strcmp(type, "Sigmoid")) dl.type = FCN_LAYER_SIGMOID;
+        else if (!strcmp(type, "Dropout")) dl.type = FCN_LAYER_DROPOUT;
+        else if (!strcmp(type, "Softmax")) {
+            p = fcn__tx_get(t, L, "softmax_param", 0);
+            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
+            if (k != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: softmax axis %d (only 1, the channels)", where, k);
+            dl.type = FCN_LAYER_SOFTMAX;
+        } else if (!strcmp(type, "Flatten")) {
+            p = fcn__tx_get(t, L, "flatten_param", 0);
+            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
+            if (k != 1 || fcn__tx_get(t, p, "end_axis", 0) >= 0)
+                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: only a Flatten from axis 1 to the end is supported", where);
+            m->flat = 1;
+            continue;
+        } else
+            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
+        if ((s = fcn__imp_add(m, &dl, NULL, NULL, where)) != FCN_OK) return s;
+    }
+    if (!head.p || !m->in_h) return fcn__ifail(c, FCN_ERR_FORMAT, "the net has no input (input_dim, input_shape or an Input layer)");
+    /* the mean: one value for every channel, or one per channel */
+    if (m->have_mean) {
+        if (m->have_mean != 1 && m->have_mean != m->in_c)
+            return fcn__ifail(c, FCN_ERR_FORMAT, "transform_param: %d mean_value for %d channels", m->have_mean, m->in_c);
+        if (m->have_mean == 1 && m->in_c > 1) {
+            float v = m->mean[0], *mm = FCN__CAST(float *, fcn__alloc((size_t)m->in_c, sizeof(float)));
+            if (!mm) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+            for (k = 0; k < m->in_c; k++) mm[k] = v;
+            FCN_FREE(m->mean);
+            m->mean = mm;
+        }
+    }
+    return fcn__imp_finish(m, out);
+}
+
+FCNDEF fcn_status fcn_net_load_caffe_memory(const void *prototxt, size_t prototxt_size, const void *caffemodel,
+                                            size_t caffemodel_size, const char *name, fcn_net **out, fcn_error *err)
+{
+    fcn__ictx c;
+    fcn__txt t;
+    fcn__imp m;
+    fcn__pb r;
+    fcn__pbf f;
+    const char *why = NULL;
+    int rc;
+    fcn_status st;
+    if (!out) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_caffe_memory: out is NULL");
+    *out = NULL;
+    if ((!prototxt && prototxt_size) || (!caffemodel && caffemodel_size))
+        return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_caffe_memory: data is NULL");
+    c.name = name ? name : "caffe model";
+    c.err = err;
+    /* the whole caffemodel must be well-formed at its top level */
+    r = fcn__pb_of(FCN__CAST(const unsigned char *, caffemodel), caffemodel_size);
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+    }
+    if (rc < 0) return fcn__pb_bad(&c, "caffemodel", why);
+    memset(&m, 0, sizeof m);
+    m.c = &c;
+    m.scale = 1.0f;
+    st = fcn__tx_parse(&c, FCN__CAST(const unsigned char *, prototxt), prototxt_size, &t);
+    if (st == FCN_OK) st = fcn__caffe_net(&c, &t, FCN__CAST(const unsigned char *, caffemodel), caffemodel_size, &m, out);
+    FCN_FREE(t.n);
+    fcn__imp_free(&m);
+    if (st == FCN_OK) fcn__ok(err);
+    return st;
+}
+
+FCNDEF fcn_status fcn_net_load_caffe(const char *prototxt, const char *caffemodel, fcn_net **out, fcn_error *err)
+{
+    unsigned char *a = NULL, *b = NULL;
+    size_t an, bn;
+    char name[512];
+    fcn_status st;
+    if (!prototxt || !caffemodel || !out) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_caffe: a path or out is NULL");
+    *out = NULL;
+    if ((st = fcn__read_file(prototxt, &a, &an, err)) != FCN_OK) return st;
+    if ((st = fcn__read_file(caffemodel, &b, &bn, err)) != FCN_OK) {
+        FCN_FREE(a);
+        return st;
+    }
+    snprintf(name, sizeof name, "%s + %s", prototxt, caffemodel);
+    st = fcn_net_load_caffe_memory(a, an, b, bn, name, out, err);
+    FCN_FREE(a);
+    FCN_FREE(b);
+    return st;
+}
+
+/* ---- choosing the loader ---- */
+
+static int fcn__ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix), i;
+    if (n < m) return 0;
+    for (i = 0; i < m; i++) {
+        char a = s[n - m + i], b = suffix[i];
+        if (a >= 'A' && a <= 'Z') a = (char)(a - 'A' + 'a');
+        if (a != b) return 0;
+    }
+    return 1;
+}
+
+FCNDEF fcn_status fcn_net_load_any(const char *const *paths, int n, fcn_net **out, fcn_error *err)
+{
+    if (!paths || !out || n < 1) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_any: no paths or out is NULL");
+    *out = NULL;
+    if (n == 2) {
+        int a = fcn__ends_with(paths[0], ".caffemodel") || fcn__ends_with(paths[1], ".prototxt") ? 1 : 0;
+        return fcn_net_load_caffe(paths[a], paths[1 - a], out, err);
+    }
+    if (n != 1)
+        return fcn__fail(err, FCN_ERR_ARG, "%d model files: give one (.fcn or .onnx) or two (NET.prototxt WEIGHTS.caffemodel)", n);
+    if (fcn__ends_with(paths[0], ".prototxt") || fcn__ends_with(paths[0], ".caffemodel"))
+        return fcn__fail(err, FCN_ERR_ARG, "%s: a Caffe model needs both NET.prototxt and WEIGHTS.caffemodel", paths[0]);
+    if (fcn__ends_with(paths[0], ".onnx")) return fcn_net_load_onnx(paths[0], out, err);
+    {
+        /* by content: the native format starts with its magic; an ONNX ModelProto with
+           field 1 (ir_version, a varint: byte 0x08) */
+        unsigned char head[16];
+        size_t got = 0;
+        FILE *f = fopen(paths[0], "rb");
+        if (f) {
+            got = fread(head, 1, sizeof head, f);
+            fclose(f);
+        }
+        if (got > 0 && head[0] == 0x08) return fcn_net_load_onnx(paths[0], out, err);
+    }
+    return fcn_net_load(paths[0], out, err);
+}
+/* <<import */
+
+#endif /* FCN_IMPORT__IMPLEMENTED */
+#endif /* FCN_IMPORT_IMPLEMENTATION */
+
+/*
+MIT License
+
+Copyright (c) 2026 the fcn.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this
+software and associated documentation files (the "Software"), to deal in the Software
+without restriction, including without limitation the rights to use, copy, modify, merge,
+publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons
+to whom the Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR
+PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE
+FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
+DEALINGS IN THE SOFTWARE.
+*/
