@@ -345,6 +345,9 @@ FCNDEF float fcn_sigmoidf(float x);
 #define FCN__MAX_MAPS (1 << 16)   /* maps per layer */
 #define FCN__MAX_LAYERS 1024
 #define FCN__MAX_STRIDE 4096
+#ifndef FCN_DEFAULT_MEMORY
+#define FCN_DEFAULT_MEMORY ((size_t)48 << 20) /* scratch budget of the dense path, bytes */
+#endif
 
 /* >>errors */
 static fcn_status fcn__fail(fcn_error *err, fcn_status s, const char *fmt, ...)
@@ -525,7 +528,7 @@ FCNDEF const char *fcn_layer_name(fcn_layer_type t)
 static int fcn__is_pool(fcn_layer_type t) { return t == FCN_LAYER_MAXPOOL || t == FCN_LAYER_AVGPOOL; }
 static int fcn__is_weighted(fcn_layer_type t) { return t == FCN_LAYER_CONV || t == FCN_LAYER_FC; }
 
-static int fcn__pool_out(int in, int k, int s, int p, int ceil_mode)
+static int fcn__out_size(int in, int k, int s, int p, int ceil_mode)
 {
     int span = in + 2 * p - k, o;
     if (span < 0) return 0;
@@ -564,16 +567,16 @@ static fcn_status fcn__layer_shape(fcn__layer *L, fcn_shape in, const char *wher
                 return fcn__fail(err, FCN_ERR_FORMAT, "%s: maps %d out of range 1..%d", where,
                                  d->maps, FCN__MAX_MAPS);
             L->out.c = d->maps;
-            L->out.h = fcn__pool_out(in.h, d->kh, d->stride, d->pad, 0);
-            L->out.w = fcn__pool_out(in.w, d->kw, d->stride, d->pad, 0);
+            L->out.h = fcn__out_size(in.h, d->kh, d->stride, d->pad, 0);
+            L->out.w = fcn__out_size(in.w, d->kw, d->stride, d->pad, 0);
             if (!fcn__mul((size_t)d->maps * (size_t)in.c, (size_t)d->kh * (size_t)d->kw, &L->nw))
                 return fcn__fail(err, FCN_ERR_OVERFLOW, "%s: weight count overflows", where);
         } else {
             if (d->pad >= d->kh || d->pad >= d->kw)
                 return fcn__fail(err, FCN_ERR_FORMAT, "%s: pad %d must be smaller than the kernel %dx%d",
                                  where, d->pad, d->kh, d->kw);
-            L->out.h = fcn__pool_out(in.h, d->kh, d->stride, d->pad, d->ceil_mode);
-            L->out.w = fcn__pool_out(in.w, d->kw, d->stride, d->pad, d->ceil_mode);
+            L->out.h = fcn__out_size(in.h, d->kh, d->stride, d->pad, d->ceil_mode);
+            L->out.w = fcn__out_size(in.w, d->kw, d->stride, d->pad, d->ceil_mode);
         }
         if (L->out.h < 1 || L->out.w < 1)
             return fcn__fail(err, FCN_ERR_FORMAT,
@@ -1326,7 +1329,7 @@ FCNDEF fcn_status fcn_net_save(const fcn_net *net, const char *path, fcn_error *
 }
 
 /* >>threads
-   A fixed set of worker threads for one fcn_map call. fcn__pool_run hands out the
+   A fixed set of worker threads for one fcn_map call. fcn__team_run hands out the
    units of one step to whoever is free (the caller included) and returns when all are
    done. Which thread computes a unit never changes its bits. */
 #define FCN__MAX_THREADS 256
@@ -1339,7 +1342,7 @@ static int fcn__cpus(void)
 #endif
     return 1;
 }
-typedef struct fcn__pool {
+typedef struct fcn__team {
     int n; /* threads, the caller included */
     void (*fn)(void *ctx, size_t unit, int tid);
     void *ctx;
@@ -1353,7 +1356,7 @@ typedef struct fcn__pool {
     unsigned long gen;
     int busy, quit;
 #endif
-} fcn__pool;
+} fcn__team;
 
 #ifndef FCN_NO_THREADS
 /* A band's stage takes 0.1-10 ms, and a thread woken through a condition variable can
@@ -1382,7 +1385,7 @@ typedef struct fcn__pool {
 #endif
 
 typedef struct fcn__worker {
-    fcn__pool *pool;
+    fcn__team *team;
     int id;
 } fcn__worker;
 
@@ -1390,7 +1393,7 @@ typedef struct fcn__worker {
    is thread r % n's, so that a row of one stage and the rows of the next stage that
    read it mostly stay in one core's cache (past the first pool every dilation is even);
    a thread whose share is done takes the next unit of another's. */
-static size_t fcn__pool_take(fcn__pool *p, int id)
+static size_t fcn__team_take(fcn__team *p, int id)
 {
     size_t rows = p->units / p->per, n = (size_t)p->n;
     int k;
@@ -1406,22 +1409,22 @@ static size_t fcn__pool_take(fcn__pool *p, int id)
     return p->units;
 }
 
-static void fcn__pool_work(fcn__pool *p, int id)
+static void fcn__team_work(fcn__team *p, int id)
 {
     for (;;) {
         size_t u;
         pthread_mutex_lock(&p->mu);
-        u = fcn__pool_take(p, id);
+        u = fcn__team_take(p, id);
         pthread_mutex_unlock(&p->mu);
         if (u == p->units) return;
         p->fn(p->ctx, u, id);
     }
 }
 
-static void *fcn__pool_main(void *arg)
+static void *fcn__team_main(void *arg)
 {
     fcn__worker *wk = FCN__CAST(fcn__worker *, arg);
-    fcn__pool *p = wk->pool;
+    fcn__team *p = wk->team;
     int id = wk->id;
     unsigned long seen = 0;
     FCN_FREE(wk);
@@ -1435,7 +1438,7 @@ static void *fcn__pool_main(void *arg)
         }
         seen = p->gen;
         pthread_mutex_unlock(&p->mu);
-        fcn__pool_work(p, id);
+        fcn__team_work(p, id);
         pthread_mutex_lock(&p->mu);
         FCN__SET(p->busy, p->busy - 1);
         if (p->busy == 0) pthread_cond_signal(&p->idle);
@@ -1444,7 +1447,7 @@ static void *fcn__pool_main(void *arg)
 }
 #endif
 
-static void fcn__pool_start(fcn__pool *p, int threads)
+static void fcn__team_start(fcn__team *p, int threads)
 {
     memset(p, 0, sizeof *p);
     p->n = 1;
@@ -1456,9 +1459,9 @@ static void fcn__pool_start(fcn__pool *p, int threads)
     while (p->n < threads) {
         fcn__worker *wk = FCN__CAST(fcn__worker *, FCN_MALLOC(sizeof *wk));
         if (!wk) break;
-        wk->pool = p;
+        wk->team = p;
         wk->id = p->n;
-        if (pthread_create(&p->tid[p->n], NULL, fcn__pool_main, wk) != 0) {
+        if (pthread_create(&p->tid[p->n], NULL, fcn__team_main, wk) != 0) {
             FCN_FREE(wk);
             break; /* fewer threads: the same bits, more slowly */
         }
@@ -1470,8 +1473,8 @@ static void fcn__pool_start(fcn__pool *p, int threads)
 }
 
 /* Runs fn on units [0, rows x per) and returns when all are done; unit u belongs to
-   row base + u / per (for the threads' shares, see fcn__pool_take). */
-static void fcn__pool_rows(fcn__pool *p, size_t rows, size_t per, int base, void (*fn)(void *, size_t, int), void *ctx)
+   row base + u / per (for the threads' shares, see fcn__team_take). */
+static void fcn__team_rows(fcn__team *p, size_t rows, size_t per, int base, void (*fn)(void *, size_t, int), void *ctx)
 {
     size_t units = rows * per;
 #ifndef FCN_NO_THREADS
@@ -1487,7 +1490,7 @@ static void fcn__pool_rows(fcn__pool *p, size_t rows, size_t per, int base, void
         FCN__SET(p->gen, p->gen + 1);
         pthread_cond_broadcast(&p->go);
         pthread_mutex_unlock(&p->mu);
-        fcn__pool_work(p, 0);
+        fcn__team_work(p, 0);
         FCN__SPIN(FCN__PEEK(p->busy) > 0);
         pthread_mutex_lock(&p->mu);
         while (p->busy > 0) pthread_cond_wait(&p->idle, &p->mu);
@@ -1502,12 +1505,12 @@ static void fcn__pool_rows(fcn__pool *p, size_t rows, size_t per, int base, void
     }
 }
 
-static void fcn__pool_run(fcn__pool *p, size_t units, void (*fn)(void *, size_t, int), void *ctx)
+static void fcn__team_run(fcn__team *p, size_t units, void (*fn)(void *, size_t, int), void *ctx)
 {
-    fcn__pool_rows(p, units, 1, 0, fn, ctx);
+    fcn__team_rows(p, units, 1, 0, fn, ctx);
 }
 
-static void fcn__pool_stop(fcn__pool *p)
+static void fcn__team_stop(fcn__team *p)
 {
 #ifndef FCN_NO_THREADS
     int t;
@@ -1535,10 +1538,8 @@ typedef struct fcn__progress {
 #endif
 } fcn__progress;
 
-static void fcn__progress_init(fcn__progress *p, const fcn_options *o, long total)
+static void fcn__progress_start(fcn__progress *p, long total)
 {
-    p->fn = o->progress;
-    p->user = o->progress_user;
     p->done = 0;
     p->total = total;
     p->stop = 0;
@@ -1569,25 +1570,58 @@ static void fcn__progress_add(fcn__progress *p, long units)
 #endif
 }
 
-/* >>geometry */
-typedef struct fcn__geom {
-    int top, left;       /* border above and left of the image */
-    int map_h, map_w;    /* the whole map */
-    int rx, ry, rw, rh;  /* the rectangle computed */
+/* >>job
+   What one map is, worked out once from the arguments and options: its geometry (the
+   border, the whole map, the rectangle computed) and the choices (path, threads, scratch
+   budget, kernels, progress). fcn_map, fcn_map_size, fcn_map_flops and fcn_cl_map
+   (fcn_opencl.h) all start here, so they accept and refuse the same things. */
+typedef struct fcn__job {
+    const fcn_net *net;
+    const float *img;   /* NULL where only the sizes are wanted */
+    int h, w;           /* the image */
+    fcn_path path;
+    fcn_border border;
+    int top, left;      /* border above and left of the image */
+    int map_h, map_w;   /* the whole map */
+    int rx, ry, rw, rh; /* the rectangle computed */
     int stride;
     int threads;
-} fcn__geom;
+    size_t budget;      /* the dense path's scratch bytes */
+    int portable;       /* the portable kernels, not the SIMD ones */
+    fcn__progress prog; /* fn and user set here; started by the map functions */
+} fcn__job;
 
 /* What a NULL options pointer means: every field 0, the defaults (zero as a static;
    never written). */
 static fcn_options fcn__no_options;
 
-/* Validates arguments and options and works out the map's geometry. */
-static fcn_status fcn__geometry(const fcn_net *net, int h, int w, const fcn_options *o, fcn__geom *g,
-                                fcn_error *err)
+/* The output rectangle: the whole map, or options.rect_* if it lies inside. */
+static fcn_status fcn__job_rect(fcn__job *j, const fcn_options *o, fcn_error *err)
 {
+    if (!o->rect_w && !o->rect_h) {
+        j->rx = j->ry = 0;
+        j->rw = j->map_w;
+        j->rh = j->map_h;
+        return FCN_OK;
+    }
+    if (o->rect_w < 1 || o->rect_h < 1 || o->rect_x < 0 || o->rect_y < 0 || o->rect_x > j->map_w - o->rect_w ||
+        o->rect_y > j->map_h - o->rect_h)
+        return fcn__fail(err, FCN_ERR_ARG, "rectangle %d,%d %dx%d is not inside the %dx%d map", o->rect_x, o->rect_y,
+                         o->rect_w, o->rect_h, j->map_w, j->map_h);
+    j->rx = o->rect_x;
+    j->ry = o->rect_y;
+    j->rw = o->rect_w;
+    j->rh = o->rect_h;
+    return FCN_OK;
+}
+
+/* Checks the arguments and options (opt may be NULL) and fills *j. */
+static fcn_status fcn__job_init(const fcn_net *net, const float *img, int h, int w, const fcn_options *opt,
+                                fcn__job *j, fcn_error *err)
+{
+    const fcn_options *o = opt ? opt : &fcn__no_options;
     int ph, pw;
-    memset(g, 0, sizeof *g); /* gcc -O3 cannot see that fcn__fail never returns FCN_OK */
+    memset(j, 0, sizeof *j); /* gcc -O3 cannot see that fcn__fail never returns FCN_OK */
     if (!net) return fcn__fail(err, FCN_ERR_ARG, "net is NULL");
     ph = net->input.h;
     pw = net->input.w;
@@ -1597,53 +1631,47 @@ static fcn_status fcn__geometry(const fcn_net *net, int h, int w, const fcn_opti
         return fcn__fail(err, FCN_ERR_ARG, "unknown border mode %d", (int)o->border);
     if ((unsigned)o->path >= (unsigned)FCN_PATH_COUNT)
         return fcn__fail(err, FCN_ERR_ARG, "unknown path %d", (int)o->path);
-    g->stride = o->stride ? o->stride : 1;
-    if (g->stride < 1 || g->stride > FCN__MAX_STRIDE)
+    j->stride = o->stride ? o->stride : 1;
+    if (j->stride < 1 || j->stride > FCN__MAX_STRIDE)
         return fcn__fail(err, FCN_ERR_ARG, "output stride %d out of range 1..%d", o->stride, FCN__MAX_STRIDE);
     if (o->threads < 0) return fcn__fail(err, FCN_ERR_ARG, "threads %d must be >= 0", o->threads);
-    g->threads = o->threads ? o->threads : fcn__cpus();
+    if ((unsigned)o->kernel >= (unsigned)FCN_KERNEL_COUNT)
+        return fcn__fail(err, FCN_ERR_ARG, "unknown kernel choice %d", (int)o->kernel);
+    j->net = net;
+    j->img = img;
+    j->h = h;
+    j->w = w;
+    j->path = o->path;
+    j->border = o->border;
+    j->threads = o->threads ? o->threads : fcn__cpus();
+    j->budget = o->max_memory ? o->max_memory : FCN_DEFAULT_MEMORY;
+    j->portable = o->kernel == FCN_KERNEL_PORTABLE;
+    j->prog.fn = o->progress;
+    j->prog.user = o->progress_user;
     if (o->border == FCN_BORDER_VALID) {
         if (h < ph || w < pw)
             return fcn__fail(err, FCN_ERR_ARG, "image %dx%d is smaller than the %dx%d patch (border valid)", h,
                              w, ph, pw);
-        g->top = g->left = 0;
-        g->map_h = (h - ph) / g->stride + 1;
-        g->map_w = (w - pw) / g->stride + 1;
+        j->map_h = (h - ph) / j->stride + 1;
+        j->map_w = (w - pw) / j->stride + 1;
     } else {
-        g->top = (ph - 1) / 2;
-        g->left = (pw - 1) / 2;
-        g->map_h = (h - 1) / g->stride + 1;
-        g->map_w = (w - 1) / g->stride + 1;
+        j->top = (ph - 1) / 2;
+        j->left = (pw - 1) / 2;
+        j->map_h = (h - 1) / j->stride + 1;
+        j->map_w = (w - 1) / j->stride + 1;
     }
-    if (o->rect_w || o->rect_h) {
-        if (o->rect_w < 1 || o->rect_h < 1 || o->rect_x < 0 || o->rect_y < 0 ||
-            o->rect_x > g->map_w - o->rect_w || o->rect_y > g->map_h - o->rect_h)
-            return fcn__fail(err, FCN_ERR_ARG, "rectangle %d,%d %dx%d is not inside the %dx%d map", o->rect_x,
-                             o->rect_y, o->rect_w, o->rect_h, g->map_w, g->map_h);
-        g->rx = o->rect_x;
-        g->ry = o->rect_y;
-        g->rw = o->rect_w;
-        g->rh = o->rect_h;
-    } else {
-        g->rx = g->ry = 0;
-        g->rw = g->map_w;
-        g->rh = g->map_h;
-    }
-    return FCN_OK;
+    return fcn__job_rect(j, o, err);
 }
 
-FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_options *opt, int *out_h,
-                               int *out_w, fcn_error *err)
+/* The checks of a map that will be computed (fcn_map, fcn_cl_map): a job, an image and
+   an output, and, for the dense algorithm, a network it can compute exactly. */
+static fcn_status fcn__job_map(const fcn_net *net, const float *img, int h, int w, const fcn_options *opt,
+                               const float *out, int dense, fcn__job *j, fcn_error *err)
 {
-    fcn__geom g;
-    fcn_status st;
-    if (!opt) opt = &fcn__no_options;
-    st = fcn__geometry(net, h, w, opt, &g, err);
+    fcn_status st = fcn__job_init(net, img, h, w, opt, j, err);
     if (st != FCN_OK) return st;
-    if (out_h) *out_h = g.rh;
-    if (out_w) *out_w = g.rw;
-    fcn__ok(err);
-    return FCN_OK;
+    if (!img || !out) return fcn__fail(err, FCN_ERR_ARG, "image or out is NULL");
+    return dense ? fcn_net_dense_check(net, err) : FCN_OK;
 }
 
 /* Index of bordered coordinate i (0 at the first border pixel) in an image of n pixels,
@@ -1660,28 +1688,59 @@ static int fcn__border_index(int i, int n, fcn_border b)
     }
 }
 
+/* >>sliding
+   The reference, to read next to the slides: cut the window around an output pixel,
+   run the network on it one layer at a time (planar buffers, zero padding and clipped
+   pool windows by bounds checks), keep the K outputs. Rows of the map are shared out
+   over the team; each thread has its own two buffers. */
+
+/* The input transform of one sample, one rounding per operation (see THE ARITHMETIC
+   CONTRACT: a compiler that keeps float intermediates wider would round once). */
+static float fcn__transform(const fcn_net *net, int c, float v)
+{
+    float d = v - net->mean[c];
+    return d * net->scale;
+}
+
 /* Cuts rows [y0, y0+ch) x columns [x0, x0+cw) of the bordered image (bordered
    coordinates), applies the input transform and stores it planar (C, ch, cw). */
-static void fcn__cut(const fcn_net *net, const float *img, int h, int w, fcn_border b, int top, int left,
-                     int y0, int x0, int ch, int cw, float *dst)
+static void fcn__cut(const fcn__job *j, int y0, int x0, int ch, int cw, float *dst)
 {
+    const fcn_net *net = j->net;
     int c, y, x, C = net->input.c;
     size_t plane = (size_t)ch * (size_t)cw;
     for (y = 0; y < ch; y++) {
-        int iy = fcn__border_index(y0 + y - top, h, b);
+        int iy = fcn__border_index(y0 + y - j->top, j->h, j->border);
         for (x = 0; x < cw; x++) {
-            int ix = fcn__border_index(x0 + x - left, w, b);
+            int ix = fcn__border_index(x0 + x - j->left, j->w, j->border);
             for (c = 0; c < C; c++) {
-                float v = (iy < 0 || ix < 0) ? 0.0f : img[((size_t)iy * (size_t)w + (size_t)ix) * (size_t)C + (size_t)c];
-                dst[(size_t)c * plane + (size_t)y * (size_t)cw + (size_t)x] = (v - net->mean[c]) * net->scale;
+                float v = (iy < 0 || ix < 0) ? 0.0f : j->img[((size_t)iy * (size_t)j->w + (size_t)ix) * (size_t)C + (size_t)c];
+                dst[(size_t)c * plane + (size_t)y * (size_t)cw + (size_t)x] = fcn__transform(net, c, v);
             }
         }
     }
 }
 
-/* >>sliding
-   The reference: one patch, one layer at a time, planar buffers, bounds checks for
-   padding and clipped pool windows. */
+/* Where (c, y, x) of a planar buffer of shape s is. */
+static size_t fcn__at(fcn_shape s, int c, int y, int x)
+{
+    return ((size_t)c * (size_t)s.h + (size_t)y) * (size_t)s.w + (size_t)x;
+}
+
+/* Input (c, y, x) of layer L, 0 outside its input (the zero padding). */
+static float fcn__x(const fcn__layer *L, const float *in, int c, int y, int x)
+{
+    return (y < 0 || y >= L->in.h || x < 0 || x >= L->in.w) ? 0.0f : in[fcn__at(L->in, c, y, x)];
+}
+
+/* Weight (o, c, ky, kx) of a convolution or fully connected layer. */
+static float fcn__w(const fcn__layer *L, int o, int c, int ky, int kx)
+{
+    return L->w[(((size_t)o * (size_t)L->in.c + (size_t)c) * (size_t)L->d.kh + (size_t)ky) * (size_t)L->d.kw + (size_t)kx];
+}
+
+/* out(o, oy, ox) = bias(o), then + W(o, c, ky, kx) * X(c, iy, ix) for every input
+   channel c, kernel row ky and column kx, in that order, one fmaf each. */
 static void fcn__patch_conv(const fcn__layer *L, const float *in, float *out)
 {
     const fcn_layer *d = &L->d;
@@ -1694,15 +1753,14 @@ static void fcn__patch_conv(const fcn__layer *L, const float *in, float *out)
                     for (ky = 0; ky < d->kh; ky++)
                         for (kx = 0; kx < d->kw; kx++) {
                             int iy = oy * d->stride - d->pad + ky, ix = ox * d->stride - d->pad + kx;
-                            float x = 0.0f;
-                            if (iy >= 0 && iy < L->in.h && ix >= 0 && ix < L->in.w)
-                                x = in[((size_t)c * (size_t)L->in.h + (size_t)iy) * (size_t)L->in.w + (size_t)ix];
-                            s = fmaf(L->w[(((size_t)o * (size_t)L->in.c + (size_t)c) * (size_t)d->kh + (size_t)ky) * (size_t)d->kw + (size_t)kx], x, s);
+                            s = fmaf(fcn__w(L, o, c, ky, kx), fcn__x(L, in, c, iy, ix), s);
                         }
-                out[((size_t)o * (size_t)L->out.h + (size_t)oy) * (size_t)L->out.w + (size_t)ox] = s;
+                out[fcn__at(L->out, o, oy, ox)] = s;
             }
 }
 
+/* Max: the first of equal values in row, column order; average: the sum in that order
+   divided by the window clipped to the padded input (Caffe's count). */
 static void fcn__patch_pool(const fcn__layer *L, const float *in, float *out)
 {
     const fcn_layer *d = &L->d;
@@ -1711,7 +1769,6 @@ static void fcn__patch_pool(const fcn__layer *L, const float *in, float *out)
         for (oy = 0; oy < L->out.h; oy++)
             for (ox = 0; ox < L->out.w; ox++) {
                 int y0 = oy * d->stride - d->pad, x0 = ox * d->stride - d->pad;
-                /* Caffe: the average divides by the window clipped to the padded input */
                 int ye = y0 + d->kh < L->in.h + d->pad ? y0 + d->kh : L->in.h + d->pad;
                 int xe = x0 + d->kw < L->in.w + d->pad ? x0 + d->kw : L->in.w + d->pad;
                 float s = 0.0f, m = 0.0f;
@@ -1720,13 +1777,12 @@ static void fcn__patch_pool(const fcn__layer *L, const float *in, float *out)
                     for (kx = x0; kx < x0 + d->kw; kx++) {
                         float x;
                         if (ky < 0 || ky >= L->in.h || kx < 0 || kx >= L->in.w) continue;
-                        x = in[((size_t)c * (size_t)L->in.h + (size_t)ky) * (size_t)L->in.w + (size_t)kx];
+                        x = in[fcn__at(L->in, c, ky, kx)];
                         if (first || x > m) m = x;
                         first = 0;
                         s += x;
                     }
-                out[((size_t)c * (size_t)L->out.h + (size_t)oy) * (size_t)L->out.w + (size_t)ox] =
-                    d->type == FCN_LAYER_MAXPOOL ? m : s / (float)((ye - y0) * (xe - x0));
+                out[fcn__at(L->out, c, oy, ox)] = d->type == FCN_LAYER_MAXPOOL ? m : s / (float)((ye - y0) * (xe - x0));
             }
 }
 
@@ -1765,69 +1821,57 @@ static size_t fcn__largest_layer(const fcn_net *net)
 }
 
 typedef struct fcn__sliding {
-    const fcn_net *net;
-    const float *img;
-    int h, w;
-    fcn_border border;
-    const fcn__geom *g;
+    fcn__job *job;
     float *out;
-    fcn__progress *prog;
     float **buf; /* per thread: two buffers of the largest layer */
 } fcn__sliding;
 
+/* Row r of the rectangle: every pixel's window, cut and run. */
 static void fcn__sliding_row(void *vctx, size_t r, int tid)
 {
     fcn__sliding *s = FCN__CAST(fcn__sliding *, vctx);
-    const fcn_net *net = s->net;
-    const fcn__geom *g = s->g;
-    int K = fcn_net_outputs(net), i = g->ry + (int)r, j, k;
+    fcn__job *j = s->job;
+    const fcn_net *net = j->net;
+    int K = fcn_net_outputs(net), i = j->ry + (int)r, x, k;
     float *a = s->buf[2 * tid], *b = s->buf[2 * tid + 1];
-    if (s->prog->stop) return;
-    for (j = 0; j < g->rw; j++) {
+    if (j->prog.stop) return;
+    for (x = 0; x < j->rw; x++) {
         const float *y;
-        fcn__cut(net, s->img, s->h, s->w, s->border, g->top, g->left, i * g->stride, (g->rx + j) * g->stride,
-                 net->input.h, net->input.w, a);
+        fcn__cut(j, i * j->stride, (j->rx + x) * j->stride, net->input.h, net->input.w, a);
         y = fcn__patch_run(net, a, b);
-        for (k = 0; k < K; k++) s->out[(r * (size_t)g->rw + (size_t)j) * (size_t)K + (size_t)k] = y[k];
+        for (k = 0; k < K; k++) s->out[(r * (size_t)j->rw + (size_t)x) * (size_t)K + (size_t)k] = y[k];
     }
-    fcn__progress_add(s->prog, 1);
+    fcn__progress_add(&j->prog, 1);
 }
 
-static fcn_status fcn__sliding_map(const fcn_net *net, const float *img, int h, int w, fcn_border border,
-                                   const fcn__geom *g, fcn__progress *prog, float *out, fcn_error *err)
+static fcn_status fcn__sliding_map(fcn__job *j, float *out, fcn_error *err)
 {
     fcn__sliding s;
-    fcn__pool pool;
-    size_t big = fcn__largest_layer(net);
+    fcn__team team;
+    size_t big = fcn__largest_layer(j->net);
     fcn_status st = FCN_OK;
     int t;
-    fcn__pool_start(&pool, g->threads);
-    s.net = net;
-    s.img = img;
-    s.h = h;
-    s.w = w;
-    s.border = border;
-    s.g = g;
+    fcn__team_start(&team, j->threads);
+    s.job = j;
     s.out = out;
-    s.prog = prog;
-    s.buf = FCN__CAST(float **, fcn__alloc(2 * (size_t)pool.n, sizeof(float *)));
+    s.buf = FCN__CAST(float **, fcn__alloc(2 * (size_t)team.n, sizeof(float *)));
     if (s.buf) {
-        memset(s.buf, 0, 2 * (size_t)pool.n * sizeof(float *));
-        for (t = 0; t < 2 * pool.n; t++)
+        memset(s.buf, 0, 2 * (size_t)team.n * sizeof(float *));
+        for (t = 0; t < 2 * team.n; t++)
             if (!(s.buf[t] = FCN__CAST(float *, fcn__alloc(big, sizeof(float))))) break;
     }
-    if (!s.buf || t < 2 * pool.n) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-    else fcn__pool_run(&pool, (size_t)g->rh, fcn__sliding_row, &s);
-    fcn__pool_stop(&pool);
+    if (!s.buf || t < 2 * team.n) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    else fcn__team_run(&team, (size_t)j->rh, fcn__sliding_row, &s);
+    fcn__team_stop(&team);
     if (s.buf)
-        for (t = 0; t < 2 * pool.n; t++) FCN_FREE(s.buf[t]);
+        for (t = 0; t < 2 * team.n; t++) FCN_FREE(s.buf[t]);
     FCN_FREE(s.buf);
-    if (st == FCN_OK && prog->stop) st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+    if (st == FCN_OK && j->prog.stop) st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
     return st;
 }
 
-/* >>dense
-   Every layer is computed once over the rectangle's bordered crop. A layer's output is
+/* >>plan
+   The dense path's plan. Every layer is computed once over the rectangle's bordered crop. A layer's output is
    kept on a grid of step g (in crop pixels): g = gcd(s, D), D the product of the strides
    up to and including the layer, s the output stride; with s = 1 that is every pixel,
    the "a trous" form. A layer reads its input grid with taps 'dil' apart (the product
@@ -1837,6 +1881,12 @@ typedef struct fcn__dlayer {
     int step, dil;
     int g; /* output grid step, in crop pixels */
 } fcn__dlayer;
+
+typedef struct fcn__plan {
+    fcn__dlayer *l; /* one per layer */
+    int ch, cw;     /* the crop: rows and columns of the bordered image that are read */
+    size_t big;     /* the largest layer's buffer, floats */
+} fcn__plan;
 
 static int fcn__gcd(int a, int b)
 {
@@ -1848,21 +1898,20 @@ static int fcn__gcd(int a, int b)
     return a;
 }
 
-/* Plans the grid of every layer for an rh x rw rectangle at output stride s. Returns
-   the crop size in *ch, *cw and the largest buffer in *big (floats). */
-static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn__dlayer *plan, int *ch,
-                                  int *cw, size_t *big, fcn_error *err)
+/* Plans the grid of every layer (into d->l, allocated by the caller) for an rh x rw
+   rectangle at output stride s. */
+static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn__plan *p, fcn_error *err)
 {
     int i, g_in = 1;
     long d_in = 1, dmod = 1 % s; /* product of the strides so far (capped), and it mod s */
     size_t m, v;
-    *ch = (rh - 1) * s + net->input.h; /* (rh - 1) * s < image side: no overflow */
-    *cw = (rw - 1) * s + net->input.w;
-    if (!fcn__mul((size_t)*ch * (size_t)*cw, (size_t)net->input.c, &m))
+    p->ch = (rh - 1) * s + net->input.h; /* (rh - 1) * s < image side: no overflow */
+    p->cw = (rw - 1) * s + net->input.w;
+    if (!fcn__mul((size_t)p->ch * (size_t)p->cw, (size_t)net->input.c, &m))
         return fcn__fail(err, FCN_ERR_OVERFLOW, "image too large");
     for (i = 0; i < net->n; i++) {
         const fcn__layer *L = &net->layers[i];
-        fcn__dlayer *p = &plan[i];
+        fcn__dlayer *d = &p->l[i];
         int spatial = L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC || fcn__is_pool(L->d.type);
         int stride = spatial ? L->d.stride : 1, g_out;
         long d_out = d_in * stride;
@@ -1871,33 +1920,33 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
         /* a layer that ends at 1x1 for one patch is wanted only at the output pixels */
         g_out = (L->out.h == 1 && L->out.w == 1) ? s : fcn__gcd(s, (int)dmod);
         /* grid points up to the last output pixel's window: (r-1)*s + (n-1)*D pixels */
-        p->in_h = (int)(((long)(rh - 1) * s + (L->in.h - 1) * (L->in.h > 1 ? d_in : 0)) / g_in + 1);
-        p->in_w = (int)(((long)(rw - 1) * s + (L->in.w - 1) * (L->in.w > 1 ? d_in : 0)) / g_in + 1);
-        p->out_h = (int)(((long)(rh - 1) * s + (L->out.h - 1) * (L->out.h > 1 ? d_out : 0)) / g_out + 1);
-        p->out_w = (int)(((long)(rw - 1) * s + (L->out.w - 1) * (L->out.w > 1 ? d_out : 0)) / g_out + 1);
-        p->step = g_out / g_in;
-        p->g = g_out;
-        p->dil = (L->d.kh > 1 || L->d.kw > 1) ? (int)(d_in / g_in) : 1;
+        d->in_h = (int)(((long)(rh - 1) * s + (L->in.h - 1) * (L->in.h > 1 ? d_in : 0)) / g_in + 1);
+        d->in_w = (int)(((long)(rw - 1) * s + (L->in.w - 1) * (L->in.w > 1 ? d_in : 0)) / g_in + 1);
+        d->out_h = (int)(((long)(rh - 1) * s + (L->out.h - 1) * (L->out.h > 1 ? d_out : 0)) / g_out + 1);
+        d->out_w = (int)(((long)(rw - 1) * s + (L->out.w - 1) * (L->out.w > 1 ? d_out : 0)) / g_out + 1);
+        d->step = g_out / g_in;
+        d->g = g_out;
+        d->dil = (L->d.kh > 1 || L->d.kw > 1) ? (int)(d_in / g_in) : 1;
         if (spatial) {
             /* the reads stay inside the input grid (guaranteed by the patch shapes) */
-            if ((long)(p->out_h - 1) * p->step + (long)(L->d.kh - 1) * p->dil > p->in_h - 1 ||
-                (long)(p->out_w - 1) * p->step + (long)(L->d.kw - 1) * p->dil > p->in_w - 1)
+            if ((long)(d->out_h - 1) * d->step + (long)(L->d.kh - 1) * d->dil > d->in_h - 1 ||
+                (long)(d->out_w - 1) * d->step + (long)(L->d.kw - 1) * d->dil > d->in_w - 1)
                 return fcn__fail(err, FCN_ERR_UNSUPPORTED, "layer %d (%s): internal planning error", i + 1,
                                  fcn_layer_name(L->d.type));
         } else {
-            p->step = p->dil = 1;
+            d->step = d->dil = 1;
         }
-        if (!fcn__mul((size_t)p->out_h * (size_t)p->out_w, (size_t)L->out.c, &v))
+        if (!fcn__mul((size_t)d->out_h * (size_t)d->out_w, (size_t)L->out.c, &v))
             return fcn__fail(err, FCN_ERR_OVERFLOW, "layer %d: buffer size overflows", i + 1);
         if (v > m) m = v;
         d_in = d_out;
         g_in = g_out;
     }
-    *big = m;
+    p->big = m;
     return FCN_OK;
 }
 
-/* >>simd
+/* >>kernels
    The dense convolution's register-blocked micro-kernel, written once as a macro over a
    vector type: MB output maps x NV vectors of output pixels stay in registers while the
    taps run in the contract's order (channel, kernel row, kernel column), each tap one
@@ -2055,7 +2104,7 @@ static void fcn__kset_init(fcn__kset *k, int portable)
    budget is split into column tiles, each mapped on its own (exact: a tile is a
    sub-rectangle). A band runs in passes (one, once the pipeline is full: fcn__pass);
    within a pass the stages run in order, each stage's rows spread over the threads in
-   units of (group of map blocks, row), row r first to thread r % n (fcn__pool_take). */
+   units of (group of map blocks, row), row r first to thread r % n (fcn__team_take). */
 typedef struct fcn__stage {
     const fcn__layer *L;   /* NULL for the input stage */
     const fcn__dlayer *p;  /* its plan */
@@ -2071,16 +2120,14 @@ typedef struct fcn__stage {
 } fcn__stage;
 
 typedef struct fcn__stream {
+    fcn__job *job;
     const fcn_net *net;
-    const float *img;
-    int h, w;
-    fcn_border border;
     int top, left;   /* bordered coordinates of the crop's first pixel */
     int ns;          /* stages */
     fcn__stage *st;
     fcn__kset ks;
     int cur;         /* the stage being computed */
-    int threads;     /* in the pool */
+    int threads;     /* in the team */
     size_t units;    /* of the current stage's band */
     int fuse;        /* its units also compute their rows of the next stage, a 1x1 layer */
     size_t *scratch; /* per thread: kh slot offsets */
@@ -2104,15 +2151,16 @@ static void fcn__post(const fcn_net *net, const fcn__stage *s, float *v, size_t 
 
 static void fcn__unit_input(fcn__stream *S, const fcn__stage *s, int y)
 {
+    const fcn__job *j = S->job;
     const fcn_net *net = S->net;
     int c, x, C = net->input.c;
-    int iy = fcn__border_index(S->top + y, S->h, S->border);
+    int iy = fcn__border_index(S->top + y, j->h, j->border);
     for (c = 0; c < C; c++) {
         float *dst = fcn__row(s, c, y);
         for (x = 0; x < s->W; x++) {
-            int ix = fcn__border_index(S->left + x, S->w, S->border);
-            float v = (iy < 0 || ix < 0) ? 0.0f : S->img[((size_t)iy * (size_t)S->w + (size_t)ix) * (size_t)C + (size_t)c];
-            dst[x] = (v - net->mean[c]) * net->scale;
+            int ix = fcn__border_index(S->left + x, j->w, j->border);
+            float v = (iy < 0 || ix < 0) ? 0.0f : j->img[((size_t)iy * (size_t)j->w + (size_t)ix) * (size_t)C + (size_t)c];
+            dst[x] = fcn__transform(net, c, v);
         }
         fcn__post(net, s, dst, (size_t)s->W);
     }
@@ -2286,13 +2334,13 @@ static void fcn__stage_softmax(void *ctx, size_t u, int tid)
 }
 
 /* Splits the net into stages for a plan. Returns the number of stages. */
-static int fcn__stages(const fcn_net *net, const fcn__dlayer *plan, int ch, int cw, fcn__stage *st)
+static int fcn__stages(const fcn_net *net, const fcn__plan *plan, fcn__stage *st)
 {
     int i, n = 0;
     memset(&st[0], 0, sizeof st[0]);
     st[0].C = net->input.c;
-    st[0].H = ch;
-    st[0].W = cw;
+    st[0].H = plan->ch;
+    st[0].W = plan->cw;
     st[0].post0 = st[0].post1 = 0;
     for (i = 0; i < net->n; i++) {
         const fcn__layer *L = &net->layers[i];
@@ -2300,12 +2348,12 @@ static int fcn__stages(const fcn_net *net, const fcn__dlayer *plan, int ch, int 
             fcn__stage *s = &st[++n];
             memset(s, 0, sizeof *s);
             s->L = L;
-            s->p = &plan[i];
+            s->p = &plan->l[i];
             s->C = L->out.c;
-            s->H = plan[i].out_h;
-            s->W = plan[i].out_w;
+            s->H = plan->l[i].out_h;
+            s->W = plan->l[i].out_w;
             s->post0 = s->post1 = i + 1;
-            s->fast = !fcn__is_pool(L->d.type) && plan[i].step == 1;
+            s->fast = !fcn__is_pool(L->d.type) && plan->l[i].step == 1;
         } else {
             st[n].post1 = i + 1;
             if (L->d.type == FCN_LAYER_SOFTMAX) st[n].softmax = 1;
@@ -2398,9 +2446,6 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
     return bytes;
 }
 
-#ifndef FCN_DEFAULT_MEMORY
-#define FCN_DEFAULT_MEMORY ((size_t)48 << 20) /* scratch budget of the dense path, bytes */
-#endif
 #define FCN__BAND 16 /* output rows per band */
 
 /* The dense scratch: one block for every stage's ring. On Linux, where madvise and
@@ -2453,204 +2498,245 @@ static float *fcn__pack(const fcn__layer *L, int mb)
     return p;
 }
 
-/* Plans a column tile tw wide: its stages (ns), grid rows per output row (q) and ring
-   bytes. */
-static fcn_status fcn__tile_plan(const fcn_net *net, const fcn__geom *g, int tw, fcn__dlayer *plan, fcn__stage *st,
-                                 int *ns, int *q, size_t *bytes, fcn_error *err)
+/* One column tile of the rectangle: its plan, its stages and their rings. */
+typedef struct fcn__tile {
+    fcn__plan plan;
+    fcn__stage *st;
+    int ns;       /* stages */
+    int q;        /* grid rows per output row */
+    size_t bytes; /* of the rings */
+} fcn__tile;
+
+/* Plans a column tile tw wide. */
+static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_error *err)
 {
-    int ch, cw;
-    size_t big;
-    fcn_status status = fcn__dense_plan(net, g->rh, tw, g->stride, plan, &ch, &cw, &big, err);
+    fcn_status status = fcn__dense_plan(j->net, j->rh, tw, j->stride, &t->plan, err);
     if (status != FCN_OK) return status;
-    *ns = fcn__stages(net, plan, ch, cw, st);
-    *q = g->stride / (*ns > 1 ? st[*ns - 1].p->g : 1);
-    *bytes = fcn__stream_layout(st, *ns, g->rh, *q, FCN__BAND);
-    return *bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
+    t->ns = fcn__stages(j->net, &t->plan, t->st);
+    t->q = j->stride / (t->ns > 1 ? t->st[t->ns - 1].p->g : 1);
+    t->bytes = fcn__stream_layout(t->st, t->ns, j->rh, t->q, FCN__BAND);
+    return t->bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
 }
 
 /* Whether tiles tw wide fit the budget, the alignment slack included. */
-static fcn_status fcn__tile_fits(const fcn_net *net, const fcn__geom *g, int tw, fcn__dlayer *plan, fcn__stage *st,
-                                 size_t budget, int *fits, fcn_error *err)
+static fcn_status fcn__tile_fits(const fcn__job *j, int tw, fcn__tile *t, int *fits, fcn_error *err)
 {
-    int ns, q;
-    size_t bytes;
-    fcn_status status = fcn__tile_plan(net, g, tw, plan, st, &ns, &q, &bytes, err);
-    *fits = status == FCN_OK && bytes + fcn__scratch_align(bytes) <= budget;
+    fcn_status status = fcn__tile_plan(j, tw, t, err);
+    *fits = status == FCN_OK && t->bytes + fcn__scratch_align(t->bytes) <= j->budget;
     return status;
 }
 
-static fcn_status fcn__stream_map(const fcn_net *net, const float *img, int h, int w, fcn_border border,
-                                  const fcn__geom *g, size_t budget, int portable, fcn__progress *prog,
-                                  float *out, fcn_error *err)
+/* The fewest column tiles whose rings fit the budget (each tile recomputes the window's
+   overlap at its edges): halve the width until it fits (or is one column), search
+   between that and the last width that did not fit for the widest that does, then
+   share the columns out evenly. */
+static fcn_status fcn__tile_width(const fcn__job *j, fcn__tile *t, int *tw, fcn_error *err)
 {
-    fcn__stream S;
-    fcn__dlayer *plan;
-    fcn__stage *st;
-    float **wpack;
-    int *done = NULL, *need = NULL, *to = NULL;
-    float *ring;
+    int w, wide, fits, lo, hi;
+    fcn_status status;
+    for (w = j->rw, wide = 0;; wide = w, w = (w + 1) / 2) {
+        if ((status = fcn__tile_fits(j, w, t, &fits, err)) != FCN_OK) return status;
+        if (fits || w == 1) break;
+    }
+    *tw = w;
+    if (!wide) return FCN_OK;
+    lo = w, hi = wide; /* lo fits (or is 1), hi does not */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if ((status = fcn__tile_fits(j, mid, t, &fits, err)) != FCN_OK) return status;
+        if (fits) lo = mid;
+        else hi = mid;
+    }
+    *tw = (j->rw + (j->rw + lo - 1) / lo - 1) / ((j->rw + lo - 1) / lo);
+    return FCN_OK;
+}
+
+/* Packs every convolution's weights for the kernels (wpack[i], NULL for other layers)
+   and sizes the per-thread scratch. */
+static fcn_status fcn__stream_pack(fcn__stream *S, float **wpack, fcn_error *err)
+{
+    const fcn_net *net = S->net;
+    int i;
+    S->maxkh = 1;
+    for (i = 0; i < net->n; i++) {
+        const fcn__layer *L = &net->layers[i];
+        if (L->d.kh > S->maxkh) S->maxkh = L->d.kh;
+        if ((L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) && L->out.c >= 2) {
+            wpack[i] = fcn__pack(L, S->ks.mb);
+            if (!wpack[i]) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for packed weights");
+        }
+    }
+    return FCN_OK;
+}
+
+/* Lays the tile's rings out in one scratch block (*mem, to free). */
+static fcn_status fcn__tile_rings(fcn__stream *S, fcn__tile *t, float *const *wpack, void **mem, fcn_error *err)
+{
+    fcn__stage *st = t->st;
+    float *ring = fcn__scratch(t->bytes, mem);
+    int i;
+    if (!ring)
+        return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %lu bytes of dense scratch", (unsigned long)t->bytes);
+    for (i = 0; i < t->ns; i++) {
+        size_t n = (size_t)st[i].R * (size_t)st[i].C * st[i].ld, row;
+        st[i].buf = ring; /* each ring starts on a cache line: ld is a multiple of 16 floats */
+        ring += n;
+        /* every row is written before it is read; the padding past W, which the last
+           vectors read, is zero so that those (discarded) lanes stay finite */
+        for (row = 0; row < (size_t)st[i].R * (size_t)st[i].C; row++)
+            memset(st[i].buf + row * st[i].ld + st[i].W, 0, (st[i].ld - (size_t)st[i].W) * sizeof(float));
+        if (st[i].L) st[i].wpack = wpack[st[i].L - S->net->layers];
+    }
+    return FCN_OK;
+}
+
+/* Runs stage i's rows [lo, hi) on the team; returns how many stages it ran (2 when the
+   next one, a 1x1 layer on the same rows, ran fused in the same units: fc 2 after fc
+   200, its input still in cache, one step fewer). */
+static int fcn__stage_run(fcn__stream *S, fcn__team *team, int i, int lo, int hi, int next_lo, int next_hi)
+{
+    fcn__stage *s = &S->st[i];
+    size_t rows = (size_t)(hi - lo);
+    int whole;
+    s->lo = lo;
+    s->hi = hi;
+    S->cur = i;
+    S->units = fcn__stage_units(S, s);
+    whole = S->units == rows;
+    S->fuse = whole && i + 1 < S->ns && s[1].fast && s[1].L->d.kh == 1 && s[1].L->d.kw == 1 && next_lo == lo &&
+              next_hi == hi;
+    fcn__team_rows(team, rows, S->units / rows, lo, fcn__stage_unit, S);
+    if (s->softmax && !whole) fcn__team_rows(team, rows, 1, lo, fcn__stage_softmax, S);
+    return S->fuse ? 2 : 1;
+}
+
+/* Computes what the output rows up to r1 need, in the passes the layout planned. */
+static void fcn__band_run(fcn__stream *S, fcn__team *team, int r1, int q, int *done, int *need, int *to)
+{
+    int i, ns = S->ns;
+    fcn__band_need(S->st, ns, r1, q, need);
+    while (done[ns - 1] < need[ns - 1]) {
+        fcn__pass(S->st, ns, need, done, FCN__BAND, to);
+        for (i = 0; i < ns;) {
+            int k, ran;
+            if (to[i] <= done[i]) {
+                i++;
+                continue;
+            }
+            ran = fcn__stage_run(S, team, i, done[i], to[i], i + 1 < ns ? done[i + 1] : 0, i + 1 < ns ? to[i + 1] : 0);
+            for (k = 0; k < ran; k++) done[i + k] = to[i + k];
+            i += ran;
+        }
+    }
+}
+
+/* Maps one column tile, tx0 from the rectangle's left, twi wide, band by band. */
+static fcn_status fcn__tile_map(fcn__stream *S, fcn__team *team, fcn__tile *t, float *const *wpack, int tx0,
+                                int twi, int *work, float *out, fcn_error *err)
+{
+    fcn__job *j = S->job;
+    int ns = t->ns, q = t->q, K = fcn_net_outputs(S->net), *done = work, *need = work + ns, *to = work + 2 * ns;
+    int r0, y, x, k, i;
     void *mem = NULL;
-    fcn__pool pool;
-    int i, ns, tw, wide, fits, tx0, K = fcn_net_outputs(net), q, started = 0;
-    size_t bytes = 0;
+    const fcn__stage *last = &t->st[ns - 1];
+    fcn_status status = fcn__tile_rings(S, t, wpack, &mem, err);
+    if (status != FCN_OK) return status;
+    S->st = t->st;
+    S->ns = ns;
+    S->top = j->ry * j->stride - j->top;
+    S->left = (j->rx + tx0) * j->stride - j->left;
+    for (i = 0; i < ns; i++) done[i] = 0;
+    for (r0 = 0; r0 < j->rh && status == FCN_OK; r0 += FCN__BAND) {
+        int r1 = r0 + FCN__BAND < j->rh ? r0 + FCN__BAND : j->rh;
+        fcn__band_run(S, team, r1, q, done, need, to);
+        for (y = r0; y < r1; y++)
+            for (x = 0; x < twi; x++)
+                for (k = 0; k < K; k++)
+                    out[((size_t)y * (size_t)j->rw + (size_t)(tx0 + x)) * (size_t)K + (size_t)k] =
+                        fcn__row(last, k, y * q)[(size_t)x * (size_t)q];
+        fcn__progress_add(&j->prog, r1 - r0);
+        if (j->prog.stop) status = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+    }
+    FCN_FREE(mem);
+    return status;
+}
+
+/* The dense path: the job's rectangle in column tiles that fit the budget. */
+static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
+{
+    const fcn_net *net = j->net;
+    fcn__stream S;
+    fcn__tile t;
+    float **wpack;
+    int *work, i, tw, tx0, started = 0;
+    fcn__team team;
     fcn_status status = FCN_OK;
 
     memset(&S, 0, sizeof S);
-    fcn__kset_init(&S.ks, portable);
-    plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
-    st = FCN__CAST(fcn__stage *, fcn__alloc((size_t)net->n + 1, sizeof *st));
+    S.job = j;
+    S.net = net;
+    fcn__kset_init(&S.ks, j->portable);
+    t.plan.l = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *t.plan.l));
+    t.st = FCN__CAST(fcn__stage *, fcn__alloc((size_t)net->n + 1, sizeof *t.st));
     wpack = FCN__CAST(float **, fcn__alloc((size_t)net->n, sizeof *wpack));
-    done = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
-    need = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
-    to = FCN__CAST(int *, fcn__alloc((size_t)net->n + 1, sizeof(int)));
+    work = FCN__CAST(int *, fcn__alloc(3 * ((size_t)net->n + 1), sizeof(int))); /* done, need, to per stage */
     if (wpack) memset(wpack, 0, (size_t)net->n * sizeof *wpack); /* freed at done */
-    if (!plan || !st || !wpack || !done || !need || !to) {
+    if (!t.plan.l || !t.st || !wpack || !work) {
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
-    S.net = net;
-    S.img = img;
-    S.h = h;
-    S.w = w;
-    S.border = border;
-    S.st = st;
-
-    /* the fewest column tiles whose rings fit the budget (each tile recomputes the
-       window's overlap at its edges): halve the width until it fits (or is one column),
-       search between that and the last width that did not fit for the widest that
-       does, then share the columns out evenly */
-    for (tw = g->rw, wide = 0;; wide = tw, tw = (tw + 1) / 2) {
-        if ((status = fcn__tile_fits(net, g, tw, plan, st, budget, &fits, err)) != FCN_OK) goto done;
-        if (fits || tw == 1) break;
-    }
-    if (wide) {
-        int lo = tw, hi = wide; /* lo fits (or is 1), hi does not */
-        while (hi - lo > 1) {
-            int mid = lo + (hi - lo) / 2;
-            if ((status = fcn__tile_fits(net, g, mid, plan, st, budget, &fits, err)) != FCN_OK) goto done;
-            if (fits) lo = mid;
-            else hi = mid;
-        }
-        tw = (g->rw + (g->rw + lo - 1) / lo - 1) / ((g->rw + lo - 1) / lo);
-    }
-    S.maxkh = 1;
-    for (i = 0; i < net->n; i++) {
-        const fcn__layer *L = &net->layers[i];
-        if (L->d.kh > S.maxkh) S.maxkh = L->d.kh;
-        if ((L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) && L->out.c >= 2) {
-            wpack[i] = fcn__pack(L, S.ks.mb);
-            if (!wpack[i]) {
-                status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for packed weights");
-                goto done;
-            }
-        }
-    }
-    fcn__pool_start(&pool, g->threads);
+    if ((status = fcn__tile_width(j, &t, &tw, err)) != FCN_OK) goto done;
+    if ((status = fcn__stream_pack(&S, wpack, err)) != FCN_OK) goto done;
+    fcn__team_start(&team, j->threads);
     started = 1;
-    S.threads = pool.n;
-    S.scratch = FCN__CAST(size_t *, fcn__alloc((size_t)pool.n * (size_t)S.maxkh, sizeof(size_t)));
+    S.threads = team.n;
+    S.scratch = FCN__CAST(size_t *, fcn__alloc((size_t)team.n * (size_t)S.maxkh, sizeof(size_t)));
     if (!S.scratch) {
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
-    prog->total = (long)g->rh * (long)((g->rw + tw - 1) / tw);
-
-    for (tx0 = 0; tx0 < g->rw && status == FCN_OK; tx0 += tw) {
-        int twi = g->rw - tx0 < tw ? g->rw - tx0 : tw, r0;
-        fcn__stage *last;
-        if ((status = fcn__tile_plan(net, g, twi, plan, st, &ns, &q, &bytes, err)) != FCN_OK) break;
-        last = &st[ns - 1];
-        S.ns = ns;
-        S.top = g->ry * g->stride - g->top;
-        S.left = (g->rx + tx0) * g->stride - g->left;
-        /* the rings in one block, each starting on a cache line (ld is a multiple of 16
-           floats, so every row does) */
-        if (!(ring = fcn__scratch(bytes, &mem))) {
-            status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %lu bytes of dense scratch", (unsigned long)bytes);
-            break;
-        }
-        for (i = 0; i < ns; i++) {
-            size_t n = (size_t)st[i].R * (size_t)st[i].C * st[i].ld, row;
-            st[i].buf = ring;
-            ring += n;
-            /* every row is written before it is read; the padding past W, which the last
-               vectors read, is zero so that those (discarded) lanes stay finite */
-            for (row = 0; row < (size_t)st[i].R * (size_t)st[i].C; row++)
-                memset(st[i].buf + row * st[i].ld + st[i].W, 0, (st[i].ld - (size_t)st[i].W) * sizeof(float));
-            if (st[i].L) st[i].wpack = wpack[st[i].L - net->layers];
-            done[i] = 0;
-        }
-        for (r0 = 0; r0 < g->rh && status == FCN_OK; r0 += FCN__BAND) {
-            int r1 = r0 + FCN__BAND < g->rh ? r0 + FCN__BAND : g->rh, y, x, k, whole;
-            fcn__band_need(st, ns, r1, q, need);
-            while (done[ns - 1] < need[ns - 1]) { /* the passes the layout planned */
-                fcn__pass(st, ns, need, done, FCN__BAND, to);
-                for (i = 0; i < ns; i++) {
-                    fcn__stage *s = &st[i];
-                    if (to[i] <= done[i]) continue;
-                    s->lo = done[i];
-                    s->hi = to[i];
-                    S.cur = i;
-                    S.units = fcn__stage_units(&S, s);
-                    whole = S.units == (size_t)(s->hi - s->lo);
-                    /* a 1x1 layer next (fc 2 after fc 200) on the same rows: computed by the
-                       same units, its input still in cache, one step fewer */
-                    S.fuse = whole && i + 1 < ns && st[i + 1].fast && st[i + 1].L->d.kh == 1 && st[i + 1].L->d.kw == 1 &&
-                             done[i + 1] == done[i] && to[i + 1] == to[i];
-                    fcn__pool_rows(&pool, (size_t)(s->hi - s->lo), S.units / (size_t)(s->hi - s->lo), s->lo, fcn__stage_unit, &S);
-                    if (s->softmax && !whole) fcn__pool_rows(&pool, (size_t)(s->hi - s->lo), 1, s->lo, fcn__stage_softmax, &S);
-                    done[i] = to[i];
-                    if (S.fuse) i++, done[i] = to[i];
-                }
-            }
-            for (y = r0; y < r1; y++)
-                for (x = 0; x < twi; x++)
-                    for (k = 0; k < K; k++)
-                        out[((size_t)y * (size_t)g->rw + (size_t)(tx0 + x)) * (size_t)K + (size_t)k] =
-                            fcn__row(last, k, y * q)[(size_t)x * (size_t)q];
-            fcn__progress_add(prog, r1 - r0);
-            if (prog->stop) status = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
-        }
-        FCN_FREE(mem);
-        mem = NULL;
+    j->prog.total = (long)j->rh * (long)((j->rw + tw - 1) / tw);
+    for (tx0 = 0; tx0 < j->rw && status == FCN_OK; tx0 += tw) {
+        int twi = j->rw - tx0 < tw ? j->rw - tx0 : tw;
+        if ((status = fcn__tile_plan(j, twi, &t, err)) != FCN_OK) break;
+        status = fcn__tile_map(&S, &team, &t, wpack, tx0, twi, work, out, err);
     }
 done:
-    if (started) fcn__pool_stop(&pool);
+    if (started) fcn__team_stop(&team);
     if (wpack)
         for (i = 0; i < net->n; i++) FCN_FREE(wpack[i]);
     FCN_FREE(S.scratch);
     FCN_FREE(wpack);
-    FCN_FREE(done);
-    FCN_FREE(need);
-    FCN_FREE(to);
-    FCN_FREE(st);
-    FCN_FREE(plan);
+    FCN_FREE(work);
+    FCN_FREE(t.st);
+    FCN_FREE(t.plan.l);
     return status;
+}
+
+/* >>map
+   The public map functions: sizes, the map itself on either path, and its cost. */
+FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_options *opt, int *out_h,
+                               int *out_w, fcn_error *err)
+{
+    fcn__job j;
+    fcn_status st = fcn__job_init(net, NULL, h, w, opt, &j, err);
+    if (st != FCN_OK) return st;
+    if (out_h) *out_h = j.rh;
+    if (out_w) *out_w = j.rw;
+    fcn__ok(err);
+    return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w, const fcn_options *opt,
                           float *out, fcn_error *err)
 {
-    fcn__geom g;
-    fcn__progress prog;
-    fcn_status st;
-    if (!opt) opt = &fcn__no_options;
-    st = fcn__geometry(net, h, w, opt, &g, err);
+    fcn__job j;
+    int dense = !opt || opt->path == FCN_PATH_DENSE;
+    fcn_status st = fcn__job_map(net, image, h, w, opt, out, dense, &j, err);
     if (st != FCN_OK) return st;
-    if (!image || !out) return fcn__fail(err, FCN_ERR_ARG, "image or out is NULL");
-    if ((unsigned)opt->kernel >= (unsigned)FCN_KERNEL_COUNT)
-        return fcn__fail(err, FCN_ERR_ARG, "unknown kernel choice %d", (int)opt->kernel);
-    if (opt->path == FCN_PATH_DENSE) {
-        st = fcn_net_dense_check(net, err);
-        if (st != FCN_OK) return st;
-        fcn__progress_init(&prog, opt, 0);
-        st = fcn__stream_map(net, image, h, w, opt->border, &g, opt->max_memory ? opt->max_memory : FCN_DEFAULT_MEMORY,
-                             opt->kernel == FCN_KERNEL_PORTABLE, &prog, out, err);
-    } else {
-        fcn__progress_init(&prog, opt, g.rh);
-        st = fcn__sliding_map(net, image, h, w, opt->border, &g, &prog, out, err);
-    }
-    fcn__progress_done(&prog);
+    fcn__progress_start(&j.prog, dense ? 0 : j.rh);
+    st = dense ? fcn__stream_map(&j, out, err) : fcn__sliding_map(&j, out, err);
+    fcn__progress_done(&j.prog);
     if (st == FCN_OK) fcn__ok(err);
     return st;
 }
@@ -2659,19 +2745,16 @@ FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_opti
                                 double *sliding_per_layer, double *dense_per_layer, double *sliding_total,
                                 double *dense_total, fcn_error *err)
 {
-    fcn__geom g;
-    fcn__dlayer *plan;
+    fcn__job j;
+    fcn__plan plan;
     double st_sum = 0.0, dt_sum = 0.0;
-    int ch, cw, i, dense;
-    size_t big;
-    fcn_status st;
-    if (!opt) opt = &fcn__no_options;
-    st = fcn__geometry(net, h, w, opt, &g, err);
+    int i, dense;
+    fcn_status st = fcn__job_init(net, NULL, h, w, opt, &j, err);
     if (st != FCN_OK) return st;
-    plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
-    if (!plan) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    plan.l = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan.l));
+    if (!plan.l) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
     dense = fcn_net_dense_check(net, NULL) == FCN_OK;
-    if (dense) st = fcn__dense_plan(net, g.rh, g.rw, g.stride, plan, &ch, &cw, &big, err);
+    if (dense) st = fcn__dense_plan(net, j.rh, j.rw, j.stride, &plan, err);
     for (i = 0; i < net->n && st == FCN_OK; i++) {
         const fcn__layer *L = &net->layers[i];
         double per_out = 0.0, sl, de;
@@ -2679,21 +2762,20 @@ FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_opti
             per_out = 2.0 * L->in.c * L->d.kh * L->d.kw;
         else if (fcn__is_pool(L->d.type))
             per_out = (double)L->d.kh * L->d.kw;
-        sl = per_out * L->out.c * L->out.h * L->out.w * (double)g.rh * g.rw;
-        de = dense ? per_out * L->out.c * (double)plan[i].out_h * plan[i].out_w : 0.0;
+        sl = per_out * L->out.c * L->out.h * L->out.w * (double)j.rh * j.rw;
+        de = dense ? per_out * L->out.c * (double)plan.l[i].out_h * plan.l[i].out_w : 0.0;
         if (sliding_per_layer) sliding_per_layer[i] = sl;
         if (dense_per_layer) dense_per_layer[i] = de;
         st_sum += sl;
         dt_sum += de;
     }
-    FCN_FREE(plan);
+    FCN_FREE(plan.l);
     if (st != FCN_OK) return st;
     if (sliding_total) *sliding_total = st_sum;
     if (dense_total) *dense_total = dt_sum;
     fcn__ok(err);
     return FCN_OK;
 }
-
 
 #endif /* FCN__IMPLEMENTED */
 #endif /* FCN_IMPLEMENTATION */

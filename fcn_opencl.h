@@ -1591,181 +1591,189 @@ static cl_int fcn__cl_pointwise(fcn__cl_run *r, int i)
 
 static int fcn__cl_nomem(cl_int e) { return e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_HOST_MEMORY; }
 
-/* The largest buffer (floats) of an rh x rw piece and its crop size. */
-static fcn_status fcn__cl_piece_size(const fcn_net *net, int rh, int rw, int s, fcn__dlayer *plan, size_t *big,
-                                     size_t *crop, fcn_error *err)
+/* Plans an rh x rw piece: its largest layer buffer (floats) in p->big. */
+static fcn_status fcn__cl_piece_plan(const fcn__job *j, int rh, int rw, fcn__plan *p, fcn_error *err)
 {
-    int ch, cw;
-    fcn_status st = fcn__dense_plan(net, rh, rw, s, plan, &ch, &cw, big, err);
-    if (st == FCN_OK) *crop = (size_t)ch * (size_t)cw * (size_t)net->input.c;
-    return st;
+    return fcn__dense_plan(j->net, rh, rw, j->stride, p, err);
 }
 
-/* Maps g's rectangle in pieces whose layer buffers hold at most cap floats. Sets *nomem
-   (and returns FCN_ERR_DEVICE) when the device ran out of memory. */
-static fcn_status fcn__cl_pieces(fcn_cl *cl, const fcn_net *net, const float *img, int h, int w,
-                                 const fcn_options *o, const fcn__geom *g, size_t cap, const float *wbuf, size_t nw,
+/* The largest piece: the tallest full-width band whose layer buffers hold at most cap
+   floats, else the widest one-row piece. */
+static fcn_status fcn__cl_piece_dims(const fcn__job *j, size_t cap, fcn__plan *p, int *bh, int *bw, fcn_error *err)
+{
+    int lo = 1, hi, tall;
+    fcn_status st = fcn__cl_piece_plan(j, 1, j->rw, p, err);
+    *bh = 1;
+    *bw = j->rw;
+    if (st != FCN_OK) return st;
+    tall = p->big <= cap;
+    hi = tall ? j->rh : j->rw;
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        if ((st = fcn__cl_piece_plan(j, tall ? mid : 1, tall ? j->rw : mid, p, err)) != FCN_OK) return st;
+        if (p->big <= cap) lo = mid;
+        else hi = mid - 1;
+    }
+    if (tall) *bh = lo;
+    else *bw = lo;
+    return FCN_OK;
+}
+
+/* The map of the piece at (y0, x0) of the rectangle, ph x pw: every q-th point of the
+   last grid, channels last, gathered into r->b and read into its place in out. */
+static cl_int fcn__cl_gather(fcn__cl_run *r, const fcn__job *j, int y0, int x0, int ph, int pw, float *out)
+{
+    fcn_cl *cl = r->cl;
+    const fcn__dlayer *last = &r->plan[j->net->n - 1];
+    size_t K = (size_t)fcn_net_outputs(j->net), gs[2], l[3], region[3], bo[3] = {0, 0, 0}, ho[3];
+    fcn__cl_args a;
+    cl_int e;
+    r->layer = -1;
+    a.k = cl->k[FCN__K_GATHER];
+    a.i = 0;
+    a.e = CL_SUCCESS;
+    fcn__cl_buf(&a, r->a);
+    fcn__cl_buf(&a, r->b);
+    fcn__cl_int(&a, last->out_h * last->out_w);
+    fcn__cl_int(&a, last->out_w);
+    fcn__cl_int(&a, j->stride / last->g);
+    fcn__cl_int(&a, ph);
+    fcn__cl_int(&a, pw);
+    fcn__cl_int(&a, (int)K);
+    r->call = "clSetKernelArg";
+    if ((e = a.e) != CL_SUCCESS) return e;
+    fcn__cl_local2(cl, FCN__K_GATHER, 16, 8, l);
+    gs[0] = fcn__cl_up((size_t)pw, l[0]);
+    gs[1] = fcn__cl_up((size_t)ph, l[1]);
+    r->call = "clEnqueueNDRangeKernel(fcn_gather)";
+    if ((e = fcn__cl_enqueue(cl, FCN__K_GATHER, 2, gs, l)) != CL_SUCCESS) return e;
+    ho[0] = (size_t)x0 * K * sizeof(float);
+    ho[1] = (size_t)y0;
+    ho[2] = 0;
+    region[0] = (size_t)pw * K * sizeof(float);
+    region[1] = (size_t)ph;
+    region[2] = 1;
+    r->call = "clEnqueueReadBufferRect(map)";
+    return clEnqueueReadBufferRect(cl->queue, r->b, CL_TRUE, bo, ho, region, region[0], 0,
+                                   (size_t)j->rw * K * sizeof(float), 0, out, 0, NULL, NULL);
+}
+
+/* One piece at (y0, x0) of the rectangle, ph x pw: the input crop cut on the host (into
+   host), every layer on the device, then the gather. */
+static cl_int fcn__cl_piece(fcn__cl_run *r, const fcn__job *j, fcn__plan *p, int y0, int x0, int ph, int pw,
+                            float *host, float *out)
+{
+    const fcn_net *net = j->net;
+    fcn__job pj = *j;
+    cl_int e;
+    int i;
+    pj.ry = j->ry + y0;
+    pj.rx = j->rx + x0;
+    if (fcn__cl_piece_plan(j, ph, pw, p, NULL) != FCN_OK) return CL_INVALID_VALUE; /* planned before: cannot fail */
+    fcn__cut(&pj, pj.ry * j->stride, pj.rx * j->stride, p->ch, p->cw, host);
+    r->call = "clEnqueueWriteBuffer(input)";
+    r->layer = -1;
+    e = clEnqueueWriteBuffer(r->cl->queue, r->a, CL_TRUE, 0,
+                             (size_t)p->ch * (size_t)p->cw * (size_t)net->input.c * sizeof(float), host, 0, NULL, NULL);
+    for (i = 0; i < net->n && e == CL_SUCCESS; i++) {
+        const fcn__layer *L = &net->layers[i];
+        cl_mem t;
+        r->layer = i;
+        if (L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) e = fcn__cl_conv(r, i);
+        else if (fcn__is_pool(L->d.type)) e = fcn__cl_pool(r, i);
+        else {
+            e = fcn__cl_pointwise(r, i);
+            continue;
+        }
+        t = r->a, r->a = r->b, r->b = t;
+    }
+    return e == CL_SUCCESS ? fcn__cl_gather(r, j, y0, x0, ph, pw, out) : e;
+}
+
+/* The two layer buffers of len floats and the weights (wbuf, nw floats) on the device. */
+static cl_int fcn__cl_buffers(fcn__cl_run *r, size_t len, const float *wbuf, size_t nw)
+{
+    fcn_cl *cl = r->cl;
+    cl_int e = CL_SUCCESS;
+    r->len = len;
+    r->call = "clCreateBuffer";
+    r->a = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, len * sizeof(float), NULL, &e);
+    if (r->a) r->b = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, len * sizeof(float), NULL, &e);
+    if (r->b) r->w = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY, (nw ? nw : 1) * sizeof(float), NULL, &e);
+    if (r->w && nw) {
+        r->call = "clEnqueueWriteBuffer(weights)";
+        e = clEnqueueWriteBuffer(cl->queue, r->w, CL_TRUE, 0, nw * sizeof(float), wbuf, 0, NULL, NULL);
+    }
+    return e;
+}
+
+/* The message for an OpenCL failure during a map of bh x bw pieces. */
+static fcn_status fcn__cl_map_fail(const fcn__cl_run *r, cl_int e, int bh, int bw, fcn_error *err)
+{
+    const char *nomem = fcn__cl_nomem(e) ? " (out of device memory)" : "";
+    clFinish(r->cl->queue);
+    if (r->layer >= 0)
+        return fcn__cl_fail(err, r->call, e, "layer %d (%s) of a %dx%d piece on %.80s%s", r->layer + 1,
+                            fcn_layer_name(r->net->layers[r->layer].d.type), bh, bw, r->cl->info.name, nomem);
+    return fcn__cl_fail(err, r->call, e, "a %dx%d piece (%lu-byte layer buffers) on %.80s%s", bh, bw,
+                        (unsigned long)(r->len * sizeof(float)), r->cl->info.name, nomem);
+}
+
+/* Maps the job's rectangle in pieces whose layer buffers hold at most cap floats. Sets
+   *nomem (and returns FCN_ERR_DEVICE) when the device ran out of memory. */
+static fcn_status fcn__cl_pieces(fcn_cl *cl, const fcn__job *j, size_t cap, const float *wbuf, size_t nw,
                                  const size_t *voff, float *out, int *nomem, fcn_error *err)
 {
-    fcn__dlayer *plan;
+    const fcn_net *net = j->net;
+    fcn__plan plan;
     fcn__cl_run r;
-    size_t big = 0, crop = 0, maxbig = 0, maxcrop = 0, K = (size_t)fcn_net_outputs(net);
     float *host = NULL;
-    int bh, bw, lo, hi, y0, x0, i, s = g->stride;
+    int bh, bw, y0, x0;
     long done = 0, total;
     cl_int e = CL_SUCCESS;
     fcn_status st;
     *nomem = 0;
-    plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
-    if (!plan) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-    /* the tallest full-width band that fits, else the widest one-row piece */
-    bw = g->rw;
-    st = fcn__cl_piece_size(net, 1, bw, s, plan, &big, &crop, err);
-    if (st == FCN_OK && big <= cap) {
-        lo = 1, hi = g->rh;
-        while (lo < hi) {
-            int mid = lo + (hi - lo + 1) / 2;
-            st = fcn__cl_piece_size(net, mid, bw, s, plan, &big, &crop, err);
-            if (st != FCN_OK) break;
-            if (big <= cap) lo = mid;
-            else hi = mid - 1;
-        }
-        bh = lo;
-    } else if (st == FCN_OK) {
-        bh = 1;
-        lo = 1, hi = g->rw;
-        while (lo < hi) {
-            int mid = lo + (hi - lo + 1) / 2;
-            st = fcn__cl_piece_size(net, 1, mid, s, plan, &big, &crop, err);
-            if (st != FCN_OK) break;
-            if (big <= cap) lo = mid;
-            else hi = mid - 1;
-        }
-        bw = lo;
-    } else {
-        bh = 1;
-    }
-    if (st == FCN_OK) st = fcn__cl_piece_size(net, bh, bw, s, plan, &maxbig, &maxcrop, err);
-    if (st == FCN_OK && maxbig > cap) {
+    memset(&r, 0, sizeof r);
+    plan.l = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan.l));
+    if (!plan.l) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    st = fcn__cl_piece_dims(j, cap, &plan, &bh, &bw, err);
+    if (st == FCN_OK) st = fcn__cl_piece_plan(j, bh, bw, &plan, err);
+    if (st == FCN_OK && plan.big > cap)
         st = fcn__fail(err, FCN_ERR_DEVICE,
                        "one output pixel needs a %lu-byte layer buffer, more than the %lu bytes allowed on %.80s",
-                       (unsigned long)(maxbig * sizeof(float)), (unsigned long)(cap * sizeof(float)), cl->info.name);
+                       (unsigned long)(plan.big * sizeof(float)), (unsigned long)(cap * sizeof(float)), cl->info.name);
+    if (st == FCN_OK) {
+        size_t crop = (size_t)plan.ch * (size_t)plan.cw * (size_t)net->input.c;
+        host = FCN__CAST(float *, fcn__alloc(crop, sizeof(float)));
+        if (!host) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for a %lu-float input crop", (unsigned long)crop);
     }
     if (st != FCN_OK) {
-        FCN_FREE(plan);
+        FCN_FREE(plan.l);
         return st;
     }
-    total = (long)((g->rh + bh - 1) / bh) * (long)((g->rw + bw - 1) / bw);
-
-    memset(&r, 0, sizeof r);
+    total = (long)((j->rh + bh - 1) / bh) * (long)((j->rw + bw - 1) / bw);
     r.cl = cl;
     r.net = net;
-    r.plan = plan;
+    r.plan = plan.l;
     r.layer = -1;
-    host = FCN__CAST(float *, fcn__alloc(maxcrop, sizeof(float)));
-    if (!host) {
-        FCN_FREE(plan);
-        return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for a %lu-float input crop", (unsigned long)maxcrop);
-    }
     r.voff = voff;
-    r.len = maxbig;
-    r.call = "clCreateBuffer";
-    r.a = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, maxbig * sizeof(float), NULL, &e);
-    if (r.a) r.b = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, maxbig * sizeof(float), NULL, &e);
-    if (r.b) r.w = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY, (nw ? nw : 1) * sizeof(float), NULL, &e);
-    if (r.w && nw) {
-        r.call = "clEnqueueWriteBuffer(weights)";
-        e = clEnqueueWriteBuffer(cl->queue, r.w, CL_TRUE, 0, nw * sizeof(float), wbuf, 0, NULL, NULL);
-    }
-    for (y0 = 0; y0 < g->rh && e == CL_SUCCESS; y0 += bh)
-        for (x0 = 0; x0 < g->rw && e == CL_SUCCESS; x0 += bw) {
-            fcn__geom pg = *g;
-            int ch, cw;
-            const fcn__dlayer *last;
-            pg.ry = g->ry + y0;
-            pg.rx = g->rx + x0;
-            pg.rh = bh < g->rh - y0 ? bh : g->rh - y0;
-            pg.rw = bw < g->rw - x0 ? bw : g->rw - x0;
-            st = fcn__dense_plan(net, pg.rh, pg.rw, s, plan, &ch, &cw, &big, err);
-            if (st != FCN_OK) break;
-            fcn__cut(net, img, h, w, o->border, g->top, g->left, pg.ry * s, pg.rx * s, ch, cw, host);
-            r.call = "clEnqueueWriteBuffer(input)";
-            r.layer = -1;
-            e = clEnqueueWriteBuffer(cl->queue, r.a, CL_TRUE, 0, (size_t)ch * (size_t)cw * (size_t)net->input.c * sizeof(float),
-                                     host, 0, NULL, NULL);
-            for (i = 0; i < net->n && e == CL_SUCCESS; i++) {
-                const fcn__layer *L = &net->layers[i];
-                cl_mem t;
-                r.layer = i;
-                if (L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) e = fcn__cl_conv(&r, i);
-                else if (fcn__is_pool(L->d.type)) e = fcn__cl_pool(&r, i);
-                else {
-                    e = fcn__cl_pointwise(&r, i);
-                    continue;
-                }
-                t = r.a, r.a = r.b, r.b = t;
-            }
-            if (e != CL_SUCCESS) break;
-            /* the map: every q-th point of the last grid, channels last, into r.b */
-            last = &plan[net->n - 1];
-            {
-                fcn__cl_args a;
-                size_t gs[2], l[3], region[3], bo[3] = {0, 0, 0}, ho[3];
-                r.layer = -1;
-                a.k = cl->k[FCN__K_GATHER];
-                a.i = 0;
-                a.e = CL_SUCCESS;
-                fcn__cl_buf(&a, r.a);
-                fcn__cl_buf(&a, r.b);
-                fcn__cl_int(&a, last->out_h * last->out_w);
-                fcn__cl_int(&a, last->out_w);
-                fcn__cl_int(&a, s / last->g);
-                fcn__cl_int(&a, pg.rh);
-                fcn__cl_int(&a, pg.rw);
-                fcn__cl_int(&a, (int)K);
-                e = a.e;
-                r.call = "clSetKernelArg";
-                if (e != CL_SUCCESS) break;
-                fcn__cl_local2(cl, FCN__K_GATHER, 16, 8, l);
-                gs[0] = fcn__cl_up((size_t)pg.rw, l[0]);
-                gs[1] = fcn__cl_up((size_t)pg.rh, l[1]);
-                r.call = "clEnqueueNDRangeKernel(fcn_gather)";
-                e = fcn__cl_enqueue(cl, FCN__K_GATHER, 2, gs, l);
-                if (e != CL_SUCCESS) break;
-                ho[0] = (size_t)x0 * K * sizeof(float);
-                ho[1] = (size_t)y0;
-                ho[2] = 0;
-                region[0] = (size_t)pg.rw * K * sizeof(float);
-                region[1] = (size_t)pg.rh;
-                region[2] = 1;
-                r.call = "clEnqueueReadBufferRect(map)";
-                e = clEnqueueReadBufferRect(cl->queue, r.b, CL_TRUE, bo, ho, region, region[0], 0,
-                                            (size_t)g->rw * K * sizeof(float), 0, out, 0, NULL, NULL);
-                if (e != CL_SUCCESS) break;
-            }
-            done++;
-            if (o->progress && o->progress(o->progress_user, done, total)) {
+    e = fcn__cl_buffers(&r, plan.big, wbuf, nw);
+    for (y0 = 0; y0 < j->rh && e == CL_SUCCESS && st == FCN_OK; y0 += bh)
+        for (x0 = 0; x0 < j->rw && e == CL_SUCCESS && st == FCN_OK; x0 += bw) {
+            e = fcn__cl_piece(&r, j, &plan, y0, x0, bh < j->rh - y0 ? bh : j->rh - y0,
+                              bw < j->rw - x0 ? bw : j->rw - x0, host, out);
+            if (e == CL_SUCCESS && j->prog.fn && j->prog.fn(j->prog.user, ++done, total))
                 st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
-                break;
-            }
         }
     if (e != CL_SUCCESS) {
-        clFinish(cl->queue);
         *nomem = fcn__cl_nomem(e);
-        if (r.layer >= 0)
-            st = fcn__cl_fail(err, r.call, e, "layer %d (%s) of a %dx%d piece on %.80s%s", r.layer + 1,
-                              fcn_layer_name(net->layers[r.layer].d.type), bh, bw, cl->info.name,
-                              *nomem ? " (out of device memory)" : "");
-        else
-            st = fcn__cl_fail(err, r.call, e, "a %dx%d piece (%lu-byte layer buffers) on %.80s%s", bh, bw,
-                              (unsigned long)(maxbig * sizeof(float)), cl->info.name,
-                              *nomem ? " (out of device memory)" : "");
+        st = fcn__cl_map_fail(&r, e, bh, bw, err);
     }
     if (r.a) clReleaseMemObject(r.a);
     if (r.b) clReleaseMemObject(r.b);
     if (r.w) clReleaseMemObject(r.w);
     FCN_FREE(host);
-    FCN_FREE(plan);
+    FCN_FREE(plan.l);
     return st;
 }
 
@@ -1829,32 +1837,26 @@ static fcn_status fcn__cl_weights(const fcn_cl *cl, const fcn_net *net, float **
 FCNDEF fcn_status fcn_cl_map(fcn_cl *cl, const fcn_net *net, const float *image, int h, int w,
                              const fcn_options *opt, float *out, fcn_error *err)
 {
-    fcn__geom g;
+    fcn__job j;
     fcn_status st;
     size_t cap, nw = 0, *voff = NULL;
     float *wbuf = NULL;
     int nomem = 0;
     if (!cl) return fcn__fail(err, FCN_ERR_ARG, "fcn_cl_map: cl is NULL (fcn_cl_create first)");
-    if (!opt) opt = &fcn__no_options;
-    st = fcn__geometry(net, h, w, opt, &g, err);
-    if (st != FCN_OK) return st;
-    if (!image || !out) return fcn__fail(err, FCN_ERR_ARG, "image or out is NULL");
-    st = fcn_net_dense_check(net, err);
+    st = fcn__job_map(net, image, h, w, opt, out, 1, &j, err);
     if (st != FCN_OK) return st;
     st = fcn__cl_weights(cl, net, &wbuf, &nw, &voff, err);
     if (st != FCN_OK) return st;
-    /* out of device memory: retry with pieces half the size */
+    /* out of device memory: retry with pieces half the size, while one pixel still fits */
     for (cap = cl->cap / sizeof(float);; cap /= 2) {
-        st = fcn__cl_pieces(cl, net, image, h, w, opt, &g, cap, wbuf, nw, voff, out, &nomem, err);
+        fcn__plan one;
+        int stop;
+        st = fcn__cl_pieces(cl, &j, cap, wbuf, nw, voff, out, &nomem, err);
         if (st == FCN_OK || !nomem || cap < 2) break;
-        {
-            size_t big, crop;
-            fcn__dlayer *plan = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *plan));
-            int stop = !plan || fcn__cl_piece_size(net, 1, 1, g.stride, plan, &big, &crop, NULL) != FCN_OK ||
-                       big > cap / 2;
-            FCN_FREE(plan);
-            if (stop) break;
-        }
+        one.l = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *one.l));
+        stop = !one.l || fcn__cl_piece_plan(&j, 1, 1, &one, NULL) != FCN_OK || one.big > cap / 2;
+        FCN_FREE(one.l);
+        if (stop) break;
     }
     if (wbuf != net->params) FCN_FREE(wbuf);
     FCN_FREE(voff);

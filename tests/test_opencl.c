@@ -532,8 +532,8 @@ static void test_pieces(const char *dev)
     for (i = 0; i < 3; i++) {
         char name[200];
         fcn_options opt;
-        size_t big, crop_n;
-        fcn__dlayer plan[8];
+        fcn__dlayer layers[8];
+        fcn__plan plan;
         memset(&o, 0, sizeof o);
         o.device = dev;
         o.max_alloc = caps[i];
@@ -544,10 +544,11 @@ static void test_pieces(const char *dev)
             continue;
         }
         memset(&opt, 0, sizeof opt);
-        fcn__cl_piece_size(net, 1, 130, 1, plan, &big, &crop_n, NULL);
-        if (i == 2 && big * sizeof(float) <= caps[i]) {
+        plan.l = layers;
+        fcn__dense_plan(net, 1, 130, 1, &plan, NULL);
+        if (i == 2 && plan.big * sizeof(float) <= caps[i]) {
             fail(name, "the cap does not force pieces narrower than a row (one row needs %lu bytes)",
-                 (unsigned long)(big * 4));
+                 (unsigned long)(plan.big * 4));
         } else if (!compare(cl, net, img, 150, 130, &opt, why, sizeof why)) {
             fail(name, "whole map: %s", why);
         } else {
