@@ -17,7 +17,32 @@
        #include "fcn.h"
 
    and build with -ffp-contract=off (never -ffast-math), link with -lm and -pthread
-   (or define FCN_NO_THREADS).
+   (or define FCN_NO_THREADS). Caffe and ONNX models: fcn_import.h; OpenCL devices:
+   fcn_opencl.h (both build on this header).
+
+   CONTENTS
+
+   This comment: QUICK START, WHAT A MAP IS, THE ARITHMETIC CONTRACT, WHICH NETWORKS THE
+   DENSE PATH RUNS, THE MODEL FILE, ERRORS THREADS MEMORY, CONFIGURATION MACROS. Then the
+   declarations, then the implementation in sections, in reading order (grep the anchor):
+
+     >>base     includes, configuration checks, limits, errors, allocation
+     >>arith    exp, tanh, sigmoid, softmax: the text the OpenCL kernels compile too
+     >>net      a network: layers, their shapes, building one, the dense check
+     >>files    reading a whole file; writing one atomically (fcn_file_*)
+     >>format   the model file: one handler per directive, the reader, the writer
+     >>team     the worker threads of one map, and the progress count
+     >>job      a map's arguments and options, checked and resolved once
+     >>sliding  the reference: cut the window around a pixel, run the network on it
+     >>plan     the dense form: each layer's grid, step and dilation over the image
+     >>kernels  the dense convolution's register-blocked micro-kernels (SIMD, portable)
+     >>stream   the dense path: stages, rings of rows, bands, column tiles
+     >>map      the public map functions: fcn_map_size, fcn_map, fcn_map_flops
+
+   Where to start: to read the equivalence, THE ARITHMETIC CONTRACT, then >>arith,
+   >>sliding and >>plan (the same sums, shared across pixels); to change the speed,
+   >>kernels and >>stream; to add a layer type, >>net, >>format, >>sliding, then >>plan
+   and >>stream. The internals fcn_import.h and fcn_opencl.h use are listed under >>base.
 
    QUICK START
 
@@ -57,20 +82,37 @@
 
    THE ARITHMETIC CONTRACT (why the paths agree, bit for bit, on every machine)
 
-   - every multiply-add is fmaf() (never a*b+c), so no compiler or device may round it
-     differently; the library must be built with -ffp-contract=off and no fast-math;
-   - each output is accumulated in one fixed order: bias first, then input channel,
-     kernel row, kernel column; fully connected inputs in C,H,W order (as Caffe
-     flattens), which is the same order; average pools add in row, column order from 0
-     and divide by the count; max pools keep the first of equal values in that order;
-   - exp (for softmax, sigmoid, tanh) is the library's own fcn_expf, made only of
-     exactly specified operations (+, -, *, /, fmaf, floor, ldexp), never libm's, and it
-     is written once (the "fcn-arith" section below) so the OpenCL kernels compile the
-     very same text;
-   - code is vectorised across output pixels and output maps, never by reordering a sum.
+   The one statement of the contract (README, fcn_opencl.h and the .cl files point here).
+   Each rule, then the code that keeps it:
+
+   1. Every multiply-add is one fused multiply-add, fmaf() in C and fma() in OpenCL C,
+      never a*b+c, so no compiler or device may round it differently.
+        fcn__patch_conv (sliding); FCN__KERNEL, fcn__unit_conv_generic (dense);
+        FCN__FMA in >>arith; the fcn_conv_* kernels in opencl/fcn.cl. The build:
+        -ffp-contract=off (the Makefile, fcn.pc) and the #error on fast-math in >>base;
+        "#pragma OPENCL FP_CONTRACT OFF" (opencl/fcn_prelude.cl).
+   2. Each output is accumulated in one fixed order: bias first, then input channel,
+      kernel row, kernel column. A fully connected layer is a convolution over its whole
+      input, so its inputs come in C,H,W order, as Caffe flattens (fcn__layer_shape).
+      Average pools add in row, column order from 0 and divide by the count; max pools
+      keep the first of equal values in that order; softmax subtracts the largest,
+      exponentiates, adds in order and divides.
+        fcn__patch_conv, fcn__patch_pool (sliding); FCN__KERNEL, fcn__unit_conv_generic,
+        fcn__unit_pool (dense); fcn__softmax; the conv, pool and softmax kernels in
+        opencl/fcn.cl.
+   3. exp (for softmax, sigmoid, tanh) is the library's own fcn__exp, made only of
+      exactly specified operations (+, -, *, /, fma, floor, ldexp), never libm's, and
+      written once: the fcn-arith section (>>arith), which tools/embed_opencl.sh pastes
+      into fcn_opencl.h so that the OpenCL kernels compile the very same text, built
+      with -cl-fp32-correctly-rounded-divide-sqrt (fcn__cl_build); fcn_cl_create refuses
+      a device without fma, a correctly rounded divide or denormals (fcn__cl_contract).
+   4. Code is vectorised across output pixels and output maps, never by reordering a
+      sum: in FCN__KERNEL each vector lane is one output's own chain of fmas, and the
+      OpenCL kernels' register blocks are several outputs, each with its own sum.
 
    So the dense map equals the sliding-window map, and both are the same on every
-   machine, compiler, thread count and tile.
+   machine, compiler, thread count, tile and device. The tests prove it with memcmp
+   (make test): the slide's worked example, random networks, real EM images.
 
    WHICH NETWORKS THE DENSE PATH RUNS
 
@@ -144,7 +186,11 @@
 #define FCN_FORMAT_VERSION 1
 
 #ifdef FCN_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define FCNDEF static __attribute__((unused)) /* a private copy need not use every function */
+#else
 #define FCNDEF static
+#endif
 #else
 #define FCNDEF extern
 #endif
@@ -241,7 +287,7 @@ typedef struct fcn_net fcn_net;
 FCNDEF fcn_status fcn_net_load(const char *path, fcn_net **out, fcn_error *err);
 FCNDEF fcn_status fcn_net_load_memory(const void *data, size_t size, const char *name,
                                       fcn_net **out, fcn_error *err);
-FCNDEF fcn_status fcn_net_save(const fcn_net *net, const char *path, fcn_error *err);
+FCNDEF fcn_status fcn_net_save(const fcn_net *net, const char *path, fcn_error *err); /* atomic */
 FCNDEF void fcn_net_free(fcn_net *net); /* NULL is fine */
 
 /* Building a network in code: the weights start at zero, the transform at scale 1,
@@ -281,6 +327,20 @@ FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_opti
                                 double *sliding_total, double *dense_total, fcn_error *err);
 
 FCNDEF const char *fcn_status_string(fcn_status s);
+
+/* Writing a file atomically (fcn_net_save does, and so should a map's writer): the
+   bytes go to a temporary file in the target's folder, every write checked;
+   fcn_file_commit flushes it to disk, closes it and renames it over the target, so the
+   target holds its old content or the whole new one, never a part. A failed commit,
+   or fcn_file_abort, removes the temporary and leaves an existing target untouched.
+   A target that exists and is not a regular file (/dev/null, a pipe) is written in
+   place. Errors are FCN_ERR_IO naming the file and the system's reason. One fcn_file
+   per thread; commit and abort free it (abort(NULL) is fine). */
+typedef struct fcn_file fcn_file;
+FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *err);
+FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_error *err);
+FCNDEF fcn_status fcn_file_commit(fcn_file *f, fcn_error *err);
+FCNDEF void fcn_file_abort(fcn_file *f);
 /* The SIMD instruction set of the dense path's kernels in this build ("avx512f",
    "avx2+fma", "neon" or "none"). */
 FCNDEF const char *fcn_simd_name(void);
@@ -289,7 +349,6 @@ FCNDEF const char *fcn_simd_name(void);
 FCNDEF float fcn_expf(float x);
 FCNDEF float fcn_tanhf(float x);
 FCNDEF float fcn_sigmoidf(float x);
-
 
 #ifdef __cplusplus
 }
@@ -300,6 +359,14 @@ FCNDEF float fcn_sigmoidf(float x);
 #ifdef FCN_IMPLEMENTATION
 #ifndef FCN__IMPLEMENTED
 #define FCN__IMPLEMENTED
+
+/* >>base
+   Used by fcn_import.h and fcn_opencl.h too (the only internals they use; keep these
+   names stable): fcn__fail, fcn__ok, fcn__alloc, FCN__CAST, the FCN__MAX_* limits
+   (>>base); the fcn-arith section (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
+   fcn__is_pool, fcn__is_weighted (>>net); fcn__read_file (>>files); fcn__le32,
+   fcn__parse_float (>>format); fcn__job, fcn__job_map (>>job); fcn__cut (>>sliding); fcn__plan,
+   fcn__dlayer, fcn__dense_plan (>>plan). */
 
 #include <errno.h>
 #include <float.h>
@@ -314,6 +381,11 @@ FCNDEF float fcn_sigmoidf(float x);
 
 #ifndef FCN_NO_THREADS
 #include <pthread.h>
+#include <unistd.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h> /* open, for the atomic writer (>>files) */
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 #if defined(__linux__) && !defined(FCN_NO_HUGEPAGES)
@@ -349,7 +421,6 @@ FCNDEF float fcn_sigmoidf(float x);
 #define FCN_DEFAULT_MEMORY ((size_t)48 << 20) /* scratch budget of the dense path, bytes */
 #endif
 
-/* >>errors */
 static fcn_status fcn__fail(fcn_error *err, fcn_status s, const char *fmt, ...)
 {
     if (err) {
@@ -795,6 +866,203 @@ FCNDEF fcn_status fcn_net_dense_check(const fcn_net *net, fcn_error *err)
     return FCN_OK;
 }
 
+/* >>files
+   The one file reader (fcn_net_load and fcn_import.h's loaders) and the atomic writer
+   (fcn_net_save, and the CLI's outputs). A file is written to a temporary in its own
+   folder, every write checked, flushed to disk, closed, then renamed over the target:
+   a reader sees the old file or the whole new one, never a part, and a failure leaves
+   the old file as it was. A target that is not a regular file (/dev/null, /dev/full, a
+   pipe) is written in place. */
+#if defined(__unix__) || defined(__APPLE__)
+#define FCN__POSIX_FILES 1
+#endif
+
+struct fcn_file {
+    char *path, *tmp; /* tmp: NULL when writing in place */
+#ifdef FCN__POSIX_FILES
+    int fd;
+#else
+    FILE *f;
+#endif
+};
+
+static void fcn__file_free(fcn_file *f)
+{
+    FCN_FREE(f->path);
+    FCN_FREE(f->tmp);
+    FCN_FREE(f);
+}
+
+static char *fcn__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = FCN__CAST(char *, FCN_MALLOC(n));
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* path's folder and name: "<dir>/.<name>.<pid>.<k>.tmp", k tried from seed until the
+   name is new. */
+static void fcn__tmp_name(char *tmp, size_t size, const char *path, unsigned long pid, unsigned long k)
+{
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path + 1) : 0;
+    snprintf(tmp, size, "%.*s.%s.%lu.%lu.tmp", dir, path, slash ? slash + 1 : path, pid, k);
+}
+
+FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *err)
+{
+    fcn_file *f;
+    size_t tn;
+    unsigned long k;
+    if (!path || !out || !path[0]) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_create: path or out is NULL or empty");
+    *out = NULL;
+    f = FCN__CAST(fcn_file *, FCN_MALLOC(sizeof *f));
+    if (!f) return fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory", path);
+    memset(f, 0, sizeof *f);
+    tn = strlen(path) + 64;
+    f->path = fcn__strdup(path);
+    f->tmp = FCN__CAST(char *, FCN_MALLOC(tn));
+    if (!f->path || !f->tmp) {
+        fcn__file_free(f);
+        return fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory", path);
+    }
+#ifdef FCN__POSIX_FILES
+    {
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* a device or a pipe: in place */
+            FCN_FREE(f->tmp);
+            f->tmp = NULL;
+            f->fd = open(path, O_WRONLY);
+            if (f->fd < 0) {
+                int e = errno;
+                fcn__file_free(f);
+                return fcn__fail(err, FCN_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+            }
+            *out = f;
+            return FCN_OK;
+        }
+        /* the seed: this fcn_file's address, so that threads and processes differ */
+        for (k = (unsigned long)(uintptr_t)f % 100000u;; k++) {
+            fcn__tmp_name(f->tmp, tn, path, (unsigned long)getpid(), k);
+            f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+            if (f->fd >= 0 || errno != EEXIST) break;
+        }
+        if (f->fd < 0) {
+            int e = errno;
+            fcn__file_free(f);
+            return fcn__fail(err, FCN_ERR_IO, "%s: cannot create a file in its folder: %s", path, strerror(e));
+        }
+    }
+#else
+    for (k = (unsigned long)(uintptr_t)f % 100000u;; k++) { /* C99 has no exclusive create: probe, then create */
+        FILE *probe;
+        fcn__tmp_name(f->tmp, tn, path, 0, k);
+        if ((probe = fopen(f->tmp, "rb")) == NULL) break;
+        fclose(probe);
+    }
+    f->f = fopen(f->tmp, "wb");
+    if (!f->f) {
+        int e = errno;
+        fcn__file_free(f);
+        return fcn__fail(err, FCN_ERR_IO, "%s: cannot create a file in its folder: %s", path, strerror(e));
+    }
+#endif
+    *out = f;
+    return FCN_OK;
+}
+
+FCNDEF void fcn_file_abort(fcn_file *f)
+{
+    if (!f) return;
+#ifdef FCN__POSIX_FILES
+    close(f->fd);
+#else
+    fclose(f->f);
+#endif
+    if (f->tmp) remove(f->tmp);
+    fcn__file_free(f);
+}
+
+FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_error *err)
+{
+    const char *p = FCN__CAST(const char *, data);
+    if (!f || (!data && n)) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_write: f or data is NULL");
+#ifdef FCN__POSIX_FILES
+    while (n > 0) {
+        ssize_t w = write(f->fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(w < 0 ? errno : EIO));
+        p += w;
+        n -= (size_t)w;
+    }
+#else
+    if (fwrite(p, 1, n, f->f) != n) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(errno));
+#endif
+    return FCN_OK;
+}
+
+FCNDEF fcn_status fcn_file_commit(fcn_file *f, fcn_error *err)
+{
+    int e = 0;
+    const char *what = NULL;
+    if (!f) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_commit: f is NULL");
+#ifdef FCN__POSIX_FILES
+    /* a device or pipe may not support fsync (EINVAL): only a regular file must reach the disk */
+    if (fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP))) e = errno, what = "cannot flush it to disk";
+    if (close(f->fd) != 0 && !e) e = errno, what = "cannot close it";
+#else
+    if (fflush(f->f) != 0) e = errno, what = "cannot flush it to disk";
+    if (fclose(f->f) != 0 && !e) e = errno, what = "cannot close it";
+#endif
+    if (!e && f->tmp && rename(f->tmp, f->path) != 0) e = errno, what = "cannot rename the finished file into place";
+    if (e) {
+        if (f->tmp) remove(f->tmp);
+        fcn__fail(err, FCN_ERR_IO, "%s: %s: %s", f->path, what, strerror(e));
+        fcn__file_free(f);
+        return FCN_ERR_IO;
+    }
+    fcn__file_free(f);
+    fcn__ok(err);
+    return FCN_OK;
+}
+
+/* Reads a whole file into a fresh buffer (NUL-terminated, for the text formats). */
+static fcn_status fcn__read_file(const char *path, unsigned char **buf, size_t *size, fcn_error *err)
+{
+    FILE *f;
+    long len;
+    size_t got;
+    *buf = NULL;
+    *size = 0;
+    f = fopen(path, "rb");
+    if (!f) return fcn__fail(err, FCN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (getc(f) == EOF && ferror(f)) {
+        int e = errno;
+        fclose(f);
+        return fcn__fail(err, FCN_ERR_IO, "%s: cannot read: %s", path, strerror(e));
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return fcn__fail(err, FCN_ERR_IO, "%s: cannot determine its size", path);
+    }
+    *buf = FCN__CAST(unsigned char *, FCN_MALLOC((size_t)len + 1));
+    if (!*buf) {
+        fclose(f);
+        return fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory for %ld bytes", path, len);
+    }
+    got = fread(*buf, 1, (size_t)len, f);
+    fclose(f);
+    if (got != (size_t)len) {
+        FCN_FREE(*buf);
+        *buf = NULL;
+        return fcn__fail(err, FCN_ERR_IO, "%s: read %lu of %ld bytes", path, (unsigned long)got, len);
+    }
+    (*buf)[got] = 0;
+    *size = got;
+    return FCN_OK;
+}
+
 /* >>format */
 static uint32_t fcn__crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
@@ -956,250 +1224,236 @@ static uint32_t fcn__le32(const unsigned char *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
+/* The model file being read: fcn_net_load_memory's state, passed to one handler per
+   directive. */
+typedef struct fcn__reader {
+    const unsigned char *data;
+    size_t size, pos;
+    const char *name; /* for messages */
+    fcn_error *err;
+    fcn__line *l;     /* the current line */
+    fcn_layer *layers;
+    int *lines;       /* each layer's line */
+    int n;            /* layers read */
+    int in_h, in_w, in_c;
+    float scale, *mean;
+    int have_mean;    /* mean values read so far */
+    size_t wline;     /* where the 'weights' line starts */
+    size_t nbytes;    /* announced weight bytes */
+    uint32_t crc;     /* announced checksum */
+    int at_weights;   /* the 'weights' line was read: the header is complete */
+} fcn__reader;
+
+static fcn_status fcn__rbad(fcn__reader *r, const char *what) { return fcn__bad(r->err, r->name, r->l, what); }
+
+/* 'fcn-model VERSION', the first line. */
+static fcn_status fcn__dir_magic(fcn__reader *r)
+{
+    int v;
+    if (strcmp(r->l->tok[0], "fcn-model") != 0 || r->l->n != 2 || !fcn__parse_int(r->l->tok[1], &v))
+        return fcn__rbad(r, "expected 'fcn-model VERSION'");
+    if (v != FCN_FORMAT_VERSION)
+        return fcn__fail(r->err, FCN_ERR_FORMAT, "%s: format version %d, this library reads version %d", r->name, v,
+                         FCN_FORMAT_VERSION);
+    return FCN_OK;
+}
+
+/* 'input H W C' */
+static fcn_status fcn__dir_input(fcn__reader *r)
+{
+    fcn_status st;
+    const fcn__line *l = r->l;
+    if (r->in_h || r->n) return fcn__rbad(r, "'input' must come once, before the layers");
+    if ((st = fcn__pos_int(l, 1, &r->in_h, "height", r->name, r->err)) != FCN_OK ||
+        (st = fcn__pos_int(l, 2, &r->in_w, "width", r->name, r->err)) != FCN_OK ||
+        (st = fcn__pos_int(l, 3, &r->in_c, "channels", r->name, r->err)) != FCN_OK)
+        return st;
+    if (l->n != 4) return fcn__rbad(r, "expected 'input H W C'");
+    if (r->in_h > FCN__MAX_PATCH || r->in_w > FCN__MAX_PATCH || r->in_c > FCN__MAX_MAPS)
+        return fcn__rbad(r, "input size out of range");
+    r->mean = FCN__CAST(float *, fcn__alloc((size_t)r->in_c, sizeof(float)));
+    if (!r->mean) return fcn__fail(r->err, FCN_ERR_NOMEM, "%s: out of memory", r->name);
+    memset(r->mean, 0, (size_t)r->in_c * sizeof(float));
+    return FCN_OK;
+}
+
+/* 'scale S' */
+static fcn_status fcn__dir_scale(fcn__reader *r)
+{
+    if (r->n || r->l->n != 2 || !fcn__parse_float(r->l->tok[1], &r->scale))
+        return fcn__rbad(r, "expected 'scale NUMBER' before the layers");
+    return FCN_OK;
+}
+
+/* 'mean M0 [M1 ...]', continued on further 'mean' lines */
+static fcn_status fcn__dir_mean(fcn__reader *r)
+{
+    int i;
+    if (r->n || r->l->n < 2 || r->l->n - 1 > r->in_c - r->have_mean)
+        return fcn__rbad(r, "expected 'mean' before the layers, one value per channel (on one or more lines)");
+    for (i = 1; i < r->l->n; i++)
+        if (!fcn__parse_float(r->l->tok[i], &r->mean[r->have_mean++]))
+            return fcn__rbad(r, "field 'mean': expected numbers");
+    return FCN_OK;
+}
+
+/* 'weights NBYTES crc32 XXXXXXXX', the last header line */
+static fcn_status fcn__dir_weights(fcn__reader *r)
+{
+    const fcn__line *l = r->l;
+    unsigned long long nb;
+    unsigned long c;
+    char *end;
+    if (!r->in_h) return fcn__rbad(r, "no 'input' line before the weights");
+    if (l->n != 4 || strcmp(l->tok[2], "crc32") != 0 || l->tok[1][0] < '0' || l->tok[1][0] > '9' ||
+        strlen(l->tok[3]) != 8)
+        return fcn__rbad(r, "expected 'weights NBYTES crc32 XXXXXXXX'");
+    errno = 0;
+    nb = strtoull(l->tok[1], &end, 10);
+    if (*end || errno) return fcn__rbad(r, "field 'NBYTES': expected a byte count");
+    c = strtoul(l->tok[3], &end, 16);
+    if (*end) return fcn__rbad(r, "field 'crc32': expected 8 hex digits");
+    if (nb > (unsigned long long)(r->size - r->pos))
+        return fcn__fail(r->err, FCN_ERR_FORMAT,
+                         "%s: truncated: line %d announces %llu weight bytes, the file has %lu after it", r->name,
+                         l->no, nb, (unsigned long)(r->size - r->pos));
+    r->nbytes = (size_t)nb;
+    r->crc = (uint32_t)c;
+    r->at_weights = 1;
+    return FCN_OK;
+}
+
+/* A layer line: 'conv MAPS KH KW ...', 'maxpool KH KW ...', 'fc N', 'relu ...', ... */
+static fcn_status fcn__dir_layer(fcn__reader *r)
+{
+    const fcn__line *l = r->l;
+    fcn_layer *d;
+    fcn_status st;
+    int i, first = 1;
+    if (r->n == FCN__MAX_LAYERS) return fcn__rbad(r, "too many layers");
+    d = &r->layers[r->n];
+    memset(d, 0, sizeof *d);
+    for (i = 1; i < FCN_LAYER_COUNT; i++)
+        if (strcmp(l->tok[0], fcn__layer_names[i]) == 0) d->type = (fcn_layer_type)i;
+    if (!d->type) {
+        char what[160];
+        snprintf(what, sizeof what, "unknown layer '%.64s'", l->tok[0]);
+        return fcn__rbad(r, what);
+    }
+    if (d->type == FCN_LAYER_CONV) {
+        if ((st = fcn__pos_int(l, 1, &d->maps, "maps", r->name, r->err)) != FCN_OK ||
+            (st = fcn__pos_int(l, 2, &d->kh, "kh", r->name, r->err)) != FCN_OK ||
+            (st = fcn__pos_int(l, 3, &d->kw, "kw", r->name, r->err)) != FCN_OK)
+            return st;
+        first = 4;
+    } else if (fcn__is_pool(d->type)) {
+        if ((st = fcn__pos_int(l, 1, &d->kh, "kh", r->name, r->err)) != FCN_OK ||
+            (st = fcn__pos_int(l, 2, &d->kw, "kw", r->name, r->err)) != FCN_OK)
+            return st;
+        first = 3;
+    } else if (d->type == FCN_LAYER_FC) {
+        if ((st = fcn__pos_int(l, 1, &d->maps, "outputs", r->name, r->err)) != FCN_OK) return st;
+        first = 2;
+    }
+    if ((st = fcn__layer_options(l, first, d, r->name, r->err)) != FCN_OK) return st;
+    r->lines[r->n++] = l->no;
+    return FCN_OK;
+}
+
+/* One header line: which directives may come where, then its handler. */
+static fcn_status fcn__directive(fcn__reader *r)
+{
+    const char *kw = r->l->tok[0];
+    if (r->l->no == 1) return fcn__dir_magic(r);
+    if (strcmp(kw, "input") == 0) return fcn__dir_input(r);
+    if (!r->in_h && strcmp(kw, "weights") != 0) return fcn__rbad(r, "expected 'input H W C' before this line");
+    if (strcmp(kw, "scale") == 0) return fcn__dir_scale(r);
+    if (strcmp(kw, "mean") == 0) return fcn__dir_mean(r);
+    if (r->have_mean && r->have_mean != r->in_c) {
+        char what[128];
+        snprintf(what, sizeof what, "%d 'mean' values before this line, expected %d (one per channel)", r->have_mean,
+                 r->in_c);
+        return fcn__rbad(r, what);
+    }
+    if (strcmp(kw, "weights") == 0) return fcn__dir_weights(r);
+    return fcn__dir_layer(r);
+}
+
+/* Reads the header up to and including its 'weights' line. */
+static fcn_status fcn__read_header(fcn__reader *r)
+{
+    int too_long;
+    while (!r->at_weights) {
+        size_t start = r->pos;
+        fcn_status st;
+        if (!fcn__next_line(r->data, r->size, &r->pos, r->l, &too_long))
+            return fcn__fail(r->err, FCN_ERR_FORMAT, "%s: truncated: the header ends without a 'weights' line",
+                             r->name);
+        if (too_long) return fcn__rbad(r, "line too long");
+        if (r->l->n == 0 || r->l->tok[0][0] == '#') continue;
+        r->wline = start;
+        if ((st = fcn__directive(r)) != FCN_OK) return st;
+    }
+    return FCN_OK;
+}
+
+/* The weights after a complete header: their size and checksum, then the network. */
+static fcn_status fcn__read_weights(fcn__reader *r, fcn_net **out)
+{
+    const unsigned char *w = r->data + r->pos;
+    fcn_net *net;
+    fcn_status st;
+    size_t k;
+    if (r->size - r->pos != r->nbytes)
+        return fcn__fail(r->err, FCN_ERR_FORMAT, "%s: %lu bytes follow the weights, the header announces %lu",
+                         r->name, (unsigned long)(r->size - r->pos), (unsigned long)r->nbytes);
+    if (fcn__crc32(fcn__crc32(0, r->data, r->wline), w, r->nbytes) != r->crc)
+        return fcn__fail(r->err, FCN_ERR_FORMAT, "%s: checksum mismatch: the file is corrupt", r->name);
+    st = fcn__build(r->in_h, r->in_w, r->in_c, r->layers, r->n, r->name, r->lines, &r->nbytes, &net, r->err);
+    if (st != FCN_OK) return st;
+    for (k = 0; k < net->nparams; k++) {
+        uint32_t u = fcn__le32(w + 4 * k);
+        memcpy(&net->params[k], &u, 4);
+    }
+    net->scale = r->scale;
+    memcpy(net->mean, r->mean, (size_t)r->in_c * sizeof(float));
+    *out = net;
+    return FCN_OK;
+}
+
 FCNDEF fcn_status fcn_net_load_memory(const void *vdata, size_t size, const char *name, fcn_net **out,
                                       fcn_error *err)
 {
-    const unsigned char *data = FCN__CAST(const unsigned char *, vdata);
-    fcn__line *l = NULL;
-    fcn_layer *layers = NULL;
-    int *lines = NULL;
-    int n = 0, in_h = 0, in_w = 0, in_c = 0, have_mean = 0, too_long, i;
-    float scale = 1.0f, *mean = NULL;
-    size_t pos = 0, wline = 0, nbytes = 0, k;
-    uint32_t crc = 0;
-    fcn_net *net = NULL;
-    fcn_status st = FCN_OK;
-
+    fcn__reader r;
+    fcn_status st;
     if (!name) name = "model";
     if (!out) return fcn__fail(err, FCN_ERR_ARG, "%s: out is NULL", name);
     *out = NULL;
-    if (!data && size) return fcn__fail(err, FCN_ERR_ARG, "%s: data is NULL", name);
-    if (size < 12 || memcmp(data, "fcn-model ", 10) != 0)
+    if (!vdata && size) return fcn__fail(err, FCN_ERR_ARG, "%s: data is NULL", name);
+    memset(&r, 0, sizeof r);
+    r.data = FCN__CAST(const unsigned char *, vdata);
+    r.size = size;
+    r.name = name;
+    r.err = err;
+    r.scale = 1.0f;
+    if (size < 12 || memcmp(r.data, "fcn-model ", 10) != 0)
         return fcn__fail(err, FCN_ERR_FORMAT, "%s: not an fcn model (the first line must be 'fcn-model %d')",
                          name, FCN_FORMAT_VERSION);
-    l = FCN__CAST(fcn__line *, FCN_MALLOC(sizeof *l));
-    layers = FCN__CAST(fcn_layer *, fcn__alloc(FCN__MAX_LAYERS, sizeof *layers));
-    lines = FCN__CAST(int *, fcn__alloc(FCN__MAX_LAYERS, sizeof *lines));
-    if (!l || !layers || !lines) {
-        st = fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory", name);
-        goto done;
+    r.l = FCN__CAST(fcn__line *, FCN_MALLOC(sizeof *r.l));
+    r.layers = FCN__CAST(fcn_layer *, fcn__alloc(FCN__MAX_LAYERS, sizeof *r.layers));
+    r.lines = FCN__CAST(int *, fcn__alloc(FCN__MAX_LAYERS, sizeof *r.lines));
+    if (!r.l || !r.layers || !r.lines) st = fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory", name);
+    else {
+        memset(r.l, 0, sizeof *r.l);
+        st = fcn__read_header(&r);
+        if (st == FCN_OK) st = fcn__read_weights(&r, out);
     }
-    memset(l, 0, sizeof *l);
-    for (;;) {
-        size_t start = pos;
-        const char *kw;
-        if (!fcn__next_line(data, size, &pos, l, &too_long)) {
-            st = fcn__fail(err, FCN_ERR_FORMAT, "%s: truncated: the header ends without a 'weights' line",
-                           name);
-            goto done;
-        }
-        if (too_long) {
-            st = fcn__bad(err, name, l, "line too long");
-            goto done;
-        }
-        if (l->n == 0 || l->tok[0][0] == '#') continue;
-        kw = l->tok[0];
-        if (l->no == 1) {
-            int v;
-            if (strcmp(kw, "fcn-model") != 0 || l->n != 2 || !fcn__parse_int(l->tok[1], &v)) {
-                st = fcn__bad(err, name, l, "expected 'fcn-model VERSION'");
-                goto done;
-            }
-            if (v != FCN_FORMAT_VERSION) {
-                st = fcn__fail(err, FCN_ERR_FORMAT, "%s: format version %d, this library reads version %d",
-                               name, v, FCN_FORMAT_VERSION);
-                goto done;
-            }
-            continue;
-        }
-        if (strcmp(kw, "input") == 0) {
-            if (in_h || n) {
-                st = fcn__bad(err, name, l, "'input' must come once, before the layers");
-                goto done;
-            }
-            if ((st = fcn__pos_int(l, 1, &in_h, "height", name, err)) != FCN_OK ||
-                (st = fcn__pos_int(l, 2, &in_w, "width", name, err)) != FCN_OK ||
-                (st = fcn__pos_int(l, 3, &in_c, "channels", name, err)) != FCN_OK)
-                goto done;
-            if (l->n != 4) {
-                st = fcn__bad(err, name, l, "expected 'input H W C'");
-                goto done;
-            }
-            if (in_h > FCN__MAX_PATCH || in_w > FCN__MAX_PATCH || in_c > FCN__MAX_MAPS) {
-                st = fcn__bad(err, name, l, "input size out of range");
-                goto done;
-            }
-            mean = FCN__CAST(float *, fcn__alloc((size_t)in_c, sizeof(float)));
-            if (!mean) {
-                st = fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory", name);
-                goto done;
-            }
-            memset(mean, 0, (size_t)in_c * sizeof(float));
-            continue;
-        }
-        if (!in_h && strcmp(kw, "weights") != 0) {
-            st = fcn__bad(err, name, l, "expected 'input H W C' before this line");
-            goto done;
-        }
-        if (strcmp(kw, "scale") == 0) {
-            if (n || l->n != 2 || !fcn__parse_float(l->tok[1], &scale)) {
-                st = fcn__bad(err, name, l, "expected 'scale NUMBER' before the layers");
-                goto done;
-            }
-            continue;
-        }
-        if (strcmp(kw, "mean") == 0) { /* have_mean: the values read so far */
-            if (n || l->n < 2 || l->n - 1 > in_c - have_mean) {
-                st = fcn__bad(err, name, l,
-                              "expected 'mean' before the layers, one value per channel (on one or more lines)");
-                goto done;
-            }
-            for (i = 1; i < l->n; i++)
-                if (!fcn__parse_float(l->tok[i], &mean[have_mean++])) {
-                    st = fcn__bad(err, name, l, "field 'mean': expected numbers");
-                    goto done;
-                }
-            continue;
-        }
-        if (have_mean && have_mean != in_c) {
-            char what[128];
-            snprintf(what, sizeof what, "%d 'mean' values before this line, expected %d (one per channel)",
-                     have_mean, in_c);
-            st = fcn__bad(err, name, l, what);
-            goto done;
-        }
-        if (strcmp(kw, "weights") == 0) {
-            unsigned long long nb = 0;
-            unsigned long c = 0;
-            char *end;
-            if (!in_h) {
-                st = fcn__bad(err, name, l, "no 'input' line before the weights");
-                goto done;
-            }
-            if (l->n != 4 || strcmp(l->tok[2], "crc32") != 0 || l->tok[1][0] < '0' || l->tok[1][0] > '9' ||
-                strlen(l->tok[3]) != 8) {
-                st = fcn__bad(err, name, l, "expected 'weights NBYTES crc32 XXXXXXXX'");
-                goto done;
-            }
-            errno = 0;
-            nb = strtoull(l->tok[1], &end, 10);
-            if (*end || errno) {
-                st = fcn__bad(err, name, l, "field 'NBYTES': expected a byte count");
-                goto done;
-            }
-            c = strtoul(l->tok[3], &end, 16);
-            if (*end) {
-                st = fcn__bad(err, name, l, "field 'crc32': expected 8 hex digits");
-                goto done;
-            }
-            if (nb > (unsigned long long)(size - pos)) {
-                st = fcn__fail(err, FCN_ERR_FORMAT, "%s: truncated: line %d announces %llu weight bytes, the file has %lu after it",
-                               name, l->no, nb, (unsigned long)(size - pos));
-                goto done;
-            }
-            nbytes = (size_t)nb;
-            crc = (uint32_t)c;
-            wline = start;
-            break;
-        }
-        if (n == FCN__MAX_LAYERS) {
-            st = fcn__bad(err, name, l, "too many layers");
-            goto done;
-        }
-        {
-            fcn_layer *d = &layers[n];
-            int first = 1;
-            memset(d, 0, sizeof *d);
-            for (i = 1; i < FCN_LAYER_COUNT; i++)
-                if (strcmp(kw, fcn__layer_names[i]) == 0) d->type = (fcn_layer_type)i;
-            if (!d->type) {
-                char what[160];
-                snprintf(what, sizeof what, "unknown layer '%.64s'", kw);
-                st = fcn__bad(err, name, l, what);
-                goto done;
-            }
-            if (d->type == FCN_LAYER_CONV) {
-                if ((st = fcn__pos_int(l, 1, &d->maps, "maps", name, err)) != FCN_OK ||
-                    (st = fcn__pos_int(l, 2, &d->kh, "kh", name, err)) != FCN_OK ||
-                    (st = fcn__pos_int(l, 3, &d->kw, "kw", name, err)) != FCN_OK)
-                    goto done;
-                first = 4;
-            } else if (fcn__is_pool(d->type)) {
-                if ((st = fcn__pos_int(l, 1, &d->kh, "kh", name, err)) != FCN_OK ||
-                    (st = fcn__pos_int(l, 2, &d->kw, "kw", name, err)) != FCN_OK)
-                    goto done;
-                first = 3;
-            } else if (d->type == FCN_LAYER_FC) {
-                if ((st = fcn__pos_int(l, 1, &d->maps, "outputs", name, err)) != FCN_OK) goto done;
-                first = 2;
-            }
-            if ((st = fcn__layer_options(l, first, d, name, err)) != FCN_OK) goto done;
-            lines[n++] = l->no;
-        }
-    }
-    if (size - pos != nbytes) {
-        st = fcn__fail(err, FCN_ERR_FORMAT, "%s: %lu bytes follow the weights, the header announces %lu",
-                       name, (unsigned long)(size - pos), (unsigned long)nbytes);
-        goto done;
-    }
-    if (fcn__crc32(fcn__crc32(0, data, wline), data + pos, nbytes) != crc) {
-        st = fcn__fail(err, FCN_ERR_FORMAT, "%s: checksum mismatch: the file is corrupt", name);
-        goto done;
-    }
-    if ((st = fcn__build(in_h, in_w, in_c, layers, n, name, lines, &nbytes, &net, err)) != FCN_OK) goto done;
-    for (k = 0; k < net->nparams; k++) {
-        uint32_t u = fcn__le32(data + pos + 4 * k);
-        memcpy(&net->params[k], &u, 4);
-    }
-    net->scale = scale;
-    memcpy(net->mean, mean, (size_t)in_c * sizeof(float));
-    *out = net;
-    net = NULL;
-    fcn__ok(err);
-done:
-    fcn_net_free(net);
-    FCN_FREE(mean);
-    FCN_FREE(lines);
-    FCN_FREE(layers);
-    FCN_FREE(l);
+    if (st == FCN_OK) fcn__ok(err);
+    FCN_FREE(r.mean);
+    FCN_FREE(r.lines);
+    FCN_FREE(r.layers);
+    FCN_FREE(r.l);
     return st;
-}
-
-/* Reads a whole file into a fresh buffer (NUL-terminated, for the text formats); the
-   one file reader of fcn.h and fcn_import.h. */
-static fcn_status fcn__read_file(const char *path, unsigned char **buf, size_t *size, fcn_error *err)
-{
-    FILE *f;
-    long len;
-    size_t got;
-    *buf = NULL;
-    *size = 0;
-    f = fopen(path, "rb");
-    if (!f) return fcn__fail(err, FCN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (getc(f) == EOF && ferror(f)) {
-        int e = errno;
-        fclose(f);
-        return fcn__fail(err, FCN_ERR_IO, "%s: cannot read: %s", path, strerror(e));
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return fcn__fail(err, FCN_ERR_IO, "%s: cannot determine its size", path);
-    }
-    *buf = FCN__CAST(unsigned char *, FCN_MALLOC((size_t)len + 1));
-    if (!*buf) {
-        fclose(f);
-        return fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory for %ld bytes", path, len);
-    }
-    got = fread(*buf, 1, (size_t)len, f);
-    fclose(f);
-    if (got != (size_t)len) {
-        FCN_FREE(*buf);
-        *buf = NULL;
-        return fcn__fail(err, FCN_ERR_IO, "%s: read %lu of %ld bytes", path, (unsigned long)got, len);
-    }
-    (*buf)[got] = 0;
-    *size = got;
-    return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_net_load(const char *path, fcn_net **out, fcn_error *err)
@@ -1259,8 +1513,9 @@ FCNDEF fcn_status fcn_net_save(const fcn_net *net, const char *path, fcn_error *
     char num[64];
     size_t k, nb;
     uint32_t crc;
-    FILE *f;
-    int i, ok;
+    fcn_file *f = NULL;
+    fcn_status st;
+    int i;
     if (!net || !path) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_save: net or path is NULL");
     if (!fcn__mul(net->nparams, 4, &nb)) return fcn__fail(err, FCN_ERR_OVERFLOW, "%s: too many weights", path);
     fcn__printf(&t, "fcn-model %d\n", FCN_FORMAT_VERSION);
@@ -1313,25 +1568,21 @@ FCNDEF fcn_status fcn_net_save(const fcn_net *net, const char *path, fcn_error *
     }
     crc = fcn__crc32(fcn__crc32(0, (const unsigned char *)t.p, t.n), wb, nb);
     fcn__printf(&t, "weights %lu crc32 %08lx\n", (unsigned long)nb, (unsigned long)crc);
-    f = fopen(path, "wb");
-    if (!f) {
-        FCN_FREE(t.p);
-        FCN_FREE(wb);
-        return fcn__fail(err, FCN_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    }
-    ok = !t.oom && fwrite(t.p, 1, t.n, f) == t.n && fwrite(wb, 1, nb, f) == nb;
-    ok = (fclose(f) == 0) && ok;
+    st = t.oom ? fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory", path) : fcn_file_create(path, &f, err);
+    if (st == FCN_OK && (st = fcn_file_write(f, t.p, t.n, err)) == FCN_OK && (st = fcn_file_write(f, wb, nb, err)) == FCN_OK)
+        st = fcn_file_commit(f, err);
+    else if (f)
+        fcn_file_abort(f);
     FCN_FREE(t.p);
     FCN_FREE(wb);
-    if (!ok) return fcn__fail(err, FCN_ERR_IO, "%s: write failed", path);
-    fcn__ok(err);
-    return FCN_OK;
+    return st;
 }
 
-/* >>threads
-   A fixed set of worker threads for one fcn_map call. fcn__team_run hands out the
-   units of one step to whoever is free (the caller included) and returns when all are
-   done. Which thread computes a unit never changes its bits. */
+/* >>team
+   A fixed team of worker threads for one fcn_map call (the caller is one of them).
+   fcn__team_rows hands out the units of one step, row r first to thread r % n, which
+   takes another thread's rows only when its own are done (fcn__team_take), and returns
+   when all are done. Which thread computes a unit never changes its bits. */
 #define FCN__MAX_THREADS 256
 
 static int fcn__cpus(void)

@@ -16,6 +16,22 @@
    such as pocl-opencl-icd or a GPU vendor's). Other files include "fcn_opencl.h" for
    the declarations. Build flags as for fcn.h (-ffp-contract=off, never -ffast-math).
 
+   CONTENTS
+
+   This comment: QUICK START, WHAT IT DOES AND DOES NOT, DEVICE CHOICE, THE ARITHMETIC
+   CONTRACT ON A DEVICE, ERRORS, KERNELS, ENVIRONMENT, CONFIGURATION MACROS, THE KERNEL
+   SOURCE. Then the declarations, then the implementation (grep the anchor):
+
+     >>source   the OpenCL program: opencl/fcn_prelude.cl, fcn.h's fcn-arith section
+                and opencl/fcn.cl, pasted
+     >>errors   OpenCL error names and messages
+     >>devices  listing devices and what each offers of the arithmetic contract
+     >>context  fcn_cl_create: the device, its context and queue, the program's build
+     >>map      fcn_cl_map: the weights, pieces that fit the device, one kernel a layer
+
+   Where to start: to change a kernel, opencl/fcn.cl (then `make opencl-embed`) and the
+   host side of it under >>map; the plan each kernel runs is fcn.h's (>>plan).
+
    QUICK START
 
        fcn_error err;
@@ -58,17 +74,13 @@
    keeps it, else the first GPU, else the first device. fcn_cl_devices and
    fcn_cl_devices_text list them with what the contract needs (`fcn devices`).
 
-   THE ARITHMETIC CONTRACT ON A DEVICE (see fcn.h)
+   THE ARITHMETIC CONTRACT ON A DEVICE
 
-   The kernels (opencl/fcn.cl) use fma() for every multiply-add in the C code's order
-   (bias, input channel, kernel row, kernel column), compute pools and softmax exactly as
-   fcn.h does, and call the library's own exp, tanh and sigmoid: the program includes
-   fcn.h's "fcn-arith" section verbatim, so one text is compiled by both compilers. The
-   program starts with #pragma OPENCL FP_CONTRACT OFF and is built with
-   "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt", never with -cl-mad-enable or
-   fast/unsafe math. So a device must offer, in CL_DEVICE_SINGLE_FP_CONFIG:
-   CL_FP_FMA (fused multiply-add), CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT (a correctly
-   rounded divide) and CL_FP_DENORM (no flushing of subnormals), plus round to nearest,
+   The rules are fcn.h's (THE ARITHMETIC CONTRACT at its top, which also names the
+   kernels that keep each one); the kernels compile fcn.h's "fcn-arith" section
+   verbatim. What a device must offer for them, in CL_DEVICE_SINGLE_FP_CONFIG: CL_FP_FMA
+   (fused multiply-add), CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT (a correctly rounded
+   divide) and CL_FP_DENORM (no flushing of subnormals), plus round to nearest,
    infinities and NaNs, OpenCL C 1.2 and the host's byte order. fcn_cl_create refuses a
    device that lacks any of them with FCN_ERR_DEVICE and a message naming what is
    missing, unless fcn_cl_options.allow_inexact is set (then maps may differ from the
@@ -267,8 +279,8 @@ static const char *const fcn__cl_source[] = {
     "   fcn_opencl.h; edit them here and run `make opencl-embed`.\n"
     "\n"
     "   The program is built with -cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt and\n"
-    "   never with -cl-mad-enable, -cl-unsafe-math-optimizations or -cl-fast-relaxed-math:\n"
-    "   every multiply-add below is an explicit fma() and nothing may be contracted. */\n"
+    "   never with -cl-mad-enable, -cl-unsafe-math-optimizations or -cl-fast-relaxed-math,\n"
+    "   and nothing may be contracted: THE ARITHMETIC CONTRACT at the top of fcn.h. */\n"
     "#pragma OPENCL FP_CONTRACT OFF\n"
     "\n"
     "/* The operations the fcn-arith section is written with, in OpenCL C. All are exact\n"
@@ -334,16 +346,10 @@ static const char *const fcn__cl_source[] = {
     /* opencl/fcn.cl */
     "/* fcn.h OpenCL kernels, part 3 of 3: the dense path's layers.\n"
     "\n"
-    "   Same grids, same reads, same accumulation order as fcn__dense_conv, fcn__dense_pool,\n"
-    "   fcn__pointwise and fcn__softmax in fcn.h, so the map is the same bit for bit:\n"
-    "   - a convolution (and a fully connected layer, a convolution over its whole input)\n"
-    "     starts each output at its bias, then adds fma(weight, input, acc) over input\n"
-    "     channel, kernel row, kernel column, in that order;\n"
-    "   - an average pool adds its window in row, column order from 0.0f and divides by\n"
-    "     (float)(kh * kw); a max pool starts at the window's first element and takes a later\n"
-    "     one only if it is greater (v > m), so the first of equal values wins;\n"
-    "   - softmax subtracts the largest value (the first of equals), exponentiates with the\n"
-    "     library's fcn__exp, adds in channel order and divides.\n"
+    "   Same grids, same reads and the same arithmetic as fcn.h's dense path (>>stream:\n"
+    "   fcn__unit_conv_generic, fcn__unit_pool, fcn__softmax_row), so the map is the same\n"
+    "   bit for bit: THE ARITHMETIC CONTRACT at the top of fcn.h states the rules and names\n"
+    "   the kernels here that keep each one.\n"
     "   Layouts are planar: channel, row, column, all int indices (the host keeps every\n"
     "   buffer under 2^31 elements). A layer's output grid point (y, x) reads input grid rows\n"
     "   y*step + ky*dil and columns x*step + kx*dil. */\n"
@@ -386,7 +392,7 @@ static const char *const fcn__cl_source[] = {
     "                for (m = 0; m < FCN_CL_OM; m++) acc[m] = fma(wp[min(m, maps - 1 - o0) * ksz + t], v, acc[m]);\n"
     "            }\n"
     "    if (gx < out_w && gy < out_h)\n"
-    "        for (m = 0; m < FCN_CL_OM; m++)\n",
+    "        for (m = 0; m < FCN_CL_OM; m++)\n"
     "            if (o0 + m < maps) out[((o0 + m) * out_h + y) * out_w + x] = acc[m];\n"
     "}\n"
     "\n"
@@ -394,7 +400,7 @@ static const char *const fcn__cl_source[] = {
     "   rows per work item, in OpenCL vectors, for FCN_CL_VOM output maps: each lane is one\n"
     "   output with its own accumulator, so each output's order is unchanged, and a CPU driver\n"
     "   gets SIMD code without having to vectorise across work items; the two rows share each\n"
-    "   weight load. Loads are one vload where the points\n"
+    "   weight load. Loads are one vload where the points\n",
     "   read consecutive inputs (step 1; lanes past the grid's edge then read whatever follows\n"
     "   in the buffer, in_len floats, and are not stored), else a gather. The weights come reordered by the host (from vwoff):\n"
     "   per block of FCN_CL_VOM maps, per (channel, row, column), the block's maps side by\n"
@@ -444,7 +450,7 @@ static const char *const fcn__cl_source[] = {
     "                } else {\n"
     "                    float g[FCN_CL_VX];\n"
     "                    for (i = 0; i < FCN_CL_VX; i++) g[i] = row[xs[i] + off];\n"
-    "                    v = FCN_CL_VLOAD(0, g);\n",
+    "                    v = FCN_CL_VLOAD(0, g);\n"
     "                    for (i = 0; i < FCN_CL_VX; i++) g[i] = row1[xs[i] + off];\n"
     "                    v1 = FCN_CL_VLOAD(0, g);\n"
     "                }\n"
@@ -457,7 +463,7 @@ static const char *const fcn__cl_source[] = {
     "            }\n"
     "        }\n"
     "    for (q = 0; q < 2 && gy + q < out_h; q++)\n"
-    "        for (m = 0; m < FCN_CL_VOM && o0 + m < maps; m++) {\n"
+    "        for (m = 0; m < FCN_CL_VOM && o0 + m < maps; m++) {\n",
     "            __global float *dst = out + ((o0 + m) * out_h + gy + q) * out_w;\n"
     "            float r[FCN_CL_VX];\n"
     "            FCN_CL_FLOATV a = q \? acc1[m] : acc[m];\n"
@@ -499,7 +505,7 @@ static const char *const fcn__cl_source[] = {
     "            int r = t / tw, q = t - r * tw, iy = row0 + dil * r, ix = col0 + dil * q;\n"
     "            tile[t] = (iy < in_h && ix < in_w) \? in[(c * in_h + iy) * in_w + ix] : 0.0f;\n"
     "        }\n"
-    "        for (t = lid; t < FCN_CL_OM * kk; t += nl) {\n",
+    "        for (t = lid; t < FCN_CL_OM * kk; t += nl) {\n"
     "            int mm = t / kk;\n"
     "            wl[t] = par[woff + min(o0 + mm, maps - 1) * ksz + c * kk + (t - mm * kk)];\n"
     "        }\n"
@@ -511,7 +517,7 @@ static const char *const fcn__cl_source[] = {
     "                for (m = 0; m < FCN_CL_OM; m++) acc[m] = fma(wl[m * kk + ky * kw + kx], v, acc[m]);\n"
     "            }\n"
     "        }\n"
-    "    }\n"
+    "    }\n",
     "    if (x < out_w && y < out_h)\n"
     "        for (m = 0; m < FCN_CL_OM; m++)\n"
     "            if (o0 + m < maps) out[((o0 + m) * out_h + y) * out_w + x] = acc[m];\n"
@@ -562,7 +568,7 @@ static const char *const fcn__cl_source[] = {
     "            m = (ky == 0 && kx == 0) \? v : select(m, v, v > m);\n"
     "            s += v;\n"
     "        }\n"
-    "    }\n",
+    "    }\n"
     "    if (gy < out_h) {\n"
     "        __global float *dst = out + (c * out_h + y) * out_w;\n"
     "        FCN_CL_FLOATV r = is_max \? m : s / (FCN_CL_FLOATV)((float)(kh * kw));\n"
@@ -576,7 +582,7 @@ static const char *const fcn__cl_source[] = {
     "    }\n"
     "}\n"
     "\n"
-    "/* relu, tanh or sigmoid on n values in place. */\n"
+    "/* relu, tanh or sigmoid on n values in place. */\n",
     "__kernel void fcn_act(__global float *v, int n, int type, float slope)\n"
     "{\n"
     "    int i = (int)get_global_id(0);\n"
@@ -1035,6 +1041,7 @@ struct fcn_cl {
     cl_ulong klocal[FCN__CL_KERNELS]; /* CL_KERNEL_LOCAL_MEM_SIZE */
     size_t max_item[3];             /* CL_DEVICE_MAX_WORK_ITEM_SIZES */
     int out_of_order;
+    int allow_inexact;              /* options.allow_inexact */
     int conv;                       /* the convolution kernel: FCN_CL_CONV_* */
     int vx, vom;                    /* the vector kernel's lanes (4, 8 or 16) and maps (4 or 8) */
     size_t cap;                     /* bytes: largest layer buffer of a piece */
@@ -1151,18 +1158,187 @@ static fcn_status fcn__cl_build(fcn_cl *cl, const fcn_cl_options *o, fcn_error *
     return FCN_OK;
 }
 
+/* The caller's queue (options.queue): its device and context. */
+static fcn_status fcn__cl_use_queue(fcn_cl *cl, cl_command_queue q, fcn_error *err)
+{
+    cl_command_queue_properties qp = 0;
+    fcn__cl_dev one;
+    cl_int e = clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof cl->ctx, &cl->ctx, NULL);
+    if (e == CL_SUCCESS) e = clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof cl->dev, &cl->dev, NULL);
+    if (e == CL_SUCCESS) e = clGetCommandQueueInfo(q, CL_QUEUE_PROPERTIES, sizeof qp, &qp, NULL);
+    if (e != CL_SUCCESS) {
+        cl->ctx = NULL;
+        return fcn__cl_fail(err, "clGetCommandQueueInfo", e, "options.queue is not a usable queue");
+    }
+    clRetainContext(cl->ctx);
+    clRetainCommandQueue(q);
+    cl->queue = q;
+    cl->out_of_order = (qp & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
+    one.dev = cl->dev;
+    one.pi = 0;
+    if (clGetDeviceInfo(cl->dev, CL_DEVICE_PLATFORM, sizeof one.plat, &one.plat, NULL) != CL_SUCCESS) one.plat = NULL;
+    fcn__cl_fill(&one, 0, &cl->info);
+    if (!cl->info.exact && !cl->allow_inexact)
+        return fcn__fail(err, FCN_ERR_DEVICE,
+                         "OpenCL device %.80s (options.queue's) cannot keep the arithmetic contract: %s; its maps "
+                         "could differ from the CPU's. Use another device or allow inexact maps",
+                         cl->info.name, cl->info.inexact_why);
+    return FCN_OK;
+}
+
+/* The devices of the caller's context (options.context), into *devs (to free). */
+static fcn_status fcn__cl_context_devices(cl_context ctx, fcn__cl_dev **devs, int *n, fcn_error *err)
+{
+    cl_uint nd = 0, i;
+    cl_device_id *ids;
+    cl_int e = clGetContextInfo(ctx, CL_CONTEXT_NUM_DEVICES, sizeof nd, &nd, NULL);
+    if (e != CL_SUCCESS || nd == 0) return fcn__cl_fail(err, "clGetContextInfo", e, "options.context has no usable device");
+    ids = FCN__CAST(cl_device_id *, fcn__alloc(nd, sizeof *ids));
+    *devs = FCN__CAST(fcn__cl_dev *, fcn__alloc(nd, sizeof **devs));
+    if (!ids || !*devs) {
+        FCN_FREE(ids);
+        FCN_FREE(*devs);
+        *devs = NULL;
+        return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    }
+    e = clGetContextInfo(ctx, CL_CONTEXT_DEVICES, nd * sizeof *ids, ids, NULL);
+    for (i = 0; i < nd; i++) {
+        (*devs)[i].dev = ids[i];
+        (*devs)[i].pi = 0;
+        if (clGetDeviceInfo(ids[i], CL_DEVICE_PLATFORM, sizeof (*devs)[i].plat, &(*devs)[i].plat, NULL) != CL_SUCCESS)
+            (*devs)[i].plat = NULL;
+    }
+    FCN_FREE(ids);
+    if (e != CL_SUCCESS) {
+        FCN_FREE(*devs);
+        *devs = NULL;
+        return fcn__cl_fail(err, "clGetContextInfo", e, "cannot list options.context's devices");
+    }
+    *n = (int)nd;
+    return FCN_OK;
+}
+
+/* Device idx of devs: its context (the caller's, or a new one) and a new in-order queue. */
+static fcn_status fcn__cl_open(fcn_cl *cl, const fcn__cl_dev *d, cl_context ctx, int idx, fcn_error *err)
+{
+    cl_int e;
+    cl->dev = d->dev;
+    if (ctx) {
+        clRetainContext(ctx);
+        cl->ctx = ctx;
+    } else {
+        cl_context_properties props[3];
+        props[0] = CL_CONTEXT_PLATFORM;
+        props[1] = (cl_context_properties)d->plat;
+        props[2] = 0;
+        cl->ctx = clCreateContext(props, 1, &cl->dev, NULL, NULL, &e);
+        if (!cl->ctx) return fcn__cl_fail(err, "clCreateContext", e, "device %d (%.100s)", idx, cl->info.name);
+    }
+    if (!cl->info.exact && !cl->allow_inexact)
+        return fcn__fail(err, FCN_ERR_DEVICE,
+                         "OpenCL device %d (%.80s) cannot keep the arithmetic contract: %s; its maps could "
+                         "differ from the CPU's. Choose another device (`fcn devices`) or allow inexact maps",
+                         cl->info.index, cl->info.name, cl->info.inexact_why);
+    cl->queue = clCreateCommandQueue(cl->ctx, cl->dev, 0, &e);
+    if (!cl->queue) return fcn__cl_fail(err, "clCreateCommandQueue", e, "device %.100s", cl->info.name);
+    return FCN_OK;
+}
+
+/* Chooses a device (options.device, else FCN_OPENCL_DEVICE, else the default) among the
+   caller's context's devices or every platform's, and opens it. */
+static fcn_status fcn__cl_use_device(fcn_cl *cl, const fcn_cl_options *o, fcn_error *err)
+{
+    fcn__cl_dev *devs = NULL;
+    fcn_cl_device_info *info;
+    const char *sel = o->device, *from = "options.device";
+    int n = 0, idx = 0, i;
+    fcn_status st;
+    if (!sel || !sel[0]) {
+        sel = getenv("FCN_OPENCL_DEVICE");
+        from = "FCN_OPENCL_DEVICE";
+    }
+    st = o->context ? fcn__cl_context_devices(o->context, &devs, &n, err) : fcn__cl_enumerate(&devs, &n, err);
+    if (st != FCN_OK) return st;
+    info = FCN__CAST(fcn_cl_device_info *, fcn__alloc((size_t)n, sizeof *info));
+    if (!info) {
+        FCN_FREE(devs);
+        return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    }
+    for (i = 0; i < n; i++) fcn__cl_fill(&devs[i], i, &info[i]);
+    st = fcn__cl_choose(info, n, sel, from, &idx, err);
+    if (st == FCN_OK) {
+        cl->info = info[idx];
+        cl->info.is_default = idx == fcn__cl_default(info, n);
+        st = fcn__cl_open(cl, &devs[idx], o->context, idx, err);
+    }
+    FCN_FREE(info);
+    FCN_FREE(devs);
+    return st;
+}
+
+/* What the kernels need to know of the device: that it can compile, its work-item
+   limits and its preferred vector width (the vector kernel's: 4 to 16). */
+static fcn_status fcn__cl_device_caps(fcn_cl *cl, fcn_error *err)
+{
+    cl_bool comp = CL_TRUE, avail = CL_TRUE;
+    cl_uint pv = 8;
+    clGetDeviceInfo(cl->dev, CL_DEVICE_COMPILER_AVAILABLE, sizeof comp, &comp, NULL);
+    clGetDeviceInfo(cl->dev, CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL);
+    if (!avail || !comp)
+        return fcn__fail(err, FCN_ERR_DEVICE, "OpenCL device %.100s: %s", cl->info.name,
+                         !avail ? "not available" : "no compiler available (CL_DEVICE_COMPILER_AVAILABLE)");
+    if (clGetDeviceInfo(cl->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof cl->max_item, cl->max_item, NULL) != CL_SUCCESS)
+        cl->max_item[0] = cl->max_item[1] = cl->max_item[2] = 1;
+    if (clGetDeviceInfo(cl->dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pv, &pv, NULL) != CL_SUCCESS) pv = 8;
+    cl->vx = pv >= 16 ? 16 : pv >= 8 ? 8 : 4;
+    cl->vom = cl->vx >= 16 ? 8 : 4; /* 2 x vom accumulators: 16 of the 32 AVX-512 registers */
+    return FCN_OK;
+}
+
+/* The piece cap: a layer buffer at most the device's largest allocation and a quarter
+   of its memory (two are live), the caller's cap (options.max_alloc, else
+   FCN_OPENCL_MAX_ALLOC), and 2^31 - 1 floats. */
+static fcn_status fcn__cl_set_cap(fcn_cl *cl, const fcn_cl_options *o, fcn_error *err)
+{
+    size_t cap = (size_t)cl->info.max_alloc;
+    const char *env = getenv("FCN_OPENCL_MAX_ALLOC");
+    if (cl->info.global_mem / 4 < (unsigned long long)cap) cap = (size_t)(cl->info.global_mem / 4);
+    if (o->max_alloc) {
+        if (o->max_alloc < cap) cap = o->max_alloc;
+    } else if (env && env[0]) {
+        size_t v = fcn__cl_parse_bytes(env);
+        if (!v)
+            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes, e.g. 1000000, 64k, 256M, 2G",
+                             env);
+        if (v < cap) cap = v;
+    }
+    if (cap / sizeof(float) > (size_t)INT_MAX) cap = (size_t)INT_MAX * sizeof(float);
+    cl->cap = cap;
+    return FCN_OK;
+}
+
+/* The convolution kernel: options.conv_kernel, else FCN_OPENCL_CONV, else by device type. */
+static fcn_status fcn__cl_set_conv(fcn_cl *cl, const fcn_cl_options *o, fcn_error *err)
+{
+    const char *env = getenv("FCN_OPENCL_CONV");
+    int i;
+    if (o->conv_kernel) {
+        cl->conv = o->conv_kernel;
+    } else if (env && env[0]) {
+        for (i = 1; i <= 3; i++)
+            if (strcmp(env, fcn__cl_conv_names[i]) == 0) cl->conv = i;
+        if (!cl->conv) return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_CONV='%.40s': expected simple, tiled or vector", env);
+    } else {
+        cl->conv = cl->info.gpu ? FCN_CL_CONV_TILED : cl->info.cpu ? FCN_CL_CONV_VECTOR : FCN_CL_CONV_SIMPLE;
+    }
+    return FCN_OK;
+}
+
 FCNDEF fcn_status fcn_cl_create(const fcn_cl_options *opt, fcn_cl **out, fcn_error *err)
 {
     fcn_cl_options zero;
     fcn_cl *cl;
-    fcn__cl_dev *devs = NULL, one;
-    fcn_cl_device_info *info = NULL;
-    int n = 0, idx = 0, i;
-    const char *sel, *from = "options.device";
-    const char *env;
-    size_t cap;
-    cl_int e;
-    fcn_status st = FCN_OK;
+    fcn_status st;
     if (!out) return fcn__fail(err, FCN_ERR_ARG, "fcn_cl_create: out is NULL");
     *out = NULL;
     if (!opt) {
@@ -1175,172 +1351,15 @@ FCNDEF fcn_status fcn_cl_create(const fcn_cl_options *opt, fcn_cl **out, fcn_err
     cl = FCN__CAST(fcn_cl *, FCN_MALLOC(sizeof *cl));
     if (!cl) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
     memset(cl, 0, sizeof *cl);
-    sel = opt->device;
-    if (!sel || !sel[0]) {
-        sel = getenv("FCN_OPENCL_DEVICE");
-        from = "FCN_OPENCL_DEVICE";
-    }
-
-    if (opt->queue) {
-        /* the caller's queue: its device and context */
-        cl_command_queue_properties qp = 0;
-        e = clGetCommandQueueInfo(opt->queue, CL_QUEUE_CONTEXT, sizeof cl->ctx, &cl->ctx, NULL);
-        if (e == CL_SUCCESS) e = clGetCommandQueueInfo(opt->queue, CL_QUEUE_DEVICE, sizeof cl->dev, &cl->dev, NULL);
-        if (e == CL_SUCCESS) e = clGetCommandQueueInfo(opt->queue, CL_QUEUE_PROPERTIES, sizeof qp, &qp, NULL);
-        if (e != CL_SUCCESS) {
-            cl->ctx = NULL;
-            fcn_cl_free(cl);
-            return fcn__cl_fail(err, "clGetCommandQueueInfo", e, "options.queue is not a usable queue");
-        }
-        clRetainContext(cl->ctx);
-        clRetainCommandQueue(opt->queue);
-        cl->queue = opt->queue;
-        cl->out_of_order = (qp & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
-        one.dev = cl->dev;
-        one.pi = 0;
-        e = clGetDeviceInfo(cl->dev, CL_DEVICE_PLATFORM, sizeof one.plat, &one.plat, NULL);
-        if (e != CL_SUCCESS) one.plat = NULL;
-        fcn__cl_fill(&one, 0, &cl->info);
-    } else {
-        if (opt->context) {
-            /* the caller's context: choose among its devices */
-            cl_uint nd = 0;
-            cl_device_id *ids = NULL;
-            e = clGetContextInfo(opt->context, CL_CONTEXT_NUM_DEVICES, sizeof nd, &nd, NULL);
-            if (e != CL_SUCCESS || nd == 0) {
-                fcn_cl_free(cl);
-                return fcn__cl_fail(err, "clGetContextInfo", e, "options.context has no usable device");
-            }
-            ids = FCN__CAST(cl_device_id *, fcn__alloc(nd, sizeof *ids));
-            devs = FCN__CAST(fcn__cl_dev *, fcn__alloc(nd, sizeof *devs));
-            if (!ids || !devs) {
-                FCN_FREE(ids);
-                FCN_FREE(devs);
-                fcn_cl_free(cl);
-                return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-            }
-            e = clGetContextInfo(opt->context, CL_CONTEXT_DEVICES, nd * sizeof *ids, ids, NULL);
-            for (i = 0; i < (int)nd; i++) {
-                devs[i].dev = ids[i];
-                devs[i].pi = 0;
-                if (clGetDeviceInfo(ids[i], CL_DEVICE_PLATFORM, sizeof devs[i].plat, &devs[i].plat, NULL) != CL_SUCCESS)
-                    devs[i].plat = NULL;
-            }
-            FCN_FREE(ids);
-            if (e != CL_SUCCESS) {
-                FCN_FREE(devs);
-                fcn_cl_free(cl);
-                return fcn__cl_fail(err, "clGetContextInfo", e, "cannot list options.context's devices");
-            }
-            n = (int)nd;
-        } else {
-            st = fcn__cl_enumerate(&devs, &n, err);
-            if (st != FCN_OK) {
-                fcn_cl_free(cl);
-                return st;
-            }
-        }
-        info = FCN__CAST(fcn_cl_device_info *, fcn__alloc((size_t)n, sizeof *info));
-        if (!info) {
-            FCN_FREE(devs);
-            fcn_cl_free(cl);
-            return fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-        }
-        for (i = 0; i < n; i++) fcn__cl_fill(&devs[i], i, &info[i]);
-        st = fcn__cl_choose(info, n, sel, from, &idx, err);
-        if (st == FCN_OK) {
-            cl->info = info[idx];
-            cl->info.is_default = idx == fcn__cl_default(info, n);
-            cl->dev = devs[idx].dev;
-            if (opt->context) {
-                clRetainContext(opt->context);
-                cl->ctx = opt->context;
-            } else {
-                cl_context_properties props[3];
-                props[0] = CL_CONTEXT_PLATFORM;
-                props[1] = (cl_context_properties)devs[idx].plat;
-                props[2] = 0;
-                cl->ctx = clCreateContext(props, 1, &cl->dev, NULL, NULL, &e);
-                if (!cl->ctx) st = fcn__cl_fail(err, "clCreateContext", e, "device %d (%.100s)", idx, cl->info.name);
-            }
-        }
-        FCN_FREE(info);
-        FCN_FREE(devs);
-        if (st == FCN_OK && !cl->info.exact && !opt->allow_inexact)
-            st = fcn__fail(err, FCN_ERR_DEVICE,
-                           "OpenCL device %d (%.80s) cannot keep the arithmetic contract: %s; its maps could "
-                           "differ from the CPU's. Choose another device (`fcn devices`) or allow inexact maps",
-                           cl->info.index, cl->info.name, cl->info.inexact_why);
-        if (st == FCN_OK) {
-            cl->queue = clCreateCommandQueue(cl->ctx, cl->dev, 0, &e);
-            if (!cl->queue) st = fcn__cl_fail(err, "clCreateCommandQueue", e, "device %.100s", cl->info.name);
-        }
-        if (st != FCN_OK) {
-            fcn_cl_free(cl);
-            return st;
-        }
-    }
-    if (opt->queue && !cl->info.exact && !opt->allow_inexact) {
-        st = fcn__fail(err, FCN_ERR_DEVICE,
-                       "OpenCL device %.80s (options.queue's) cannot keep the arithmetic contract: %s; its maps "
-                       "could differ from the CPU's. Use another device or allow inexact maps",
-                       cl->info.name, cl->info.inexact_why);
-        fcn_cl_free(cl);
-        return st;
-    }
-    {
-        cl_bool comp = CL_TRUE, avail = CL_TRUE;
-        clGetDeviceInfo(cl->dev, CL_DEVICE_COMPILER_AVAILABLE, sizeof comp, &comp, NULL);
-        clGetDeviceInfo(cl->dev, CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL);
-        if (!avail || !comp) {
-            st = fcn__fail(err, FCN_ERR_DEVICE, "OpenCL device %.100s: %s", cl->info.name,
-                           !avail ? "not available" : "no compiler available (CL_DEVICE_COMPILER_AVAILABLE)");
-            fcn_cl_free(cl);
-            return st;
-        }
-    }
-    if (clGetDeviceInfo(cl->dev, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof cl->max_item, cl->max_item, NULL) != CL_SUCCESS)
-        cl->max_item[0] = cl->max_item[1] = cl->max_item[2] = 1;
-    {
-        /* the vector kernel's width: the device's preferred float vector, 4 to 16 */
-        cl_uint pv = 8;
-        if (clGetDeviceInfo(cl->dev, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pv, &pv, NULL) != CL_SUCCESS) pv = 8;
-        cl->vx = pv >= 16 ? 16 : pv >= 8 ? 8 : 4;
-        cl->vom = cl->vx >= 16 ? 8 : 4; /* 2 x vom accumulators: 16 of the 32 AVX-512 registers */
-    }
-    st = fcn__cl_build(cl, opt, err);
+    cl->allow_inexact = opt->allow_inexact;
+    st = opt->queue ? fcn__cl_use_queue(cl, opt->queue, err) : fcn__cl_use_device(cl, opt, err);
+    if (st == FCN_OK) st = fcn__cl_device_caps(cl, err);
+    if (st == FCN_OK) st = fcn__cl_build(cl, opt, err);
+    if (st == FCN_OK) st = fcn__cl_set_cap(cl, opt, err);
+    if (st == FCN_OK) st = fcn__cl_set_conv(cl, opt, err);
     if (st != FCN_OK) {
         fcn_cl_free(cl);
         return st;
-    }
-    /* the piece cap: a layer buffer at most the device's largest allocation and a
-       quarter of its memory (two are live), the caller's cap, and 2^31 - 1 floats */
-    cap = (size_t)cl->info.max_alloc;
-    if (cl->info.global_mem / 4 < (unsigned long long)cap) cap = (size_t)(cl->info.global_mem / 4);
-    if (opt->max_alloc) {
-        if (opt->max_alloc < cap) cap = opt->max_alloc;
-    } else if ((env = getenv("FCN_OPENCL_MAX_ALLOC")) != NULL && env[0]) {
-        size_t v = fcn__cl_parse_bytes(env);
-        if (!v) {
-            fcn_cl_free(cl);
-            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes, e.g. 1000000, 64k, 256M, 2G",
-                             env);
-        }
-        if (v < cap) cap = v;
-    }
-    if (cap / sizeof(float) > (size_t)INT_MAX) cap = (size_t)INT_MAX * sizeof(float);
-    cl->cap = cap;
-    if (opt->conv_kernel) {
-        cl->conv = opt->conv_kernel;
-    } else if ((env = getenv("FCN_OPENCL_CONV")) != NULL && env[0]) {
-        for (i = 1; i <= 3; i++)
-            if (strcmp(env, fcn__cl_conv_names[i]) == 0) cl->conv = i;
-        if (!cl->conv) {
-            fcn_cl_free(cl);
-            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_CONV='%.40s': expected simple, tiled or vector", env);
-        }
-    } else {
-        cl->conv = cl->info.gpu ? FCN_CL_CONV_TILED : cl->info.cpu ? FCN_CL_CONV_VECTOR : FCN_CL_CONV_SIMPLE;
     }
     *out = cl;
     fcn__ok(err);

@@ -1,15 +1,9 @@
 /* fcn.h OpenCL kernels, part 3 of 3: the dense path's layers.
 
-   Same grids, same reads, same accumulation order as fcn__dense_conv, fcn__dense_pool,
-   fcn__pointwise and fcn__softmax in fcn.h, so the map is the same bit for bit:
-   - a convolution (and a fully connected layer, a convolution over its whole input)
-     starts each output at its bias, then adds fma(weight, input, acc) over input
-     channel, kernel row, kernel column, in that order;
-   - an average pool adds its window in row, column order from 0.0f and divides by
-     (float)(kh * kw); a max pool starts at the window's first element and takes a later
-     one only if it is greater (v > m), so the first of equal values wins;
-   - softmax subtracts the largest value (the first of equals), exponentiates with the
-     library's fcn__exp, adds in channel order and divides.
+   Same grids, same reads and the same arithmetic as fcn.h's dense path (>>stream:
+   fcn__unit_conv_generic, fcn__unit_pool, fcn__softmax_row), so the map is the same
+   bit for bit: THE ARITHMETIC CONTRACT at the top of fcn.h states the rules and names
+   the kernels here that keep each one.
    Layouts are planar: channel, row, column, all int indices (the host keeps every
    buffer under 2^31 elements). A layer's output grid point (y, x) reads input grid rows
    y*step + ky*dil and columns x*step + kx*dil. */

@@ -6,8 +6,8 @@
    fcn_opencl.h; edit them here and run `make opencl-embed`.
 
    The program is built with -cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt and
-   never with -cl-mad-enable, -cl-unsafe-math-optimizations or -cl-fast-relaxed-math:
-   every multiply-add below is an explicit fma() and nothing may be contracted. */
+   never with -cl-mad-enable, -cl-unsafe-math-optimizations or -cl-fast-relaxed-math,
+   and nothing may be contracted: THE ARITHMETIC CONTRACT at the top of fcn.h. */
 #pragma OPENCL FP_CONTRACT OFF
 
 /* The operations the fcn-arith section is written with, in OpenCL C. All are exact

@@ -28,6 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -2360,6 +2363,116 @@ static int export_nets(const char *dir)
 
 /* ------------------------------------------------------------------ main */
 
+/* ------------------------------------------------------------------ atomic writes */
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static int same_file(const char *path, const unsigned char *want, size_t n)
+{
+    unsigned char buf[4096];
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    return f && got == n && memcmp(buf, want, n) == 0;
+}
+
+/* The names in dir other than . and .. */
+static int dir_count(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    if (!d) return -1;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
+/* fcn_file and fcn_net_save: the target holds its old bytes or all the new ones, never
+   a part, and no temporary is left behind; failures name the file and the reason. */
+static void test_atomic(void)
+{
+    char dir[600], path[700];
+    const char first[] = "the first version", second[] = "the second, longer version of the file";
+    fcn_net *net = slide_net(1);
+    fcn_file *f = NULL;
+    fcn_error e;
+    fcn_status st;
+    snprintf(dir, sizeof dir, "%s/fcn-atomic-XXXXXX", tmpdir_);
+    if (!net || !mkdtemp(dir)) {
+        begin("atomic: a private folder");
+        check(0, "mkdtemp %s: %s", dir, strerror(errno));
+        end();
+        fcn_net_free(net);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+
+    begin("atomic: commit puts the whole file in place");
+    st = fcn_file_create(path, &f, &e);
+    if (check(st == FCN_OK, "create: %s", e.message)) {
+        check(file_size(path) == -1, "the target exists before the commit");
+        check(fcn_file_write(f, first, sizeof first, &e) == FCN_OK, "write: %s", e.message);
+        check(fcn_file_commit(f, &e) == FCN_OK, "commit: %s", e.message);
+    }
+    check(same_file(path, (const unsigned char *)first, sizeof first), "the file does not hold what was written");
+    check(dir_count(dir) == 1, "%d names in the folder, expected 1", dir_count(dir));
+    end();
+
+    begin("atomic: abort leaves the old file and no temporary");
+    st = fcn_file_create(path, &f, &e);
+    if (check(st == FCN_OK, "create: %s", e.message)) {
+        check(fcn_file_write(f, second, sizeof second, &e) == FCN_OK, "write: %s", e.message);
+        check(dir_count(dir) == 2, "%d names while writing, expected the target and a temporary", dir_count(dir));
+        fcn_file_abort(f);
+    }
+    check(same_file(path, (const unsigned char *)first, sizeof first), "the old file changed");
+    check(dir_count(dir) == 1, "%d names in the folder after abort, expected 1", dir_count(dir));
+    fcn_file_abort(NULL);
+    end();
+
+    begin("atomic: a write past the file size limit leaves the old file (fcn_net_save)");
+    {
+        struct rlimit old, small;
+        void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN); /* EFBIG instead of the signal */
+        getrlimit(RLIMIT_FSIZE, &old);
+        small = old;
+        small.rlim_cur = 40;
+        if (check(setrlimit(RLIMIT_FSIZE, &small) == 0, "setrlimit: %s", strerror(errno))) {
+            st = fcn_net_save(net, path, &e);
+            setrlimit(RLIMIT_FSIZE, &old);
+            check(st == FCN_ERR_IO, "save past the limit: status %d (%s)", (int)st, fcn_status_string(st));
+            check(contains(e.message, path) && contains(e.message, strerror(EFBIG)),
+                  "message '%s' does not name the file and '%s'", e.message, strerror(EFBIG));
+        }
+        signal(SIGXFSZ, old_handler);
+    }
+    check(same_file(path, (const unsigned char *)first, sizeof first), "the old file changed");
+    check(dir_count(dir) == 1, "%d names in the folder, expected 1", dir_count(dir));
+    end();
+
+    begin("atomic: a full device (/dev/full) is an i/o error naming the reason");
+    if (file_size("/dev/full") < 0) {
+        printf("SKIP: atomic: /dev/full: not on this system\n");
+        n_skip++;
+    } else {
+        st = fcn_net_save(net, "/dev/full", &e);
+        check(st == FCN_ERR_IO, "save to /dev/full: status %d (%s)", (int)st, fcn_status_string(st));
+        check(contains(e.message, "/dev/full") && contains(e.message, strerror(ENOSPC)),
+              "message '%s' does not name /dev/full and '%s'", e.message, strerror(ENOSPC));
+        end();
+    }
+
+    remove(path);
+    rmdir(dir);
+    fcn_net_free(net);
+}
+
 int main(int argc, char **argv)
 {
     int quick = 0, i;
@@ -2395,6 +2508,7 @@ int main(int argc, char **argv)
     test_progress();
     test_malformed(quick);
     test_round_trip(quick);
+    test_atomic();
     {
         rng r;
         int n_small = quick ? 40 : 300, n_large = quick ? 2 : 10;
