@@ -15,8 +15,9 @@ PYTHON  ?= /usr/bin/python3
 DEB_PKGS = gcc clang make libstb-dev python3-numpy
 
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
-# Test programs built from tests/NAME.c with the same strict flags (run by tests/run.sh).
+# Test programs built from tests/KIND/NAME.c with the same strict flags (run by tests/run.sh).
 TESTS = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import
+vpath test_%.c tests/core tests/isbi tests/import tests/opencl
 
 .PHONY: all test test-run deps clean
 all: $(PROGRAMS)
@@ -32,7 +33,7 @@ endif
 $(BUILD)/%: examples/%.c fcn.h fcn_import.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
-$(TESTS): $(BUILD)/%: tests/%.c fcn.h fcn_import.h tests/harness.h tests/count_alloc.h | $(BUILD)
+$(TESTS): $(BUILD)/%: %.c fcn.h fcn_import.h tests/lib/harness.h tests/lib/count_alloc.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 $(BUILD):
@@ -67,11 +68,11 @@ BENCH_ARGS ?=
 bench: $(BUILD)/bench
 	PYTHON="$(PYTHON)" $(BUILD)/bench --out $(BUILD)/bench.txt $(BENCH_ARGS)
 
-$(BUILD)/bench: bench/bench.c fcn.h tests/count_alloc.h | $(BUILD)
+$(BUILD)/bench: bench/bench.c fcn.h tests/lib/count_alloc.h | $(BUILD)
 	$(CC) -std=c99 -O3 -march=native -ffp-contract=off -fno-fast-math -Wall -Wextra -I. -I$(STB_INC) bench/bench.c -o $@ -lm -pthread
 
 # OpenCL path (fcn_opencl.h, kernels in opencl/*.cl). `make opencl-embed` pastes the
-# kernels and fcn.h's fcn-arith section into fcn_opencl.h (tests/test_opencl_embed.sh
+# kernels and fcn.h's fcn-arith section into fcn_opencl.h (tests/opencl/test_opencl_embed.sh
 # checks that it is current); build/test_opencl is part of `make test`;
 # `make bench-opencl` times the OpenCL path beside the C dense path.
 DEB_PKGS += ocl-icd-opencl-dev pocl-opencl-icd
@@ -83,13 +84,13 @@ opencl-embed:
 
 test-run: $(BUILD)/test_opencl
 
-$(BUILD)/test_opencl: tests/test_opencl.c fcn.h fcn_opencl.h tests/net95.h | $(BUILD)
+$(BUILD)/test_opencl: tests/opencl/test_opencl.c fcn.h fcn_opencl.h tests/lib/net95.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)
 
 bench-opencl: $(BUILD)/bench_opencl
 	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)
 
-$(BUILD)/bench_opencl: bench/bench_opencl.c fcn.h fcn_opencl.h tests/net95.h | $(BUILD)
+$(BUILD)/bench_opencl: bench/bench_opencl.c fcn.h fcn_opencl.h tests/lib/net95.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)
 
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]: tools/demo.sh maps an ISBI 2012 test slice
@@ -116,24 +117,24 @@ FUZZ_SECONDS ?= 5
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -I.
 .PHONY: import-cases test-interop fuzz fuzz-smoke fuzz-corpus
 import-cases:
-	$(PYTHON) tests/make_import_cases.py
+	$(PYTHON) tests/import/make_import_cases.py
 test-interop: $(BUILD)/fcn
-	@BUILD="$(BUILD)" $(PYTHON) tests/test_interop.py "$(BUILD)"
+	@BUILD="$(BUILD)" $(PYTHON) tests/import/test_interop.py "$(BUILD)"
 fuzz: $(BUILD)/fuzz_onnx $(BUILD)/fuzz_caffe $(BUILD)/fuzz_wire
-$(BUILD)/fuzz_onnx: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
+$(BUILD)/fuzz_onnx: tests/fuzz/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=1 $< -o $@ -lm -pthread
-$(BUILD)/fuzz_caffe: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
+$(BUILD)/fuzz_caffe: tests/fuzz/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=2 $< -o $@ -lm -pthread
-$(BUILD)/fuzz_wire: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
+$(BUILD)/fuzz_wire: tests/fuzz/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=3 $< -o $@ -lm -pthread
 fuzz-smoke:
-	@BUILD="$(BUILD)" CLANG="$(CLANG)" FUZZ_SECONDS="$(FUZZ_SECONDS)" sh tests/fuzz_smoke.sh
+	@BUILD="$(BUILD)" CLANG="$(CLANG)" FUZZ_SECONDS="$(FUZZ_SECONDS)" sh tests/fuzz/fuzz_smoke.sh
 fuzz-corpus:
-	$(PYTHON) tests/make_fuzz_corpus.py
+	$(PYTHON) tests/fuzz/make_fuzz_corpus.py
 
 # models/isbi-n4.onnx, .prototxt and .caffemodel: the membrane network in the Caffe and
 # ONNX formats, written from models/isbi-n4.fcn (rerun after retraining: tests/
-# test_import_cli.sh requires the three formats to give byte-identical maps).
+# import/test_import_cli.sh requires the three formats to give byte-identical maps).
 .PHONY: model-formats
 model-formats:
 	$(PYTHON) tools/fcn_to_onnx.py $(MODEL) $(MODEL:.fcn=.onnx)

@@ -29,23 +29,23 @@ run() {
     echo "-- $name: $p passed, $f failed, $s skipped ($(($(date +%s) - start)) s)"
 }
 
-# The list of test programs: each entry is a name and a command.
+# The list of test programs: each entry is a name and a command. tests/KIND/ holds them.
 run core       "$BUILD/test_core"
 run isbi       "$BUILD/test_isbi"
-run numpy-ref  sh tests/numpy_ref.sh
-run matrix     sh tests/matrix.sh
-run cli        sh tests/test_cli.sh
-run eval       sh tests/test_eval.sh
-run demo       sh tests/test_demo.sh
-run examples   sh tests/test_examples.sh
-run torch      sh tests/test_torch.sh
+run numpy-ref  sh tests/core/numpy_ref.sh
+run matrix     sh tests/core/matrix.sh
+run cli        sh tests/cli/test_cli.sh
+run eval       sh tests/cli/test_eval.sh
+run demo       sh tests/cli/test_demo.sh
+run examples   sh tests/examples/test_examples.sh
+run torch      sh tests/torch/test_torch.sh
 run opencl     "$BUILD/test_opencl"
-run opencl-embed sh tests/test_opencl_embed.sh
-run opencl-cli sh tests/test_opencl_cli.sh
+run opencl-embed sh tests/opencl/test_opencl_embed.sh
+run opencl-cli sh tests/opencl/test_opencl_cli.sh
 run import     "$BUILD/test_import"
-run import-cli sh tests/test_import_cli.sh
-run interop    "${PYTHON:-/usr/bin/python3}" tests/test_interop.py "$BUILD"
-run fuzz-smoke sh tests/fuzz_smoke.sh
+run import-cli sh tests/import/test_import_cli.sh
+run interop    "${PYTHON:-/usr/bin/python3}" tests/import/test_interop.py "$BUILD"
+run fuzz-smoke sh tests/fuzz/fuzz_smoke.sh
 
 if [ "$skip" -gt 0 ]; then
     echo "$pass passed, $fail failed, $skip skipped"

@@ -3,7 +3,7 @@
 # model: a small random-weight model and small generated images (never the ISBI slices).
 # Run from the repository root; prints "PASS: name", "FAIL: name: why" or "SKIP: name: why"
 # per case (tests/run.sh). Needs $PYTHON with numpy (default /usr/bin/python3).
-. tests/lib.sh
+. tests/lib/lib.sh
 
 if [ ! -x "$FCN" ]; then
     fail demo-build "$FCN not found (run make)"
@@ -19,7 +19,7 @@ import struct, sys, zlib
 import numpy as np
 d = sys.argv[1]
 
-sys.path.insert(0, 'tests')
+sys.path.insert(0, 'tests/lib')
 from pyhelp import write_png
 
 def png(path, a):

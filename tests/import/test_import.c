@@ -2,7 +2,7 @@
    "FAIL: name: why" lines (tests/run.sh counts them). Run from the repository root:
 
      build/test_import [DIR]     DIR: the cases (default tests/data/import, written by
-                                 tests/make_import_cases.py; cases.txt lists them)
+                                 tests/import/make_import_cases.py; cases.txt lists them)
 
    good cases: the imported model and the same network written natively (NAME.fcn) must
    have the same layers, transform and weight bits and give byte-identical maps (sliding
@@ -279,7 +279,7 @@ int main(int argc, char **argv)
     if (argc > 1) dir = argv[1];
     snprintf(path, sizeof path, "%s/cases.txt", dir);
     if (!(f = fopen(path, "r"))) {
-        fail("import cases", "cannot open cases.txt (run tests/make_import_cases.py)");
+        fail("import cases", "cannot open cases.txt (run tests/import/make_import_cases.py)");
         return 1;
     }
     while (fgets(line, sizeof line, f)) {

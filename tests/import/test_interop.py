@@ -4,7 +4,7 @@ python3-opencv) reads the same Caffe and ONNX files as fcn.h; the classifier's o
 must agree within TOL on real ISBI patches, and fcn's dense map (mirror border) must
 agree with OpenCV run patch by patch on sampled pixels.
 
-    /usr/bin/python3 tests/test_interop.py [BUILD]     (prints PASS/FAIL/SKIP lines)
+    /usr/bin/python3 tests/import/test_interop.py [BUILD]     (prints PASS/FAIL/SKIP lines)
 
 TOL = 1e-5 absolute on the softmax outputs: OpenCV adds in its own order (blocked,
 vectorised convolutions and GEMM), so the bits differ from fcn's fixed order, by a few
@@ -24,7 +24,7 @@ import numpy as np
 
 TOL = 1e-5
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BUILD", "build")
 FCN = os.path.join(BUILD, "fcn")
@@ -185,7 +185,7 @@ def main():
             print("(models/isbi-n4.* not all present: a stand-in n4 with random weights)")
         check("isbi-n4 caffe", [base + ".prototxt", base + ".caffemodel"], base + ".fcn", slice_img, rng, t)
         check("isbi-n4 onnx", [base + ".onnx"], base + ".fcn", slice_img, rng, t)
-        td = os.path.join(HERE, "data", "import")
+        td = os.path.join(ROOT, "tests", "data", "import")
         for name, model in (("caffe_all", ["caffe_all.prototxt", "caffe_all.caffemodel"]),
                             ("caffe_v1", ["caffe_v1.prototxt", "caffe_v1.caffemodel"]),
                             ("onnx_all", ["onnx_all.onnx"]), ("onnx_dense", ["onnx_dense.onnx"])):

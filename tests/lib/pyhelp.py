@@ -1,6 +1,6 @@
 """What the shell tests' Python helpers share (standard library only): a PNG writer and
 a model-file writer. The helpers run from the repository root and import it with
-sys.path.insert(0, 'tests')."""
+sys.path.insert(0, 'tests/lib')."""
 import struct
 import zlib
 

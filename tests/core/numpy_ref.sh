@@ -1,6 +1,6 @@
 #!/bin/sh
 # An independent check of the maps: test_core --export writes a dozen random nets (with
-# fcn_net_save), their input images and dense maps; tests/numpy_ref.py recomputes each
+# fcn_net_save), their input images and dense maps; tests/core/numpy_ref.py recomputes each
 # map in float64 numpy from the model file alone and compares. Guards against a mistake
 # that both of the library's paths share. Without numpy: SKIP (FAIL when CI is set).
 set -u

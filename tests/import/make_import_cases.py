@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Writes the small Caffe and ONNX models that tests/test_import.c reads, into
+"""Writes the small Caffe and ONNX models that tests/import/test_import.c reads, into
 tests/data/import/ (committed; rerun after changing this script):
 
-    /usr/bin/python3 tests/make_import_cases.py [OUTDIR]
+    /usr/bin/python3 tests/import/make_import_cases.py [OUTDIR]
 
 Each good case NAME has the imported form (NAME.onnx, or NAME.prototxt + NAME.caffemodel)
 and NAME.fcn, the same network written natively: the test loads both and requires the
@@ -17,12 +17,12 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 import fcn_format as F  # noqa: E402
 from fcn_to_caffe import _schema  # noqa: E402
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "data", "import")
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "data", "import")
 rng = np.random.default_rng(7)
 cases = []
 
@@ -245,7 +245,7 @@ layers { name: "prob" type: SOFTMAX bottom: "fc1" top: "prob" }
     bad_caffe("bad_ctext", head + 'layer { name: "c" type: "Convolution" \n', "not closed")
     bad_caffe("bad_cstride", head + conv_l % "stride_h: 1 stride_w: 2", "stride 1x2")
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
-        f.write("# written by tests/make_import_cases.py; read by tests/test_import.c\n")
+        f.write("# written by tests/import/make_import_cases.py; read by tests/import/test_import.c\n")
         f.write("\n".join(cases) + "\n")
     print("wrote %d cases to %s" % (len(cases), OUT))
 

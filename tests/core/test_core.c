@@ -6,18 +6,18 @@
    exits non-zero if a case failed.
 
    Options:
-     --quick        fewer random cases (the -O0 and sanitizer builds of tests/matrix.sh)
+     --quick        fewer random cases (the -O0 and sanitizer builds of tests/core/matrix.sh)
      --dump FILE    write the maps of a fixed set of cases (a few random nets, the slide,
                     samples of fcn_expf/tanh/sigmoid) to FILE, for cross-build comparison
      --export DIR   write a dozen random nets (.fcn), their input images and dense maps
-                    (.npy) and options (.json) to DIR, for tests/numpy_ref.py
+                    (.npy) and options (.json) to DIR, for tests/core/numpy_ref.py
      --seed N       seed of the random cases (default fixed) */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* and madvise(MADV_HUGEPAGE), for fcn.h's huge-page scratch */
 /* fcn.h allocates through a counter, so that a test can check the dense path's peak. */
-#include "count_alloc.h"
+#include "../lib/count_alloc.h"
 #define FCN_IMPLEMENTATION
-#include "../fcn.h"
+#include "fcn.h"
 
 #include <errno.h>
 #include <float.h>
@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #define HARNESS_NAME "test_core"
-#include "harness.h"
+#include "../lib/harness.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -2220,7 +2220,7 @@ static int write_npy(const char *path, const float *data, int d0, int d1, int d2
     return (fclose(f) == 0) && ok;
 }
 
-/* A dozen nets for tests/numpy_ref.py, each chosen to cover one thing, random weights. */
+/* A dozen nets for tests/core/numpy_ref.py, each chosen to cover one thing, random weights. */
 static int export_nets(const char *dir)
 {
     rng r = {0xE4E4u};

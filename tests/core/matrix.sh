@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds tests/test_core.c six ways (two compilers, -O0 and -O3 -march=native, one
+# Builds tests/core/test_core.c six ways (two compilers, -O0 and -O3 -march=native, one
 # build with AddressSanitizer + UndefinedBehaviorSanitizer, one without threads
 # (FCN_NO_THREADS)), runs each with --quick
 # --dump, and checks that every build passes and that all the dumps (maps of fixed
@@ -16,7 +16,7 @@ BUILD=${BUILD:-build}
 CC=${CC:-gcc}
 CLANG=${CLANG:-clang}
 here=$(dirname "$0")
-root=$(cd "$here/.." && pwd)
+root=$(cd "$here/../.." && pwd)
 M=$BUILD/matrix
 mkdir -p "$M" || { echo "FAIL: matrix: cannot create $M"; exit 1; }
 
@@ -41,7 +41,7 @@ one() {
     rm -rf "$dir"
     mkdir -p "$dir"
     # shellcheck disable=SC2086
-    if ! $comp $COMMON $flags "$root/tests/test_core.c" -o "$dir/test_core" -lm -pthread >"$dir/build.log" 2>&1; then
+    if ! $comp $COMMON $flags "$root/tests/core/test_core.c" -o "$dir/test_core" -lm -pthread >"$dir/build.log" 2>&1; then
         echo 1 >"$dir/status"
         return
     fi

@@ -2,14 +2,14 @@
 """Writes the fuzz seed corpora tests/corpus/{onnx,caffe,wire} from the test models in
 tests/data/import and the shipped models (models/*.onnx, models/*.prototxt +
 .caffemodel). caffe seeds: 4-byte little-endian prototxt length, prototxt, caffemodel
-(the layout tests/fuzz_import.c reads). Seeds over 256 KiB are left out (slow to mutate)."""
+(the layout tests/fuzz/fuzz_import.c reads). Seeds over 256 KiB are left out (slow to mutate)."""
 import glob
 import os
 import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-C = os.path.join(HERE, "corpus")
+ROOT = os.path.dirname(os.path.dirname(HERE))
+C = os.path.join(ROOT, "tests", "corpus")
 LIMIT = 256 * 1024
 
 
@@ -19,7 +19,7 @@ def put(kind, name, data):
         open(os.path.join(C, kind, name), "wb").write(data)
 
 
-for d in (os.path.join(HERE, "data", "import"), os.path.join(ROOT, "models")):
+for d in (os.path.join(ROOT, "tests", "data", "import"), os.path.join(ROOT, "models")):
     for p in sorted(glob.glob(os.path.join(d, "*.onnx"))):
         b = open(p, "rb").read()
         put("onnx", os.path.basename(p), b)

@@ -20,7 +20,7 @@
    environment variable CI is set (CI=true). Prints PASS/FAIL/SKIP lines like test_core. */
 #define _POSIX_C_SOURCE 200809L
 #define FCN_IMPLEMENTATION
-#include "../fcn.h"
+#include "fcn.h"
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -47,7 +47,7 @@
 #include <time.h>
 
 #define HARNESS_NAME "isbi"
-#include "harness.h"
+#include "../lib/harness.h"
 
 /* Bitwise comparison of two h x w x k maps; reports the first differing value. */
 static int same_map(const float *a, const float *b, int h, int w, int k, const char *ctx)

@@ -11,7 +11,7 @@
 #   segment i and predicted segment j (4-connected non-membrane components; every
 #   predicted-membrane pixel its own singleton segment), s_i = sum_j n_ij, t_j = sum_i n_ij,
 #   V = 2 sum n^2 / (sum s^2 + sum t^2) (= 2 / (1/split + 1/merge)), error = 1 - V.
-. tests/lib.sh
+. tests/lib/lib.sh
 
 if [ ! -x "$FCN" ]; then
     fail eval-build "$FCN not found (run make)"
@@ -47,7 +47,7 @@ def pgm(path, a):
     with open(path, 'wb') as f:
         f.write(b'P5\n%d %d\n255\n' % (a.shape[1], a.shape[0]) + a.tobytes())
 
-sys.path.insert(0, 'tests')
+sys.path.insert(0, 'tests/lib')
 from pyhelp import write_model, write_png
 
 def png(path, a):

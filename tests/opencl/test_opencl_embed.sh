@@ -5,7 +5,7 @@
 # OpenCL C 1.2 with clang, for each vector width the host may choose (skipped without a
 # clang that has the OpenCL headers). Prints PASS/FAIL/SKIP lines for tests/run.sh.
 set -u
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 CLANG=${CLANG:-clang}
 tmp=$(mktemp)
 prog=$(mktemp)

@@ -3,7 +3,7 @@
 # tests/data/isbi-n4-torch-ref.txt (P(membrane), P(non-membrane) that the PyTorch patch
 # classifier computed at a pixel of an ISBI test image, mirror border; written by
 # tools/export_fcn.py) maps that pixel with models/isbi-n4.fcn through fcn (dense and
-# sliding path, tests/torch_ref.c) and compares: absolute tolerance $TORCH_TOL (default
+# sliding path, tests/torch/torch_ref.c) and compares: absolute tolerance $TORCH_TOL (default
 # 2e-5) on probabilities. If $PYTHON has torch (and PIL), one more case recomputes the
 # first 2 references live from tools/isbi-n4.pt, to prove the reference file is current.
 # Prints "PASS: name", "FAIL: name: why" or "SKIP: name: why" per case (tests/run.sh).
@@ -45,10 +45,10 @@ if "$PYTHON" -c 'import torch, PIL' >/dev/null 2>&1; then
         --tol 1e-6 >"$BUILD/torch_ref_live.log" 2>&1 &
     livepid=$!
 fi
-# rebuilt only when fcn.h or tests/torch_ref.c is newer (the compile is most of the time)
-if [ -x "$BUILD/torch_ref" ] && [ "$BUILD/torch_ref" -nt fcn.h ] && [ "$BUILD/torch_ref" -nt tests/torch_ref.c ]; then
+# rebuilt only when fcn.h or tests/torch/torch_ref.c is newer (the compile is most of the time)
+if [ -x "$BUILD/torch_ref" ] && [ "$BUILD/torch_ref" -nt fcn.h ] && [ "$BUILD/torch_ref" -nt tests/torch/torch_ref.c ]; then
     :
-elif ! "$CC" -std=c99 -Wall -ffp-contract=off -fno-fast-math $CFLAGS -I. -I"$STB_INC" tests/torch_ref.c \
+elif ! "$CC" -std=c99 -Wall -ffp-contract=off -fno-fast-math $CFLAGS -I. -I"$STB_INC" tests/torch/torch_ref.c \
     -o "$BUILD/torch_ref" -lm -pthread >"$BUILD/torch_ref.log" 2>&1; then
     echo "FAIL: torch-ref-build: $(head -c 300 "$BUILD/torch_ref.log" | tr '\n' ' ')"
     exit 1

@@ -2,7 +2,7 @@
    section). One source, three targets, chosen by FUZZ_TARGET at build time:
 
      clang -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -I. \
-           -DFUZZ_TARGET=1 tests/fuzz_import.c -o build/fuzz_onnx -lm -pthread
+           -DFUZZ_TARGET=1 tests/fuzz/fuzz_import.c -o build/fuzz_onnx -lm -pthread
 
    1 fuzz_onnx   the input is an .onnx file (fcn_net_load_onnx_memory)
    2 fuzz_caffe  the input is a 4-byte little-endian length L, L bytes of prototxt, then
@@ -11,7 +11,7 @@
                  length-delimited field tried as a nested message, every field read as
                  each repeated type (the reader's own checks)
 
-   Seed corpora: tests/corpus/{onnx,caffe,wire} (tests/make_fuzz_corpus.py writes them from
+   Seed corpora: tests/corpus/{onnx,caffe,wire} (tests/fuzz/make_fuzz_corpus.py writes them from
    the shipped and test models); tests/corpus/regress/ keeps the inputs that once failed.
    `make fuzz-smoke` runs each target briefly; see README for a long run. */
 #define FCN_IMPLEMENTATION

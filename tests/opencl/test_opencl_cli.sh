@@ -1,7 +1,7 @@
 #!/bin/sh
 # The CLI's OpenCL path: `fcn devices`, `fcn map --path opencl [--device D]` giving the
 # dense path's bytes, and the clear errors. Prints PASS/FAIL/SKIP lines (tests/run.sh).
-. tests/lib.sh
+. tests/lib/lib.sh
 DATA=${FCN_DATA:-../shared/data/isbi2012}
 [ -n "${HOME:-}" ] && [ -w "${HOME:-/nonexistent}" ] || export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$T/pocl}"
 

@@ -8,7 +8,7 @@
 #   - the C code between <!-- quickstart begin --> and <!-- quickstart end --> in
 #     README.md (in a ```c fence) is examples/quickstart.c verbatim and compiles with the
 #     strict flags, warnings as errors.
-. tests/lib.sh
+. tests/lib/lib.sh
 CC=${CC:-cc}
 CLANG=${CLANG:-clang}
 STB_INC=${STB_INC:-/usr/include/stb}

@@ -1,5 +1,5 @@
 #!/bin/sh
-# A short libFuzzer run of each import target (tests/fuzz_import.c): builds them with
+# A short libFuzzer run of each import target (tests/fuzz/fuzz_import.c): builds them with
 # clang -fsanitize=fuzzer,address,undefined, runs each for $FUZZ_SECONDS (default 3) on
 # its seed corpus tests/corpus/KIND and the regression corpus tests/corpus/regress/KIND
 # (inputs that once failed: each is also run once on its own). New inputs go to a temp
@@ -14,10 +14,10 @@ skip() { if [ "${CI:-}" = true ]; then echo "FAIL: $1: $2 (required in CI)"; els
 for k in 1:onnx 2:caffe 3:wire; do
     n=${k#*:}
     bin=$BUILD/fuzz_$n
-    if [ -x "$bin" ] && [ -z "$(find fcn.h tests/fuzz_import.c -newer "$bin" 2>/dev/null)" ]; then
+    if [ -x "$bin" ] && [ -z "$(find fcn.h tests/fuzz/fuzz_import.c -newer "$bin" 2>/dev/null)" ]; then
         : # up to date
     elif ! $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -I. -DFUZZ_TARGET=${k%%:*} \
-        tests/fuzz_import.c -o "$BUILD/fuzz_$n" -lm -pthread >"$T/build.log" 2>&1; then
+        tests/fuzz/fuzz_import.c -o "$BUILD/fuzz_$n" -lm -pthread >"$T/build.log" 2>&1; then
         skip "fuzz $n" "cannot build with $CLANG -fsanitize=fuzzer (apt-get install libfuzzer-14-dev): $(tail -1 "$T/build.log")"
         continue
     fi

@@ -3,7 +3,7 @@
 # prints "PASS: name", "FAIL: name: why" or "SKIP: name: why" per case (tests/run.sh).
 # Needs $PYTHON with numpy (default /usr/bin/python3) to write test models and images and
 # to read .npy and PNG results; without it those cases are skipped.
-. tests/lib.sh
+. tests/lib/lib.sh
 SLIDE=models/slide-7x7x3.fcn
 SLIDE_X=tests/data/slide-x.npy
 
@@ -20,7 +20,7 @@ py() { "$PYTHON" "$T/helper.py" "$@"; }
 cat >"$T/helper.py" <<'EOF'
 import struct, sys, zlib
 
-sys.path.insert(0, 'tests')
+sys.path.insert(0, 'tests/lib')
 from pyhelp import write_model, write_png
 
 def png(path, w, h, c, seed):

@@ -49,7 +49,7 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-#include "net95.h"
+#include "../lib/net95.h"
 static int rnd(int n) { return (int)(rnd64() % (unsigned long long)n); }
 
 static unsigned bits(float f)
@@ -835,7 +835,7 @@ static void test_devices(const fcn_cl *cl)
 }
 
 /* The embedded program: pieces under C99's limit (the text itself is checked by
-   tests/test_opencl_embed.sh). */
+   tests/opencl/test_opencl_embed.sh). */
 static void test_source(void)
 {
     int i, ok = 1;

@@ -1,6 +1,6 @@
 /* net95.h - the talk's 95x95 net (conv 4x4 48, maxpool 2, conv 5x5 48, maxpool 2,
    conv 4x4 48, maxpool 2, conv 4x4 48, maxpool 2, fc 200, fc 2, softmax) with seeded
-   random weights, and the generator behind them: shared by tests/test_opencl.c and
+   random weights, and the generator behind them: shared by tests/opencl/test_opencl.c and
    bench/bench_opencl.c, so that the benchmark maps the net the test checks. Include it
    after fcn.h. */
 #include <math.h>

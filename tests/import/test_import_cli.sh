@@ -6,7 +6,7 @@
 # net with padding inside the patch runs on the sliding path and the dense path refuses
 # it. Without the shipped models it uses a stand-in with the same architecture (random
 # weights) written by tools/fcn_format.py, tools/fcn_to_onnx.py and tools/fcn_to_caffe.py.
-. tests/lib.sh
+. tests/lib/lib.sh
 skip() { if [ "${CI:-}" = true ]; then fail "$1" "$2 (required in CI)"; else echo "SKIP: $1: $2"; fi; }
 
 DATA=${FCN_DATA:-../shared/data/isbi2012}
