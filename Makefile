@@ -1,4 +1,4 @@
-# fcn.h - build, test, demo.  `make` builds build/fcn and the examples; `make test` runs
+# fcn.h - build, test, demo.  `make` builds build/fcn (cli/fcn.c) and the examples; `make test` runs
 # every test and ends with "N passed, M failed[, K skipped]".
 CC      ?= cc
 CLANG   ?= clang
@@ -31,6 +31,10 @@ $(BUILD)/fcn: fcn_opencl.h
 endif
 
 $(BUILD)/%: examples/%.c fcn.h fcn_import.h | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
+# the command-line tool
+$(BUILD)/%: cli/%.c fcn.h fcn_import.h | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 $(TESTS): $(BUILD)/%: %.c fcn.h fcn_import.h tests/lib/harness.h tests/lib/count_alloc.h | $(BUILD)

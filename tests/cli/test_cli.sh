@@ -1,5 +1,5 @@
 #!/bin/sh
-# Tests the command-line tool $BUILD/fcn (examples/fcn.c). Run from the repository root;
+# Tests the command-line tool $BUILD/fcn (cli/fcn.c). Run from the repository root;
 # prints "PASS: name", "FAIL: name: why" or "SKIP: name: why" per case (tests/run.sh).
 # Needs $PYTHON with numpy (default /usr/bin/python3) to write test models and images and
 # to read .npy and PNG results; without it those cases are skipped.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Tests `fcn eval` (pixel and Rand error) and `fcn map --tta` of the command-line tool
-# $BUILD/fcn (examples/fcn.c). Run from the repository root; prints "PASS: name",
+# $BUILD/fcn (cli/fcn.c). Run from the repository root; prints "PASS: name",
 # "FAIL: name: why" or "SKIP: name: why" per case (tests/run.sh). Needs $PYTHON with numpy
 # (default /usr/bin/python3) to write the tiny maps and labels; without it, skips.
 #
