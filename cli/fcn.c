@@ -704,28 +704,6 @@ static int progress_cb(void *user, long done, long total)
     return 0;
 }
 
-/* ---- FLOPs ------------------------------------------------------------------------- */
-
-/* The sliding-window FLOPs counted as fcn_map_flops does, for networks whose dense plan
-   it refuses (padding). pixels: output pixels mapped. */
-static double sliding_flops(const fcn_net *net, double pixels, double *per_layer)
-{
-    int i, n = fcn_net_layer_count(net);
-    double total = 0.0;
-    for (i = 0; i < n; i++) {
-        fcn_layer d;
-        fcn_shape in, out;
-        double per_out = 0.0, v;
-        fcn_net_layer(net, i, &d, &in, &out);
-        if (d.type == FCN_LAYER_CONV || d.type == FCN_LAYER_FC) per_out = 2.0 * in.c * d.kh * d.kw;
-        else if (d.type == FCN_LAYER_MAXPOOL || d.type == FCN_LAYER_AVGPOOL) per_out = (double)d.kh * d.kw;
-        v = per_out * out.c * out.h * out.w * pixels;
-        if (per_layer) per_layer[i] = v;
-        total += v;
-    }
-    return total;
-}
-
 /* ---- test-time augmentation (fcn map --tta) ---------------------------------------- */
 
 /* The 8 flips and rotations of an H x W image, t = 0..7: transposed if t & 4 (then
@@ -1022,9 +1000,10 @@ static int cmd_map(int argc, char **argv)
         runtime_error("%s: out of memory for a %dx%dx%d map", img_path, oh, ow, K);
         goto done;
     }
-    if (fcn_map_flops(net, im.h, im.w, &o, NULL, NULL, &sl_total, &de_total, NULL) != FCN_OK) {
-        sl_total = sliding_flops(net, (double)oh * ow, NULL);
-        de_total = 0.0;
+    /* for the rate printed below; 0 dense FLOPs for a net the dense path refuses */
+    if (fcn_map_flops(net, im.h, im.w, &o, NULL, NULL, &sl_total, &de_total, &err) != FCN_OK) {
+        runtime_error("%s, %s: %s", img_path, model, err.message);
+        goto done;
     }
     memset(&prog, 0, sizeof prog);
     if (!quiet && isatty(fileno(stderr))) {
@@ -1174,9 +1153,12 @@ static int cmd_info(int argc, char **argv)
         fcn_net_free(net);
         return runtime_error("--size %dx%d: %s", H, W, err.message);
     }
-    if (!dense_ok || fcn_map_flops(net, H, W, &o, sl, de, &sl_total, &de_total, &err) != FCN_OK) {
-        sl_total = sliding_flops(net, (double)mh * mw, sl);
-        dense_ok = 0;
+    /* per layer and in total; the dense column is 0 for a net the dense path refuses */
+    if (fcn_map_flops(net, H, W, &o, sl, de, &sl_total, &de_total, &err) != FCN_OK) {
+        free(sl);
+        free(de);
+        fcn_net_free(net);
+        return runtime_error("--size %dx%d: %s", H, W, err.message);
     }
     printf("\ntheoretical speedup, %dx%d image -> %dx%d map (mirror border, stride 1);\n", H, W, mh, mw);
     printf("FLOPs: a multiply-add counts 2, a pooling window element 1, activations 0\n");
