@@ -58,8 +58,10 @@ test:
 	@$(MAKE) --no-print-directory deps || echo "make test: going on without them"
 	@$(MAKE) --no-print-directory test-run
 
+# + : tests/fuzz/fuzz_smoke.sh runs make fuzz
 test-run: all $(TESTS)
-	@CC="$(CC)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" sh tests/run.sh
+	+@CC="$(CC)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" \
+	  FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)" sh tests/run.sh
 
 clean:
 	rm -rf $(BUILD)
@@ -113,28 +115,31 @@ demo:
 # Importing Caffe and ONNX models (fcn.h's import section). `make import-cases` rewrites
 # the small test models in tests/data/import (python3-onnx, python3-protobuf);
 # `make test-interop` checks fcn against OpenCV's dnn module (python3-opencv; also a
-# line of `make test`); `make fuzz-smoke` builds the libFuzzer targets (clang,
-# libfuzzer-14-dev) and runs each for FUZZ_SECONDS on the seed and regression corpora
-# (also a line of `make test`); `make fuzz-corpus` rewrites the seed corpora.
+# line of `make test`); `make fuzz` builds the libFuzzer targets build/fuzz_KIND (clang,
+# libfuzzer-14-dev) and their seed corpora build/fuzz-corpus/KIND, written from the test
+# and shipped models; `make fuzz-smoke` runs each for FUZZ_SECONDS (also a line of
+# `make test`).
 DEB_PKGS += python3-onnx python3-protobuf python3-opencv libfuzzer-14-dev
-FUZZ_SECONDS ?= 5
+FUZZ_SECONDS ?= 3
+FUZZ_KINDS = onnx caffe wire
+FUZZ_TARGET_onnx = 1
+FUZZ_TARGET_caffe = 2
+FUZZ_TARGET_wire = 3
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -I.
-.PHONY: import-cases test-interop fuzz fuzz-smoke fuzz-corpus
+FUZZERS = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
+.PHONY: import-cases test-interop fuzz fuzz-smoke
 import-cases:
 	$(PYTHON) tests/import/make_import_cases.py
 test-interop: $(BUILD)/fcn
 	@BUILD="$(BUILD)" $(PYTHON) tests/import/test_interop.py "$(BUILD)"
-fuzz: $(BUILD)/fuzz_onnx $(BUILD)/fuzz_caffe $(BUILD)/fuzz_wire
-$(BUILD)/fuzz_onnx: tests/fuzz/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
-	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=1 $< -o $@ -lm -pthread
-$(BUILD)/fuzz_caffe: tests/fuzz/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
-	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=2 $< -o $@ -lm -pthread
-$(BUILD)/fuzz_wire: tests/fuzz/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
-	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=3 $< -o $@ -lm -pthread
+fuzz: $(FUZZERS) $(BUILD)/fuzz-corpus.stamp
+$(FUZZERS): $(BUILD)/fuzz_%: tests/fuzz/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=$(FUZZ_TARGET_$*) $< -o $@ -lm -pthread
+$(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data/import/* models/*) | $(BUILD)
+	$(PYTHON) $< $(BUILD)/fuzz-corpus
+	touch $@
 fuzz-smoke:
-	@BUILD="$(BUILD)" CLANG="$(CLANG)" FUZZ_SECONDS="$(FUZZ_SECONDS)" sh tests/fuzz/fuzz_smoke.sh
-fuzz-corpus:
-	$(PYTHON) tests/fuzz/make_fuzz_corpus.py
+	+@BUILD="$(BUILD)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)" sh tests/fuzz/fuzz_smoke.sh
 
 # models/isbi-n4.onnx, .prototxt and .caffemodel: the membrane network in the Caffe and
 # ONNX formats, written from models/isbi-n4.fcn (rerun after retraining: tests/

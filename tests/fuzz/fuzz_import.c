@@ -1,8 +1,6 @@
-/* libFuzzer targets for fcn.h's protobuf wire reader and its two loaders (the import
-   section). One source, three targets, chosen by FUZZ_TARGET at build time:
-
-     clang -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -I. \
-           -DFUZZ_TARGET=1 tests/fuzz/fuzz_import.c -o build/fuzz_onnx -lm -pthread
+/* libFuzzer targets for fcn_import.h's protobuf wire reader and its two loaders. One
+   source, three targets, chosen by FUZZ_TARGET at build time (`make fuzz` builds all
+   three as build/fuzz_onnx, build/fuzz_caffe, build/fuzz_wire):
 
    1 fuzz_onnx   the input is an .onnx file (fcn_net_load_onnx_memory)
    2 fuzz_caffe  the input is a 4-byte little-endian length L, L bytes of prototxt, then
@@ -11,9 +9,10 @@
                  length-delimited field tried as a nested message, every field read as
                  each repeated type (the reader's own checks)
 
-   Seed corpora: tests/corpus/{onnx,caffe,wire} (tests/fuzz/make_fuzz_corpus.py writes them from
-   the shipped and test models); tests/corpus/regress/ keeps the inputs that once failed.
-   `make fuzz-smoke` runs each target briefly; see README for a long run. */
+   Seed corpora: build/fuzz-corpus/{onnx,caffe,wire}, which `make fuzz` writes from the
+   shipped and test models (tests/fuzz/make_fuzz_corpus.py). A crash input worth keeping
+   goes to tests/fuzz/regress/KIND (there is none yet), which tests/fuzz/fuzz_smoke.sh
+   runs too. `make fuzz-smoke` runs each target briefly; see README for a long run. */
 #define FCN_IMPLEMENTATION
 #define FCN_IMPORT_IMPLEMENTATION
 #include "fcn_import.h"

@@ -1,32 +1,38 @@
 #!/bin/sh
-# A short libFuzzer run of each import target (tests/fuzz/fuzz_import.c): builds them with
-# clang -fsanitize=fuzzer,address,undefined, runs each for $FUZZ_SECONDS (default 3) on
-# its seed corpus tests/corpus/KIND and the regression corpus tests/corpus/regress/KIND
-# (inputs that once failed: each is also run once on its own). New inputs go to a temp
-# dir, not the repo. SKIP without clang's libFuzzer (FAIL when CI=true).
-set -u
-BUILD=${BUILD:-build}
+# A short libFuzzer run of each import target (tests/fuzz/fuzz_import.c). `make fuzz`
+# builds them (clang -fsanitize=fuzzer,address,undefined) and their seed corpora
+# $BUILD/fuzz-corpus/KIND; each runs for $FUZZ_SECONDS (the Makefile's default) on its
+# seeds and, where there is one, tests/fuzz/regress/KIND (crash inputs to keep: each is
+# also run once on its own). Writes only under $BUILD and a temp dir: new inputs go to
+# the temp dir, a crash input to $BUILD/fuzz-crashes/KIND. SKIP without clang's libFuzzer
+# (FAIL when CI=true).
+. tests/lib/lib.sh
 CLANG=${CLANG:-clang}
-SECS=${FUZZ_SECONDS:-3}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+MAKE=${MAKE:-make}
 skip() { if [ "${CI:-}" = true ]; then echo "FAIL: $1: $2 (required in CI)"; else echo "SKIP: $1: $2"; fi; }
-for k in 1:onnx 2:caffe 3:wire; do
-    n=${k#*:}
-    bin=$BUILD/fuzz_$n
-    if [ -x "$bin" ] && [ -z "$(find fcn.h tests/fuzz/fuzz_import.c -newer "$bin" 2>/dev/null)" ]; then
-        : # up to date
-    elif ! $CLANG -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -I. -DFUZZ_TARGET=${k%%:*} \
-        tests/fuzz/fuzz_import.c -o "$BUILD/fuzz_$n" -lm -pthread >"$T/build.log" 2>&1; then
-        skip "fuzz $n" "cannot build with $CLANG -fsanitize=fuzzer (apt-get install libfuzzer-14-dev): $(tail -1 "$T/build.log")"
-        continue
-    fi
-    mkdir -p "$T/$n" tests/corpus/regress/$n
-    if "$BUILD/fuzz_$n" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-        -artifact_prefix="$T/" "$T/$n" tests/corpus/$n tests/corpus/regress/$n >"$T/$n.log" 2>&1; then
-        echo "PASS: fuzz $n: $(grep -o 'Done [0-9]* runs' "$T/$n.log" | tail -1) in ${SECS} s, no crash"
+
+if [ -z "${FUZZ_SECONDS:-}" ]; then
+    fail fuzz "FUZZ_SECONDS is not set: run it through make (make fuzz-smoke or make test)"
+    exit 1
+fi
+# one place builds the targets: the Makefile's fuzz rule
+if ! $MAKE --no-print-directory fuzz BUILD="$BUILD" CLANG="$CLANG" PYTHON="$PYTHON" >"$T/build.log" 2>&1; then
+    skip fuzz "make fuzz failed (clang -fsanitize=fuzzer needs libfuzzer-14-dev): $(grep -E 'error|Error' "$T/build.log" | head -n 2 | tr '\n' ' ')"
+    exit 0
+fi
+for n in onnx caffe wire; do
+    seeds=$BUILD/fuzz-corpus/$n
+    regress=
+    [ -d tests/fuzz/regress/$n ] && regress=tests/fuzz/regress/$n
+    mkdir -p "$T/$n"
+    # shellcheck disable=SC2086
+    if "$BUILD/fuzz_$n" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+        -artifact_prefix="$T/" "$T/$n" "$seeds" $regress >"$T/$n.log" 2>&1; then
+        pass "fuzz $n: $(grep -o 'Done [0-9]* runs' "$T/$n.log" | tail -1) in $FUZZ_SECONDS s, no crash"
     else
-        echo "FAIL: fuzz $n: $(grep -E 'ERROR|SUMMARY' "$T/$n.log" | head -2 | tr '\n' ' ') (crash input kept in tests/corpus/regress/$n)"
-        for a in "$T"/crash-* "$T"/leak-* "$T"/timeout-* "$T"/oom-*; do [ -f "$a" ] && cp "$a" tests/corpus/regress/$n/; done
+        keep=$BUILD/fuzz-crashes/$n
+        mkdir -p "$keep"
+        for a in "$T"/crash-* "$T"/leak-* "$T"/timeout-* "$T"/oom-*; do [ -f "$a" ] && cp "$a" "$keep/"; done
+        fail "fuzz $n" "$(grep -E 'ERROR|SUMMARY' "$T/$n.log" | head -2) (input in $keep; once fixed, add it to tests/fuzz/regress/$n)"
     fi
 done
