@@ -220,8 +220,21 @@ layers { name: "prob" type: SOFTMAX bottom: "fc1" top: "prob" }
     t = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 20, 1 << 20, 1 << 20])
     bad_onnx("bad_dims", [N("Conv", ["x", "w"], ["y"])], [t], "absurd dimensions")
 
+    # No two files in tests/ are the same bytes (a test checks it): a prototxt that another
+    # case already wrote is that file again, and every case without weights shares one
+    # empty.caffemodel.
+    written = {}
+
+    def put(name, data):
+        """Writes data as name unless a bad case already wrote the same bytes; returns the
+        file's name."""
+        if data not in written:
+            written[data] = name
+            open(os.path.join(OUT, name), "wb").write(data)
+        return written[data]
+
     def bad_caffe(name, proto, want, blobs=None):
-        open(os.path.join(OUT, name + ".prototxt"), "w").write(proto)
+        p = put(name + ".prototxt", proto.encode())
         net = S["NetParameter"]()
         for lname, arrs in (blobs or {}).items():
             lay = net.layer.add(name=lname)
@@ -229,8 +242,9 @@ layers { name: "prob" type: SOFTMAX bottom: "fc1" top: "prob" }
                 b = lay.blobs.add()
                 b.shape.dim.extend(arr.shape)
                 b.data.extend(arr.ravel().tolist())
-        open(os.path.join(OUT, name + ".caffemodel"), "wb").write(net.SerializeToString())
-        cases.append("bad %s.prototxt %s.caffemodel | %s" % (name, name, want))
+        w = net.SerializeToString()
+        w = put(name + ".caffemodel" if w else "empty.caffemodel", w)
+        cases.append("bad %s %s | %s" % (p, w, want))
 
     head = 'input: "data" input_shape { dim: 1 dim: 1 dim: 7 dim: 7 }\n'
     conv_l = 'layer { name: "c" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 %s } }\n'
