@@ -753,11 +753,11 @@ static void test_transform(void)
             py[0] = 0, px[0] = 0;                      /* top-left corner of the patch */
             py[1] = ph - 1, px[1] = pw - 1;            /* bottom-right */
             py[2] = (ph - 1) / 2, px[2] = (pw - 1) / 2; /* the centre: the pixel itself at stride 1 */
-            for (k = 0; k < 3; k++) w[((size_t)(k * 3 + k) * ph + py[k]) * pw + px[k]] = 1.0f;
+            for (k = 0; k < 3; k++) w[((size_t)(k * 3 + k) * (size_t)ph + (size_t)py[k]) * (size_t)pw + (size_t)px[k]] = 1.0f;
             for (b = 0; b < 4; b++)
                 for (st = 1; st <= 3; st++) {
                     int h = rint_(&r, b == 3 ? ph : 1, (b == 3 ? ph : 1) + 9), wd = rint_(&r, b == 3 ? pw : 1, (b == 3 ? pw : 1) + 9);
-                    float *img = (float *)xmalloc((size_t)h * wd * 3 * sizeof(float)), *m[2] = {NULL, NULL};
+                    float *img = (float *)xmalloc((size_t)h * (size_t)wd * 3 * sizeof(float)), *m[2] = {NULL, NULL};
                     int p, oh = 0, ow = 0, y, x, i;
                     fcn_options o;
                     for (i = 0; i < h * wd * 3; i++) img[i] = (float)rint_(&r, 1, 255);
@@ -780,9 +780,9 @@ static void test_transform(void)
                                     int top = b == 3 ? 0 : (ph - 1) / 2, left = b == 3 ? 0 : (pw - 1) / 2;
                                     int iy = ref_index(y * st + py[k] - top, h, o.border);
                                     int ix = ref_index(x * st + px[k] - left, wd, o.border);
-                                    float raw = (iy < 0 || ix < 0) ? 0.0f : img[((size_t)iy * wd + ix) * 3 + k];
+                                    float raw = (iy < 0 || ix < 0) ? 0.0f : img[((size_t)iy * (size_t)wd + (size_t)ix) * 3 + (size_t)k];
                                     float want = fmaf(1.0f, (raw - mean[k]) * scale, 0.0f);
-                                    float got = m[p][((size_t)y * ow + x) * 3 + k];
+                                    float got = m[p][((size_t)y * (size_t)ow + (size_t)x) * 3 + (size_t)k];
                                     check(fbits(got) == fbits(want),
                                           "border %s stride %d image %dx%d %s: pixel (x=%d, y=%d) channel %d is %a, expected %a "
                                           "(raw %g at image row %d col %d)",
@@ -838,7 +838,7 @@ static void test_max_ties(void)
         for (b = 0; b < 4; b++)
             for (st = 1; st <= 3; st++) {
                 int h = rint_(&r, ph, ph + 12), w = rint_(&r, ph, ph + 12), p, i, oh = 0, ow = 0, y, x;
-                float *img = (float *)xmalloc((size_t)h * w * sizeof(float)), *m = NULL;
+                float *img = (float *)xmalloc((size_t)h * (size_t)w * sizeof(float)), *m = NULL;
                 fcn_options o;
                 for (i = 0; i < h * w; i++) img[i] = chance(&r, 50) ? -0.0f : 0.0f;
                 memset(&o, 0, sizeof o);
@@ -853,10 +853,10 @@ static void test_max_ties(void)
                         for (x = 0; x < ow; x++) {
                             int top = b == 3 ? 0 : (ph - 1) / 2;
                             int iy = ref_index(y * st - top, h, o.border), ix = ref_index(x * st - top, w, o.border);
-                            float want = (iy < 0 || ix < 0) ? 0.0f : img[(size_t)iy * w + ix];
-                            check(fbits(m[(size_t)y * ow + x]) == fbits(want),
+                            float want = (iy < 0 || ix < 0) ? 0.0f : img[(size_t)iy * (size_t)w + (size_t)ix];
+                            check(fbits(m[(size_t)y * (size_t)ow + (size_t)x]) == fbits(want),
                                   "border %s stride %d %s: pixel (x=%d, y=%d) is %a, the patch's first pixel %a",
-                                  border_name(o.border), st, p ? "sliding" : "dense", x, y, (double)m[(size_t)y * ow + x],
+                                  border_name(o.border), st, p ? "sliding" : "dense", x, y, (double)m[(size_t)y * (size_t)ow + (size_t)x],
                                   (double)want);
                         }
                     free(m);
@@ -1027,7 +1027,7 @@ static void test_big_scratch(void)
     fcn_error e;
     fcn_options o;
     int h = 64, w = 1500, oh, ow, oh2, ow2, i;
-    float *img = (float *)xmalloc((size_t)h * w * sizeof(float)), *big = NULL, *tiled = NULL, *rows = NULL, *c;
+    float *img = (float *)xmalloc((size_t)h * (size_t)w * sizeof(float)), *big = NULL, *tiled = NULL, *rows = NULL, *c;
     L[0] = mk(FCN_LAYER_CONV), L[0].maps = 96, L[0].kh = L[0].kw = 3;
     L[1] = mk(FCN_LAYER_RELU);
     L[2] = mk(FCN_LAYER_MAXPOOL), L[2].kh = L[2].kw = 2, L[2].stride = 2;
@@ -1043,7 +1043,7 @@ static void test_big_scratch(void)
     o.threads = 2;
     if (check(map_new(net, img, h, w, &o, &big, &oh, &ow, &e) == FCN_OK, "dense: %s", e.message)) {
         size_t budgets[3], k, base, fixed = 2 * sizeof(float) * (96 * 9 + 96 + 2 * 96 * 4) + 65536;
-        float *m = (float *)xmalloc((size_t)oh * ow * 2 * sizeof(float));
+        float *m = (float *)xmalloc((size_t)oh * (size_t)ow * 2 * sizeof(float));
         budgets[0] = (size_t)1 << 20, budgets[1] = (size_t)11 << 20, budgets[2] = (size_t)24 << 20;
         /* the budget bounds the scratch: beyond it only the packed weights and ~64 KB */
         for (k = 0; k < 3; k++) {
@@ -1140,7 +1140,7 @@ static void test_refusals(void)
         }
         {
             int h = 23, w = 17, b, oh = 0, ow = 0, K = fcn_net_outputs(net), t;
-            float *img = (float *)xmalloc((size_t)h * w * sizeof(float)), *m = NULL, *s = NULL;
+            float *img = (float *)xmalloc((size_t)h * (size_t)w * sizeof(float)), *m = NULL, *s = NULL;
             fcn_options o;
             char want[32];
             for (t = 0; t < h * w; t++) img[t] = runif(&r);
@@ -2001,7 +2001,7 @@ static void round_trip(rng *r, fcn_net *net, const char *what, int maps)
         }
         if (maps) {
             int h = 9 + rint_(r, 0, 8), w = 9 + rint_(r, 0, 8), p, oh = 0, ow = 0;
-            float *img = (float *)xmalloc((size_t)h * w * in.c * sizeof(float)), *ma = NULL, *mb = NULL;
+            float *img = (float *)xmalloc((size_t)h * (size_t)w * (size_t)in.c * sizeof(float)), *ma = NULL, *mb = NULL;
             for (i = 0; i < h * w * in.c; i++) img[i] = (float)rint_(r, -3, 3) * 0.5f;
             for (p = 0; p < 2; p++) {
                 fcn_options o;
@@ -2166,7 +2166,7 @@ static int write_dump(const char *path)
                 o.path = (fcn_path)p;
                 if (check(map_new(net, img, h, w, &o, &m, &oh, &ow, &e) == FCN_OK, "net %d: %s", i, e.message)) {
                     fprintf(f, "net %d path %d %d %d %d\n", i, p, oh, ow, fcn_net_outputs(net));
-                    fwrite(m, sizeof(float), (size_t)oh * ow * fcn_net_outputs(net), f);
+                    fwrite(m, sizeof(float), (size_t)oh * (size_t)ow * (size_t)fcn_net_outputs(net), f);
                 }
                 free(m);
                 m = NULL;
@@ -2195,7 +2195,7 @@ static int write_npy(const char *path, const float *data, int d0, int d1, int d2
 {
     char dict[160];
     unsigned char head[10];
-    size_t len, pad, total, n = (size_t)d0 * d1 * d2, i;
+    size_t len, pad, total, n = (size_t)d0 * (size_t)d1 * (size_t)d2, i;
     FILE *f = fopen(path, "wb");
     int ok;
     if (!f) return 0;

@@ -24,6 +24,7 @@
 #define FUZZ_TARGET 1
 #endif
 
+#if FUZZ_TARGET == 3 /* only fuzz_wire walks */
 static void walk(const unsigned char *p, size_t n, int depth)
 {
     fcn__pb r = fcn__pb_of(p, n);
@@ -50,6 +51,7 @@ static void walk(const unsigned char *p, size_t n, int depth)
         }
     }
 }
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -220,7 +220,7 @@ static void rect_vs_map(const fcn_net *net, const float *img, int H, int W, fcn_
                         int mw, int x, int y, int w, int h, const char *what)
 {
     int K = fcn_net_outputs(net), r;
-    float *s = (float *)xmalloc((size_t)w * h * K * sizeof(float)), *c = (float *)xmalloc((size_t)w * h * K * sizeof(float));
+    float *s = (float *)xmalloc((size_t)w * (size_t)h * (size_t)K * sizeof(float)), *c = (float *)xmalloc((size_t)w * (size_t)h * (size_t)K * sizeof(float));
     fcn_error e;
     char ctx[512];
     o.path = FCN_PATH_SLIDING;
@@ -228,7 +228,7 @@ static void rect_vs_map(const fcn_net *net, const float *img, int H, int W, fcn_
     snprintf(ctx, sizeof ctx, "%s: sliding %dx%d rect at (x=%d, y=%d), border %s, stride %d vs the whole dense map", what, w,
              h, x, y, border_name(o.border), o.stride ? o.stride : 1);
     for (r = 0; r < h; r++)
-        memcpy(c + (size_t)r * w * K, map + ((size_t)(y + r) * mw + x) * K, (size_t)w * K * sizeof(float));
+        memcpy(c + (size_t)r * (size_t)w * (size_t)K, map + ((size_t)(y + r) * (size_t)mw + (size_t)x) * (size_t)K, (size_t)w * (size_t)K * sizeof(float));
     if (check(fcn_map(net, img, H, W, &o, s, &e) == FCN_OK, "%s: %s", ctx, e.message)) same_map(s, c, h, w, K, ctx);
     free(s);
     free(c);
@@ -257,7 +257,7 @@ static void sampled(rng *r, const fcn_net *net, const float *img, int H, int W, 
         if (!check(fcn_map(net, img, H, W, &o, s, &e) == FCN_OK, "%s: %s", ctx, e.message)) continue;
         if (map) {
             int k;
-            for (k = 0; k < rh; k++) memcpy(d + k * K, map + ((size_t)(y + k) * ow + x) * K, (size_t)K * sizeof(float));
+            for (k = 0; k < rh; k++) memcpy(d + k * K, map + ((size_t)(y + k) * (size_t)ow + (size_t)x) * (size_t)K, (size_t)K * sizeof(float));
             same_map(s, d, rh, 1, K, ctx);
         } else {
             o.path = FCN_PATH_DENSE;
@@ -310,7 +310,7 @@ int main(void)
         begin("isbi: n4 (95x95, relu) dense map of the whole 512x512 slice, mirror border, stride 1");
         if (net && check(fcn_map_size(net, H, W, &o, &oh, &ow, &e) == FCN_OK, "%s", e.message)) {
             double fl = 0;
-            map = (float *)xmalloc((size_t)oh * ow * K * sizeof(float));
+            map = (float *)xmalloc((size_t)oh * (size_t)ow * (size_t)K * sizeof(float));
             fcn_map_flops(net, H, W, &o, NULL, NULL, NULL, &fl, NULL);
             t = now();
             if (!check(fcn_map(net, img[0], H, W, &o, map, &e) == FCN_OK, "%s", e.message)) {
@@ -358,8 +358,8 @@ int main(void)
                 int k;
                 for (k = 0; k < 4; k++) {
                     int x = rects[k][0], y = rects[k][1], w = rects[k][2], h = rects[k][3], rr;
-                    float *d = (float *)xmalloc((size_t)w * h * K * sizeof(float)),
-                          *c = (float *)xmalloc((size_t)w * h * K * sizeof(float));
+                    float *d = (float *)xmalloc((size_t)w * (size_t)h * (size_t)K * sizeof(float)),
+                          *c = (float *)xmalloc((size_t)w * (size_t)h * (size_t)K * sizeof(float));
                     char ctx[128];
                     fcn_options o2 = o;
                     o2.rect_x = x, o2.rect_y = y, o2.rect_w = w, o2.rect_h = h;
@@ -368,7 +368,7 @@ int main(void)
                     snprintf(ctx, sizeof ctx, "dense rect %dx%d at (x=%d, y=%d), %s kernels", w, h, x, y,
                              k % 2 ? "portable" : "auto");
                     for (rr = 0; rr < h; rr++)
-                        memcpy(c + (size_t)rr * w * K, map + ((size_t)(y + rr) * ow + x) * K, (size_t)w * K * sizeof(float));
+                        memcpy(c + (size_t)rr * (size_t)w * (size_t)K, map + ((size_t)(y + rr) * (size_t)ow + (size_t)x) * (size_t)K, (size_t)w * (size_t)K * sizeof(float));
                     if (check(fcn_map(net, img[0], H, W, &o2, d, &e) == FCN_OK, "%s: %s", ctx, e.message))
                         same_map(d, c, h, w, K, ctx);
                     free(d);
@@ -425,7 +425,7 @@ int main(void)
             o.stride = 1 + (i + b) % 3;
             snprintf(what, sizeof what, "net [%s]", desc);
             if (!check(fcn_map_size(net, H, W, &o, &oh, &ow, &e) == FCN_OK, "%s: %s", what, e.message)) continue;
-            map = (float *)xmalloc((size_t)oh * ow * K * sizeof(float));
+            map = (float *)xmalloc((size_t)oh * (size_t)ow * (size_t)K * sizeof(float));
             if (check(fcn_map(net, img[i % 2], H, W, &o, map, &e) == FCN_OK, "%s: dense: %s", what, e.message)) {
                 int rw = 16 < ow ? 16 : ow, rh = 16 < oh ? 16 : oh;
                 rect_vs_map(net, img[i % 2], H, W, o, map, ow, rint_(&r, 0, ow - rw), rint_(&r, 0, oh - rh), rw, rh, what);

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
             fails++;
             continue;
         }
-        img = (float *)malloc((size_t)w * h * sizeof *img);
+        img = (float *)malloc((size_t)w * (size_t)h * sizeof *img);
         if (!img) {
             printf("FAIL: torch-ref %s %d,%d: out of memory\n", name, row, col);
             stbi_image_free(px);
