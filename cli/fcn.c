@@ -825,7 +825,7 @@ static fcn_status map_opencl(const fcn_net *net, const char *device, const float
 #else
     (void)net, (void)device, (void)px, (void)h, (void)w, (void)o, (void)map, (void)devname, (void)devn;
     snprintf(err->message, sizeof err->message,
-             "this fcn was built without OpenCL (install ocl-icd-opencl-dev and a driver, then make clean all)");
+             "this fcn was built without OpenCL (install ocl-icd-opencl-dev and a driver, then run make again)");
     return err->status = FCN_ERR_DEVICE;
 #endif
 }
@@ -842,7 +842,7 @@ static int cmd_devices(int argc, char **argv)
     return EXIT_OK;
 #else
     (void)argc, (void)argv;
-    return runtime_error("this fcn was built without OpenCL (install ocl-icd-opencl-dev and a driver, then make clean all)");
+    return runtime_error("this fcn was built without OpenCL (install ocl-icd-opencl-dev and a driver, then run make again)");
 #endif
 }
 static const char *const border_names[] = {"mirror", "zero", "replicate", "valid"};

@@ -12,7 +12,8 @@
 CC=${CC:-cc}
 CLANG=${CLANG:-clang}
 STB_INC=${STB_INC:-/usr/include/stb}
-STRICT="-std=c99 -pedantic -Wall -Wextra -ffp-contract=off -fno-fast-math -O2 -Werror"
+# the Makefile's strict flags (make test passes them), warnings as errors
+STRICT="${STRICT:--std=c99 -pedantic -Wall -Wextra -Wsign-conversion -Wstrict-prototypes -Wshadow -ffp-contract=off -fno-fast-math} -O2 -Werror"
 
 # ---- slide ----------------------------------------------------------------------------
 if [ ! -x "$BUILD/slide" ]; then
@@ -113,7 +114,7 @@ else
                 continue
             fi
             # shellcheck disable=SC2086
-            if $cc $STRICT -I. -I"$STB_INC" "$T/readme_quickstart.c" -o "$T/readme_quickstart" -lm -pthread >"$T/err" 2>&1; then
+            if $cc $STRICT -I. -isystem "$STB_INC" "$T/readme_quickstart.c" -o "$T/readme_quickstart" -lm -pthread >"$T/err" 2>&1; then
                 pass "readme-quickstart-compiles-$cc"
             else
                 fail "readme-quickstart-compiles-$cc" "$(head -n 10 "$T/err")"

@@ -17,8 +17,8 @@
    two differ by float32 rounding only. The dense and the sliding path must also agree bit
    for bit (fcn's contract). Exits 1 if any line fails.
 
-   Build: cc -std=c99 -ffp-contract=off -O2 -march=native -I. -I/usr/include/stb tests/torch/torch_ref.c -lm -pthread
-   (without -march=native or -mfma, fmaf is a slow libm call: same results, 7x the time) */
+   Built by make (make build/torch_ref) with -march=native: without it or -mfma, fmaf is a
+   slow libm call (same results, 7x the time). */
 #define FCN_IMPLEMENTATION
 #include "fcn.h"
 #define STB_IMAGE_IMPLEMENTATION
