@@ -6,6 +6,7 @@
 
 # ==== variables ==========================================================================
 CC      ?= cc
+CXX     ?= g++
 CLANG   ?= clang
 CFLAGS  ?= -O3 -march=native
 # The arithmetic contract: no contraction of a*b+c into fma behind our back, no fast-math.
@@ -25,7 +26,7 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 
 # Debian packages the build, tests and demo need; `make deps` installs the missing ones
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
-DEB_PKGS = gcc clang make libc6-dev libstb-dev python3 python3-numpy \
+DEB_PKGS = gcc g++ clang make libc6-dev libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
            libfuzzer-14-dev
 DEMO_PKGS = gcc make libc6-dev libstb-dev
@@ -62,11 +63,11 @@ LIBS_bench_opencl = $(CL_LDLIBS)
 # What the programs are built with. $(BUILD)/config is rewritten only when this changes,
 # and every program depends on it: a change of compiler or flags, or OpenCL headers
 # installed since (make demo, then make test), rebuilds them.
-CONFIG = cc $(CC) | clang $(CLANG) | $(STRICT) $(CFLAGS) $(CPPFLAGS) $(LDLIBS) | \
+CONFIG = cc $(CC) | cxx $(CXX) | clang $(CLANG) | $(STRICT) $(CFLAGS) $(CPPFLAGS) $(LDLIBS) | \
          fuzz $(FUZZ_FLAGS) | opencl $(HAVE_OPENCL)
 
 # The environment of the test scripts (tests/run.sh and what it runs).
-TEST_ENV = CC="$(CC)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
+TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
 .PHONY: all clean deps test test-run test-interop bench bench-opencl fuzz fuzz-smoke \

@@ -46,6 +46,7 @@ run import     "$BUILD/test_import"
 run import-cli sh tests/import/test_import_cli.sh
 run interop    "${PYTHON:-/usr/bin/python3}" tests/import/test_interop.py "$BUILD"
 run fuzz-smoke sh tests/fuzz/fuzz_smoke.sh
+run compile    sh tests/package/test_compile.sh
 run duplicates sh tests/repo/test_duplicates.sh
 
 if [ "$skip" -gt 0 ]; then
