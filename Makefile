@@ -1,8 +1,9 @@
-# fcn.h - build, test, bench, fuzz, tools.
+# fcn.h - build, test, bench, fuzz, tools, install.
 #   make            build/fcn (the command-line tool, cli/fcn.c) and the examples
 #   make test       installs the Debian packages the tests need (when root), runs every
 #                   test; ends with "N passed, M failed[, K skipped]"
 #   make demo       maps an ISBI 2012 slice with the shipped membrane model
+#   make install    PREFIX=/usr/local DESTDIR=: headers, fcn, models, pkg-config files
 
 # ==== variables ==========================================================================
 CC      ?= cc
@@ -26,7 +27,7 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 
 # Debian packages the build, tests and demo need; `make deps` installs the missing ones
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
-DEB_PKGS = gcc g++ clang make libc6-dev libstb-dev python3 python3-numpy \
+DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
            libfuzzer-14-dev
 DEMO_PKGS = gcc make libc6-dev libstb-dev
@@ -46,6 +47,16 @@ FUZZ_TARGET_onnx = 1
 FUZZ_TARGET_caffe = 2
 FUZZ_TARGET_wire = 3
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(STRICT) -I.
+
+# make install / uninstall
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INCLUDEDIR   = $(PREFIX)/include
+BINDIR       = $(PREFIX)/bin
+MODELDIR     = $(PREFIX)/share/fcn
+PKGCONFIGDIR = $(PREFIX)/lib/pkgconfig
+VERSION := $(shell sed -n 's/^\#define FCN_VERSION_STRING "\(.*\)"/\1/p' fcn.h)
+MODELS  = $(wildcard models/*)
 
 # Every C program is one file, found by name in these folders; each is built by the one
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
@@ -71,7 +82,7 @@ TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
 .PHONY: all clean deps test test-run test-interop bench bench-opencl fuzz fuzz-smoke \
-        demo opencl-embed import-cases model-formats FORCE
+        demo opencl-embed import-cases model-formats install uninstall FORCE
 
 # ==== build ==============================================================================
 all: $(PROGRAMS)
@@ -96,7 +107,7 @@ test:
 	@$(MAKE) --no-print-directory deps || echo "make test: going on without them"
 	@$(MAKE) --no-print-directory test-run
 
-# + : tests/fuzz/fuzz_smoke.sh runs make fuzz
+# + : tests/fuzz/fuzz_smoke.sh and tests/package run make themselves (make fuzz, make install)
 test-run: $(PROGRAMS) $(TESTS)
 	+@$(TEST_ENV) sh tests/run.sh
 
@@ -166,3 +177,32 @@ import-cases:
 model-formats:
 	$(PYTHON) tools/fcn_to_onnx.py $(MODEL) $(MODEL:.fcn=.onnx)
 	$(PYTHON) tools/fcn_to_caffe.py $(MODEL) $(MODEL:.fcn=.prototxt) $(MODEL:.fcn=.caffemodel)
+
+# ==== install ============================================================================
+# The headers, the fcn tool (built here, for this machine: -march=native unless CFLAGS
+# says otherwise), the models and two pkg-config files: fcn.pc carries what the
+# arithmetic contract needs (-ffp-contract=off) and the libraries; fcn-opencl.pc adds
+# the OpenCL loader.
+install: $(BUILD)/fcn
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MODELDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)
+	install -m 755 $(BUILD)/fcn $(DESTDIR)$(BINDIR)
+	install -m 644 $(MODELS) $(DESTDIR)$(MODELDIR)
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' 'modeldir=$(MODELDIR)' '' \
+	  'Name: fcn' 'Description: exact dense per-pixel maps from a CNN patch classifier (header-only)' \
+	  'Version: $(VERSION)' 'Cflags: -I$${includedir} -ffp-contract=off' 'Libs: -lm -pthread' \
+	  >$(DESTDIR)$(PKGCONFIGDIR)/fcn.pc
+	printf '%s\n' 'prefix=$(PREFIX)' '' \
+	  'Name: fcn-opencl' 'Description: the OpenCL path of fcn.h (fcn_opencl.h)' \
+	  'Version: $(VERSION)' 'Requires: fcn' 'Libs: -lOpenCL' \
+	  >$(DESTDIR)$(PKGCONFIGDIR)/fcn-opencl.pc
+
+# Removes what install wrote; then the folders it leaves empty (ours, and the standard
+# ones only if nothing else is in them).
+uninstall:
+	rm -f $(HEADERS:%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(BINDIR)/fcn \
+	  $(addprefix $(DESTDIR)$(MODELDIR)/,$(notdir $(MODELS))) \
+	  $(DESTDIR)$(PKGCONFIGDIR)/fcn.pc $(DESTDIR)$(PKGCONFIGDIR)/fcn-opencl.pc
+	@for d in $(DESTDIR)$(MODELDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(PREFIX)/share \
+	  $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR); do \
+	  [ -d "$$d" ] && rmdir "$$d" 2>/dev/null; done; true

@@ -47,6 +47,7 @@ run import-cli sh tests/import/test_import_cli.sh
 run interop    "${PYTHON:-/usr/bin/python3}" tests/import/test_interop.py "$BUILD"
 run fuzz-smoke sh tests/fuzz/fuzz_smoke.sh
 run compile    sh tests/package/test_compile.sh
+run install    sh tests/package/test_install.sh
 run duplicates sh tests/repo/test_duplicates.sh
 
 if [ "$skip" -gt 0 ]; then

@@ -33,13 +33,13 @@ export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 if ! command -v pkg-config >/dev/null 2>&1; then
     if [ "${CI:-}" = true ]; then fail pkg-config "no pkg-config (required in CI)"; else skip pkg-config "no pkg-config (apt-get install pkg-config)"; fi
 else
-    flags=$(pkg-config --cflags --libs fcn 2>&1)
+    flags=$(pkg-config --cflags --libs fcn 2>&1 | sed "s/ *$//")
     ok=1
     for w in "-I$P/include" -ffp-contract=off -lm -pthread; do
         case " $flags " in *" $w "*) ;; *) ok=0 ;; esac
     done
     if [ $ok = 1 ]; then pass "pkg-config fcn: $flags"; else fail "pkg-config fcn" "'$flags' lacks -I$P/include, -ffp-contract=off, -lm or -pthread"; fi
-    clflags=$(pkg-config --cflags --libs fcn-opencl 2>&1)
+    clflags=$(pkg-config --cflags --libs fcn-opencl 2>&1 | sed "s/ *$//")
     case " $clflags " in
     *" -lOpenCL "*"-lm "* | *"-lm "*" -lOpenCL "*) pass "pkg-config fcn-opencl: $clflags" ;;
     *) fail "pkg-config fcn-opencl" "'$clflags' lacks -lOpenCL or fcn's flags" ;;
@@ -49,7 +49,7 @@ else
     # flags (and stb's, which the quickstart uses to read and write images)
     mkdir "$T/outside"
     cp examples/quickstart.c "$T/outside/"
-    stb=$(pkg-config --cflags stb 2>/dev/null) || stb="-I$STB_INC"
+    stb=$(pkg-config --cflags stb 2>/dev/null | sed "s/ *$//") && [ -n "$stb" ] || stb="-I$STB_INC"
     # shellcheck disable=SC2046,SC2086
     if (cd "$T/outside" && "$CC" quickstart.c $(pkg-config --cflags --libs fcn) $stb -o quickstart) >"$T/qs.log" 2>&1; then
         pass "quickstart.c outside the repository: cc quickstart.c \$(pkg-config --cflags --libs fcn) $stb"
