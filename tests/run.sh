@@ -3,12 +3,19 @@
 # case: "PASS: name", "FAIL: name: why" or "SKIP: name: why". A program that exits
 # non-zero without printing a FAIL line counts as one failure. Ends with the line
 # "N passed, M failed[, K skipped]" and exits non-zero if anything failed.
+# Run by make test-run from the repository root, which sets the environment (BUILD, CC,
+# CXX, CLANG, PYTHON, STB_INC, STRICT, FUZZ_SECONDS, MAKE). Tests write only under $BUILD
+# and temporary folders; the last line before the count checks that.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
+# Python would write __pycache__ next to the helpers it imports (tests/lib, tools)
+export PYTHONDONTWRITEBYTECODE=1
 pass=0 fail=0 skip=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tree=$(mktemp)
+trap 'rm -f "$log" "$tree"' EXIT
+sh tests/repo/tree.sh snapshot "$tree"
 
 run() {
     name=$1
@@ -49,6 +56,7 @@ run fuzz-smoke sh tests/fuzz/fuzz_smoke.sh
 run compile    sh tests/package/test_compile.sh
 run install    sh tests/package/test_install.sh
 run duplicates sh tests/repo/test_duplicates.sh
+run tree       sh tests/repo/tree.sh check "$tree"
 
 if [ "$skip" -gt 0 ]; then
     echo "$pass passed, $fail failed, $skip skipped"
