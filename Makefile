@@ -1,42 +1,115 @@
-# fcn.h - build, test, demo.  `make` builds build/fcn and the examples; `make test` runs
-# every test and ends with "N passed, M failed[, K skipped]".
+# fcn.h - build, test, bench, fuzz, tools, install.
+#   make            build/fcn (the command-line tool, cli/fcn.c) and the examples
+#   make test       installs the Debian packages the tests need (when root), runs every
+#                   test; ends with "N passed, M failed[, K skipped]"
+#   make demo       maps an ISBI 2012 slice with the shipped membrane model
+#   make install    PREFIX=/usr/local DESTDIR=: headers, fcn, models, pkg-config files
+
+# ==== variables ==========================================================================
 CC      ?= cc
+CXX     ?= g++
 CLANG   ?= clang
 CFLAGS  ?= -O3 -march=native
 # The arithmetic contract: no contraction of a*b+c into fma behind our back, no fast-math.
-STRICT  = -std=c99 -pedantic -Wall -Wextra -ffp-contract=off -fno-fast-math
+STRICT  = -std=c99 -pedantic -Wall -Wextra -Wsign-conversion -Wstrict-prototypes -Wshadow \
+          -ffp-contract=off -fno-fast-math
 STB_INC ?= /usr/include/stb
-CPPFLAGS += -I. -I$(STB_INC)
+# stb is not ours: -isystem, so that its own warnings do not count against the strict flags
+CPPFLAGS += -I. -isystem $(STB_INC)
 LDLIBS  = -lm -pthread
+CL_LDLIBS = -lOpenCL
 BUILD   ?= build
 PYTHON  ?= /usr/bin/python3
-
-# Debian packages the build, tests and demo need (make deps installs what is missing).
-DEB_PKGS = gcc clang make libstb-dev python3-numpy
-
-PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
-# Test programs built from tests/NAME.c with the same strict flags (run by tests/run.sh).
-TESTS = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import
-
-.PHONY: all test test-run deps clean
-all: $(PROGRAMS)
-
+HEADERS = fcn.h fcn_import.h fcn_opencl.h
 # build/fcn gets the OpenCL path (--path opencl, fcn devices) where the OpenCL headers
 # are installed (Debian ocl-icd-opencl-dev); without them it builds and runs without it.
-ifneq ($(wildcard /usr/include/CL/cl.h),)
-$(BUILD)/fcn: CPPFLAGS += -DFCN_CLI_OPENCL
-$(BUILD)/fcn: LDLIBS += -lOpenCL
-$(BUILD)/fcn: fcn_opencl.h
-endif
+HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 
-$(BUILD)/%: examples/%.c fcn.h fcn_import.h | $(BUILD)
-	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
+# Debian packages the build, tests and demo need; `make deps` installs the missing ones
+# (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
+DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
+           ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
+           libfuzzer-14-dev
+DEMO_PKGS = gcc make libc6-dev libstb-dev
+APT_FLAGS ?=
 
-$(TESTS): $(BUILD)/%: tests/%.c fcn.h fcn_import.h tests/harness.h tests/count_alloc.h | $(BUILD)
-	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS)
+# make demo [MODEL=path.fcn] [FCN_DATA=dir]
+MODEL    ?= models/isbi-n4.fcn
+FCN_DATA ?=
+# make bench BENCH_ARGS="--quick | --threads N | --no-torch"; make bench-opencl BENCH_OPENCL_ARGS=...
+BENCH_ARGS ?=
+BENCH_OPENCL_ARGS ?=
+# the libFuzzer targets: one source, FUZZ_TARGET picks the input kind; each runs for
+# FUZZ_SECONDS in make test and make fuzz-smoke
+FUZZ_SECONDS ?= 3
+FUZZ_KINDS = onnx caffe wire
+FUZZ_TARGET_onnx = 1
+FUZZ_TARGET_caffe = 2
+FUZZ_TARGET_wire = 3
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(STRICT) -I.
+
+# make install / uninstall
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INCLUDEDIR   = $(PREFIX)/include
+BINDIR       = $(PREFIX)/bin
+MODELDIR     = $(PREFIX)/share/fcn
+PKGCONFIGDIR = $(PREFIX)/lib/pkgconfig
+VERSION := $(shell sed -n 's/^\#define FCN_VERSION_STRING "\(.*\)"/\1/p' fcn.h)
+MODELS  = $(wildcard models/*)
+
+# Every C program is one file, found by name in these folders; each is built by the one
+# rule below with the strict flags, plus FLAGS_name and LIBS_name.
+vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
+PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
+TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
+BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
+FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
+TEST_LIB = $(wildcard tests/lib/*.h)
+FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
+LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS))
+LIBS_test_opencl  = $(CL_LDLIBS)
+LIBS_bench_opencl = $(CL_LDLIBS)
+
+# What the programs are built with. $(BUILD)/config is rewritten only when this changes,
+# and every program depends on it: a change of compiler or flags, or OpenCL headers
+# installed since (make demo, then make test), rebuilds them.
+CONFIG = cc $(CC) | cxx $(CXX) | clang $(CLANG) | $(STRICT) $(CFLAGS) $(CPPFLAGS) $(LDLIBS) | \
+         fuzz $(FUZZ_FLAGS) | opencl $(HAVE_OPENCL)
+
+# The environment of the test scripts (tests/run.sh and what it runs).
+TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
+           STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
+
+.PHONY: all clean deps test test-run test-interop bench bench-opencl fuzz fuzz-smoke \
+        demo opencl-embed import-cases model-formats install uninstall FORCE
+
+# ==== build ==============================================================================
+all: $(PROGRAMS)
+
+$(PROGRAMS) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_$*) $< -o $@ $(LDLIBS) $(LIBS_$*)
+
+$(BUILD)/config: FORCE | $(BUILD)
+	@echo '$(CONFIG)' | cmp -s - $@ || echo '$(CONFIG)' >$@
 
 $(BUILD):
 	mkdir -p $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+# ==== test ===============================================================================
+# make test: first the Debian packages the tests need (installed when root, else the
+# apt-get line is printed and the tests that need them fail or skip), then every test
+# (tests/run.sh is the list).
+test:
+	@$(MAKE) --no-print-directory deps || echo "make test: going on without them"
+	@$(MAKE) --no-print-directory test-run
+
+# + : tests/fuzz/fuzz_smoke.sh and tests/package run make themselves (make fuzz, make install)
+test-run: $(PROGRAMS) $(TESTS)
+	+@$(TEST_ENV) sh tests/run.sh
 
 # Installs the missing Debian packages when run as root with apt-get, else prints the line.
 deps:
@@ -44,97 +117,92 @@ deps:
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing:$$missing"; \
-	  (apt-get update && apt-get install -y $$missing) >/dev/null || { echo "apt-get install failed:$$missing"; exit 1; }; \
+	  (apt-get update && apt-get install -y $(APT_FLAGS) $$missing) >/dev/null || { echo "apt-get install failed:$$missing"; exit 1; }; \
 	else echo "missing packages; run: sudo apt-get install -y$$missing"; exit 1; fi
 
-# make test: first the Debian packages the tests need (installed when root, else the
-# apt-get line is printed and the tests that need them fail or skip), then every test.
-test:
-	@$(MAKE) --no-print-directory deps || echo "make test: going on without them"
-	@$(MAKE) --no-print-directory test-run
+# fcn against OpenCV's dnn module (python3-opencv); also a line of make test
+test-interop: $(BUILD)/fcn
+	@$(TEST_ENV) $(PYTHON) tests/import/test_interop.py "$(BUILD)"
 
-test-run: all $(TESTS)
-	@CC="$(CC)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" sh tests/run.sh
-
-clean:
-	rm -rf $(BUILD)
-
+# ==== bench ==============================================================================
 # bench/bench.c: fcn's dense path against the FMA peak, the sliding window and PyTorch
 # (bench/torch_dense.py); prints a report and writes it to $(BUILD)/bench.txt.
-# make bench BENCH_ARGS="--quick | --threads N | --no-torch"
-BENCH_ARGS ?=
-.PHONY: bench
+# bench/bench_opencl.c: the OpenCL path beside the C dense path.
 bench: $(BUILD)/bench
 	PYTHON="$(PYTHON)" $(BUILD)/bench --out $(BUILD)/bench.txt $(BENCH_ARGS)
-
-$(BUILD)/bench: bench/bench.c fcn.h tests/count_alloc.h | $(BUILD)
-	$(CC) -std=c99 -O3 -march=native -ffp-contract=off -fno-fast-math -Wall -Wextra -I. -I$(STB_INC) bench/bench.c -o $@ -lm -pthread
-
-# OpenCL path (fcn_opencl.h, kernels in opencl/*.cl). `make opencl-embed` pastes the
-# kernels and fcn.h's fcn-arith section into fcn_opencl.h (tests/test_opencl_embed.sh
-# checks that it is current); build/test_opencl is part of `make test`;
-# `make bench-opencl` times the OpenCL path beside the C dense path.
-DEB_PKGS += ocl-icd-opencl-dev pocl-opencl-icd
-CL_LDLIBS = -lOpenCL
-BENCH_OPENCL_ARGS ?=
-.PHONY: opencl-embed bench-opencl
-opencl-embed:
-	sh tools/embed_opencl.sh fcn_opencl.h > fcn_opencl.h.tmp && mv fcn_opencl.h.tmp fcn_opencl.h
-
-test-run: $(BUILD)/test_opencl
-
-$(BUILD)/test_opencl: tests/test_opencl.c fcn.h fcn_opencl.h tests/net95.h | $(BUILD)
-	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)
 
 bench-opencl: $(BUILD)/bench_opencl
 	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)
 
-$(BUILD)/bench_opencl: bench/bench_opencl.c fcn.h fcn_opencl.h tests/net95.h | $(BUILD)
-	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $< -o $@ $(LDLIBS) $(CL_LDLIBS)
+# ==== fuzz ===============================================================================
+# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire} (clang, libfuzzer-14-dev)
+# and their seed corpora build/fuzz-corpus/KIND, written from the test and shipped models.
+# make fuzz-smoke: each for FUZZ_SECONDS (also a line of make test).
+fuzz: $(FUZZERS) $(BUILD)/fuzz-corpus.stamp
 
+$(FUZZERS): $(BUILD)/fuzz_%: tests/fuzz/fuzz_import.c fcn.h fcn_import.h $(BUILD)/config | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=$(FUZZ_TARGET_$*) $< -o $@ $(LDLIBS)
+
+$(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data/import/* models/*) | $(BUILD)
+	$(PYTHON) $< $(BUILD)/fuzz-corpus
+	touch $@
+
+fuzz-smoke:
+	+@$(TEST_ENV) sh tests/fuzz/fuzz_smoke.sh
+
+# ==== tools ==============================================================================
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]: tools/demo.sh maps an ISBI 2012 test slice
 # with the trained membrane network (dense path) to $(BUILD)/demo-map.png, times the
 # sliding window against it and scores a held-out labelled slice. Installs the missing
 # Debian packages it needs (make deps) when the compiler or stb is not there.
-MODEL ?= models/isbi-n4.fcn
-DEMO_PKGS = gcc make libstb-dev
-.PHONY: demo
 demo:
 	@if ! command -v $(CC) >/dev/null 2>&1 || [ ! -f $(STB_INC)/stb_image.h ]; then \
 	  $(MAKE) --no-print-directory deps DEB_PKGS="$(DEMO_PKGS)" || exit 1; fi
-	@$(MAKE) --no-print-directory -q $(BUILD)/fcn || $(MAKE) --no-print-directory $(BUILD)/fcn
+	@$(MAKE) --no-print-directory $(BUILD)/fcn
 	@FCN="$(BUILD)/fcn" BUILD="$(BUILD)" MODEL="$(MODEL)" FCN_DATA="$(FCN_DATA)" sh tools/demo.sh
 
-# Importing Caffe and ONNX models (fcn.h's import section). `make import-cases` rewrites
-# the small test models in tests/data/import (python3-onnx, python3-protobuf);
-# `make test-interop` checks fcn against OpenCV's dnn module (python3-opencv; also a
-# line of `make test`); `make fuzz-smoke` builds the libFuzzer targets (clang,
-# libfuzzer-14-dev) and runs each for FUZZ_SECONDS on the seed and regression corpora
-# (also a line of `make test`); `make fuzz-corpus` rewrites the seed corpora.
-DEB_PKGS += python3-onnx python3-protobuf python3-opencv libfuzzer-14-dev
-FUZZ_SECONDS ?= 5
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -ffp-contract=off -I.
-.PHONY: import-cases test-interop fuzz fuzz-smoke fuzz-corpus
+# Pastes opencl/*.cl and fcn.h's fcn-arith section into fcn_opencl.h
+# (tests/opencl/test_opencl_embed.sh checks that it is current).
+opencl-embed:
+	sh tools/embed_opencl.sh fcn_opencl.h > fcn_opencl.h.tmp && mv fcn_opencl.h.tmp fcn_opencl.h
+
+# Rewrites the small Caffe and ONNX test models in tests/data/import (python3-onnx,
+# python3-protobuf).
 import-cases:
-	$(PYTHON) tests/make_import_cases.py
-test-interop: $(BUILD)/fcn
-	@BUILD="$(BUILD)" $(PYTHON) tests/test_interop.py "$(BUILD)"
-fuzz: $(BUILD)/fuzz_onnx $(BUILD)/fuzz_caffe $(BUILD)/fuzz_wire
-$(BUILD)/fuzz_onnx: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
-	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=1 $< -o $@ -lm -pthread
-$(BUILD)/fuzz_caffe: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
-	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=2 $< -o $@ -lm -pthread
-$(BUILD)/fuzz_wire: tests/fuzz_import.c fcn.h fcn_import.h | $(BUILD)
-	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=3 $< -o $@ -lm -pthread
-fuzz-smoke:
-	@BUILD="$(BUILD)" CLANG="$(CLANG)" FUZZ_SECONDS="$(FUZZ_SECONDS)" sh tests/fuzz_smoke.sh
-fuzz-corpus:
-	$(PYTHON) tests/make_fuzz_corpus.py
+	$(PYTHON) tests/import/make_import_cases.py
 
 # models/isbi-n4.onnx, .prototxt and .caffemodel: the membrane network in the Caffe and
-# ONNX formats, written from models/isbi-n4.fcn (rerun after retraining: tests/
+# ONNX formats, written from models/isbi-n4.fcn (rerun after retraining: tests/import/
 # test_import_cli.sh requires the three formats to give byte-identical maps).
-.PHONY: model-formats
 model-formats:
 	$(PYTHON) tools/fcn_to_onnx.py $(MODEL) $(MODEL:.fcn=.onnx)
 	$(PYTHON) tools/fcn_to_caffe.py $(MODEL) $(MODEL:.fcn=.prototxt) $(MODEL:.fcn=.caffemodel)
+
+# ==== install ============================================================================
+# The headers, the fcn tool (built here, for this machine: -march=native unless CFLAGS
+# says otherwise), the models and two pkg-config files: fcn.pc carries what the
+# arithmetic contract needs (-ffp-contract=off) and the libraries; fcn-opencl.pc adds
+# the OpenCL loader.
+install: $(BUILD)/fcn
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MODELDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)
+	install -m 755 $(BUILD)/fcn $(DESTDIR)$(BINDIR)
+	install -m 644 $(MODELS) $(DESTDIR)$(MODELDIR)
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' 'modeldir=$(MODELDIR)' '' \
+	  'Name: fcn' 'Description: exact dense per-pixel maps from a CNN patch classifier (header-only)' \
+	  'Version: $(VERSION)' 'Cflags: -I$${includedir} -ffp-contract=off' 'Libs: -lm -pthread' \
+	  >$(DESTDIR)$(PKGCONFIGDIR)/fcn.pc
+	printf '%s\n' 'prefix=$(PREFIX)' '' \
+	  'Name: fcn-opencl' 'Description: the OpenCL path of fcn.h (fcn_opencl.h)' \
+	  'Version: $(VERSION)' 'Requires: fcn' 'Libs: -lOpenCL' \
+	  >$(DESTDIR)$(PKGCONFIGDIR)/fcn-opencl.pc
+
+# Removes what install wrote; then the folders it leaves empty (ours, and the standard
+# ones only if nothing else is in them).
+uninstall:
+	rm -f $(HEADERS:%=$(DESTDIR)$(INCLUDEDIR)/%) $(DESTDIR)$(BINDIR)/fcn \
+	  $(addprefix $(DESTDIR)$(MODELDIR)/,$(notdir $(MODELS))) \
+	  $(DESTDIR)$(PKGCONFIGDIR)/fcn.pc $(DESTDIR)$(PKGCONFIGDIR)/fcn-opencl.pc
+	@for d in $(DESTDIR)$(MODELDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(PREFIX)/share \
+	  $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR); do \
+	  [ -d "$$d" ] && rmdir "$$d" 2>/dev/null; done; true

@@ -44,7 +44,7 @@
 #endif
 
 /* fcn.h allocates through a counter: the dense path's peak scratch */
-#include "../tests/count_alloc.h"
+#include "../tests/lib/count_alloc.h"
 #define FCN_IMPLEMENTATION
 #include "fcn.h"
 

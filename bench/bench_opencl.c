@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../tests/net95.h"
+#include "../tests/lib/net95.h"
 
 static double now(void)
 {

@@ -16,8 +16,8 @@ int main(int argc, char **argv)
     fcn_options opt = {0}; /* dense path, mirror border, stride 1, every core */
     unsigned char *pix = NULL, *png = NULL;
     float *img = NULL, *map = NULL;
-    int h, w, c, oh, ow, k, ok = 0;
-    size_t i;
+    int h, w, c, oh, ow, ok = 0;
+    size_t i, k, n_in, n_out; /* sizes in size_t: no int overflow, no sign mix */
 
     if (argc != 4) {
         fprintf(stderr, "usage: quickstart MODEL IMAGE OUT.png\n");
@@ -30,15 +30,17 @@ int main(int argc, char **argv)
         goto done;
     }
     if (fcn_map_size(net, h, w, &opt, &oh, &ow, &err) != FCN_OK) goto done;
-    k = fcn_net_outputs(net);
-    img = malloc(sizeof(float) * w * h * c); /* the caller owns the image and the map */
-    map = malloc(sizeof(float) * oh * ow * k);
-    png = malloc((size_t)oh * ow);
+    k = (size_t)fcn_net_outputs(net);
+    n_in = (size_t)w * (size_t)h * (size_t)c;  /* image floats */
+    n_out = (size_t)oh * (size_t)ow;            /* map pixels */
+    img = malloc(sizeof(float) * n_in); /* the caller owns the image and the map */
+    map = malloc(sizeof(float) * n_out * k);
+    png = malloc(n_out);
     snprintf(err.message, sizeof err.message, "out of memory");
     if (!img || !map || !png) goto done;
-    for (i = 0; i < (size_t)w * h * c; i++) img[i] = pix[i]; /* 0..255: the model scales */
+    for (i = 0; i < n_in; i++) img[i] = pix[i]; /* 0..255: the model scales */
     if (fcn_map(net, img, h, w, &opt, map, &err) != FCN_OK) goto done;
-    for (i = 0; i < (size_t)oh * ow; i++) { /* class 0 as a probability: 0..1 -> 0..255 */
+    for (i = 0; i < n_out; i++) { /* class 0 as a probability: 0..1 -> 0..255 */
         float v = map[i * k];
         png[i] = (unsigned char)(v > 0 ? (v < 1 ? v * 255 + 0.5f : 255) : 0);
     }

@@ -3,12 +3,19 @@
 # case: "PASS: name", "FAIL: name: why" or "SKIP: name: why". A program that exits
 # non-zero without printing a FAIL line counts as one failure. Ends with the line
 # "N passed, M failed[, K skipped]" and exits non-zero if anything failed.
+# Run by make test-run from the repository root, which sets the environment (BUILD, CC,
+# CXX, CLANG, PYTHON, STB_INC, STRICT, FUZZ_SECONDS, MAKE). Tests write only under $BUILD
+# and temporary folders; the last line before the count checks that.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
+# Python would write __pycache__ next to the helpers it imports (tests/lib, tools)
+export PYTHONDONTWRITEBYTECODE=1
 pass=0 fail=0 skip=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tree=$(mktemp)
+trap 'rm -f "$log" "$tree"' EXIT
+sh tests/repo/tree.sh snapshot "$tree"
 
 run() {
     name=$1
@@ -29,23 +36,27 @@ run() {
     echo "-- $name: $p passed, $f failed, $s skipped ($(($(date +%s) - start)) s)"
 }
 
-# The list of test programs: each entry is a name and a command.
+# The list of test programs: each entry is a name and a command. tests/KIND/ holds them.
 run core       "$BUILD/test_core"
 run isbi       "$BUILD/test_isbi"
-run numpy-ref  sh tests/numpy_ref.sh
-run matrix     sh tests/matrix.sh
-run cli        sh tests/test_cli.sh
-run eval       sh tests/test_eval.sh
-run demo       sh tests/test_demo.sh
-run examples   sh tests/test_examples.sh
-run torch      sh tests/test_torch.sh
+run numpy-ref  sh tests/core/numpy_ref.sh
+run matrix     sh tests/core/matrix.sh
+run cli        sh tests/cli/test_cli.sh
+run eval       sh tests/cli/test_eval.sh
+run demo       sh tests/cli/test_demo.sh
+run examples   sh tests/examples/test_examples.sh
+run torch      sh tests/torch/test_torch.sh
 run opencl     "$BUILD/test_opencl"
-run opencl-embed sh tests/test_opencl_embed.sh
-run opencl-cli sh tests/test_opencl_cli.sh
+run opencl-embed sh tests/opencl/test_opencl_embed.sh
+run opencl-cli sh tests/opencl/test_opencl_cli.sh
 run import     "$BUILD/test_import"
-run import-cli sh tests/test_import_cli.sh
-run interop    "${PYTHON:-/usr/bin/python3}" tests/test_interop.py "$BUILD"
-run fuzz-smoke sh tests/fuzz_smoke.sh
+run import-cli sh tests/import/test_import_cli.sh
+run interop    "${PYTHON:-/usr/bin/python3}" tests/import/test_interop.py "$BUILD"
+run fuzz-smoke sh tests/fuzz/fuzz_smoke.sh
+run compile    sh tests/package/test_compile.sh
+run install    sh tests/package/test_install.sh
+run duplicates sh tests/repo/test_duplicates.sh
+run tree       sh tests/repo/tree.sh check "$tree"
 
 if [ "$skip" -gt 0 ]; then
     echo "$pass passed, $fail failed, $skip skipped"

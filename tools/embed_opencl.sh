@@ -11,7 +11,7 @@
 # "fcn-arith end"), then opencl/fcn.cl. It is emitted as an array of C string pieces,
 # each at most 3000 characters (C99 guarantees 4095 per literal), split at line ends,
 # for clCreateProgramWithSource. Run from anywhere; paths are relative to the repo root.
-# `make opencl-embed` rewrites fcn_opencl.h; tests/test_opencl_embed.sh checks it is current.
+# `make opencl-embed` rewrites fcn_opencl.h; tests/opencl/test_opencl_embed.sh checks it is current.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 

@@ -13,7 +13,7 @@ followed by the weight bytes. Floats in the header use 9 significant digits.
 Also writes the torch reference file: P(membrane), P(non-membrane) computed by the
 PyTorch patch classifier itself (plain nn.Sequential, float32, on the 95x95 window of
 the mirror-bordered image) at a few pixels of test-images/0.png and 1.png, one line
-"IMAGE ROW COL P0 P1" each (%.9g); tests/test_torch.sh checks fcn against them.
+"IMAGE ROW COL P0 P1" each (%.9g); tests/torch/test_torch.sh checks fcn against them.
 With --check-only it recomputes the reference file's first N lines and compares instead.
 """
 import argparse
@@ -122,7 +122,7 @@ def main():
         return
     out = ["# P(membrane) P(non-membrane) from the PyTorch patch classifier (tools/isbi-n4.pt, float32,",
            "# mirror border) at pixel ROW COL of IMAGE (relative to the ISBI data folder); written by",
-           "# tools/export_fcn.py, checked against fcn by tests/test_torch.sh.",
+           "# tools/export_fcn.py, checked against fcn by tests/torch/test_torch.sh.",
            "# IMAGE ROW COL P0 P1"]
     for name, pixels in REF_PIXELS.items():
         probs = torch_probs(net, args.data, name, pixels)
