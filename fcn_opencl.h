@@ -140,7 +140,7 @@
    opencl/fcn_prelude.cl, fcn.h's fcn-arith section and opencl/fcn.cl are pasted below
    between the "fcn-opencl-source" lines by tools/embed_opencl.sh (`make opencl-embed`),
    as pieces under C99's 4095-character limit for a string literal, handed as they are
-   to clCreateProgramWithSource. A test (tests/test_opencl_embed.sh) checks they are
+   to clCreateProgramWithSource. A test (tests/opencl/test_opencl_embed.sh) checks they are
    current.
 
    LICENSE: MIT, see the end of this file.
