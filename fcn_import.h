@@ -954,9 +954,12 @@ static fcn_status fcn__onnx_fold(fcn__onnx *o, const fcn__node *nd, const char *
     int64_t axis = 0;
     size_t k;
     if (fcn__str_eq(nd->op, "Shape")) {
-        const fcn__val *v = &o->vals[nd->vin[0]];
+        const fcn__val *v;
         int64_t d[1];
-        int nd_ = v->kind == 2 ? v->nd : v->t->nd;
+        int nd_;
+        if (nd->nin < 1 || nd->vin[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input", where);
+        v = &o->vals[nd->vin[0]];
+        nd_ = v->kind == 2 ? v->nd : v->t->nd;
         d[0] = nd_;
         if ((s = fcn__onnx_attr(o->c, nd, "start", &a, where)) != FCN_OK) return s;
         if (a.found) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Shape with start/end is not supported", where);
@@ -1175,9 +1178,11 @@ static fcn_status fcn__onnx_node(fcn__onnx *o, int idx)
     if (!has_data) {
         if (fcn__str_eq(op, "Reshape") || fcn__str_eq(op, "Flatten")) {
             /* a Reshape of constants: new dims, same data */
-            fcn__tensor *x = o->vals[nd->vin[0]].t, *t;
+            fcn__tensor *x, *t;
             int64_t dims[FCN__IMP_MAX_DIMS];
             int n;
+            if (nd->nin < 1 || nd->vin[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input", where);
+            x = o->vals[nd->vin[0]].t;
             if (fcn__str_eq(op, "Flatten")) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Flatten of a constant", where);
             if ((s = fcn__onnx_reshape_dims(o, nd, x->nd, x->dims, x->count, dims, &n, where)) != FCN_OK) return s;
             if (!(t = fcn__tensor_new(n, dims, x->count, x->is_int))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
