@@ -79,15 +79,9 @@ FCNDEF fcn_status fcn_net_load_any(const char *const *paths, int n, fcn_net **ou
 #error "fcn_import.h's implementation needs fcn.h's in the same file: #define FCN_IMPLEMENTATION too, before including fcn_import.h"
 #endif
 
-/* >>import
-   Caffe (NET.prototxt + WEIGHTS.caffemodel) and ONNX (.onnx) patch classifiers, read
-   without a protobuf library: one small reader of the protobuf wire format (below), a
-   reader of the protobuf text format for the prototxt, and two loaders that turn the
-   network into an ordinary fcn_net (fcn__build, then the weights and the transform).
-   Everything read from a file is untrusted: every length is checked against the bytes
-   that remain before it is used, every count against the data actually present before
-   anything is allocated for it, and every failure is an fcn_status with a message that
-   names the file, the layer or node and the cause. */
+/* >>base
+   Limits on what a file may ask for, the context every message goes through, and byte
+   strings that point into the file. */
 
 #define FCN__IMP_MAX_NODES 65536   /* ONNX nodes, values, Caffe layers */
 #define FCN__IMP_MAX_DIMS 8
@@ -99,6 +93,7 @@ typedef struct fcn__ictx {
     fcn_error *err;
 } fcn__ictx;
 
+/* Every refusal of the importers: the message starts with the file's name. */
 static fcn_status fcn__ifail(fcn__ictx *c, fcn_status s, const char *fmt, ...)
 {
     char msg[448];
@@ -108,6 +103,8 @@ static fcn_status fcn__ifail(fcn__ictx *c, fcn_status s, const char *fmt, ...)
     va_end(ap);
     return fcn__fail(c->err, s, "%s: %s", c->name, msg);
 }
+
+static fcn_status fcn__inomem(fcn__ictx *c) { return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory"); }
 
 /* A byte string inside the file (not NUL-terminated). */
 typedef struct fcn__str {
@@ -137,7 +134,38 @@ static const char *fcn__str_show(fcn__str s, char *buf, size_t n)
     return buf;
 }
 
-/* ---- protobuf wire format ---- */
+static int fcn__finite(float x) { return x == x && x != FCN__INF && x != -FCN__INF; }
+
+/* The product of dims (each 0..), or 0 with *ok = 0 if absurd. */
+static size_t fcn__dims_count(int nd, const int64_t *dims, int *ok)
+{
+    size_t n = 1;
+    int k;
+    *ok = 1;
+    for (k = 0; k < nd; k++) {
+        if (dims[k] < 0 || (uint64_t)dims[k] > FCN__IMP_MAX_ELEMS || (dims[k] && n > FCN__IMP_MAX_ELEMS / (size_t)dims[k])) {
+            *ok = 0;
+            return 0;
+        }
+        n *= (size_t)dims[k];
+    }
+    return n;
+}
+
+/* dims as "2x3x4" ("scalar" for none) for messages. */
+static void fcn__dims_text(char *buf, size_t n, int nd, const int64_t *dims)
+{
+    size_t l = 0;
+    int k;
+    buf[0] = '\0';
+    if (nd == 0) snprintf(buf, n, "scalar");
+    for (k = 0; k < nd && l + 24 < n; k++) l += (size_t)snprintf(buf + l, n - l, k ? "x%lld" : "%lld", (long long)dims[k]);
+}
+
+/* >>wire
+   The protobuf wire format, enough for ONNX's and Caffe's messages: a message is a run of
+   fields, each a key (field number, wire type) and a value. A reader walks one message;
+   a nested message is walked by a reader of its own bytes. */
 
 typedef struct fcn__pb {
     const unsigned char *p, *end;
@@ -147,7 +175,7 @@ typedef struct fcn__pbf {
     uint32_t num;               /* field number */
     int wt;                     /* wire type: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 */
     uint64_t v;                 /* wire types 0, 1, 5 */
-    const unsigned char *data;  /* wire type 2: the bytes */
+    const unsigned char *data;  /* wire types 1, 2, 5: the bytes */
     size_t len;
 } fcn__pbf;
 
@@ -206,11 +234,13 @@ static int fcn__pb_next(fcn__pb *r, fcn__pbf *f, const char **why)
         if ((*why = fcn__pb_varint(&r->p, r->end, &f->v)) != NULL) return -1;
         return 1;
     case 1:
-        if (r->end - r->p < 8) return *why = "truncated 64-bit field", -1;
+    case 5:
+        f->len = f->wt == 1 ? 8 : 4;
+        if ((size_t)(r->end - r->p) < f->len)
+            return *why = f->wt == 1 ? "truncated 64-bit field" : "truncated 32-bit field", -1;
         f->data = r->p;
-        f->len = 8;
-        f->v = fcn__le64(r->p);
-        r->p += 8;
+        f->v = f->wt == 1 ? fcn__le64(r->p) : fcn__le32(r->p);
+        r->p += f->len;
         return 1;
     case 2:
         if ((*why = fcn__pb_varint(&r->p, r->end, &len)) != NULL) return -1;
@@ -218,13 +248,6 @@ static int fcn__pb_next(fcn__pb *r, fcn__pbf *f, const char **why)
         f->data = r->p;
         f->len = (size_t)len;
         r->p += len;
-        return 1;
-    case 5:
-        if (r->end - r->p < 4) return *why = "truncated 32-bit field", -1;
-        f->data = r->p;
-        f->len = 4;
-        f->v = fcn__le32(r->p);
-        r->p += 4;
         return 1;
     default: *why = "unknown wire type (groups are not supported)"; return -1;
     }
@@ -247,7 +270,9 @@ static double fcn__pb_f64(uint64_t v)
 
 /* Repeated scalar fields, packed (wire type 2) or not. kind: 'f' float (fixed32), 'd'
    double (fixed64), 'i' int64/int32 varint. Counts the elements of field f into *count
-   and, if out/iout is given, stores them from index *count on. NULL or why malformed. */
+   and, if out/iout is given, stores them from index *count on (a first call without
+   them counts, so that the caller can size out from what the file holds). NULL or why
+   malformed. */
 static const char *fcn__pb_rep(const fcn__pbf *f, int kind, size_t *count, float *out, int64_t *iout)
 {
     int want = kind == 'f' ? 5 : kind == 'd' ? 1 : 0;
@@ -293,13 +318,304 @@ static fcn_status fcn__pb_bad(fcn__ictx *c, const char *where, const char *why)
     return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %s", where, why);
 }
 
-/* ---- the network being imported: fcn layers and their parameters ---- */
+/* >>text
+   The protobuf text format of a .prototxt, parsed into a tree of fields (no schema: the
+   Caffe section asks for fields by name). Node 0 is the root message; a message's fields
+   are its children in file order. */
+
+typedef struct fcn__tx {
+    fcn__str key, val; /* val: a scalar's text (inside the quotes for a string) */
+    int is_msg, is_str, line;
+    int child, next;   /* first child, next sibling: indices, -1 none */
+} fcn__tx;
+
+typedef struct fcn__txt {
+    fcn__tx *n;
+    int count, cap;
+} fcn__txt;
+
+/* The parser's position and the messages open at it. */
+typedef struct fcn__txp {
+    fcn__ictx *c;
+    fcn__txt *t;
+    const unsigned char *p, *end;
+    int line, depth;
+    int stack[FCN__IMP_MAX_DEPTH]; /* the open messages, the root at 0 */
+    int last[FCN__IMP_MAX_DEPTH];  /* the last field of each, -1 none yet */
+} fcn__txp;
+
+static int fcn__tx_isident(int ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' || ch == '+'; }
+
+/* Skips white space and the bytes of also ('#' in it: comments to the end of the line). */
+static void fcn__tx_skip(fcn__txp *s, const char *also)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n' ||
+                             (*s->p && strchr(also, *s->p)))) {
+        if (*s->p == '#')
+            while (s->p < s->end && *s->p != '\n') s->p++;
+        else {
+            if (*s->p == '\n') s->line++;
+            s->p++;
+        }
+    }
+}
+
+/* Appends a field named key to the innermost open message: its index, or -1 (*st set). */
+static int fcn__tx_add(fcn__txp *s, fcn__str key, fcn_status *st)
+{
+    fcn__txt *t = s->t;
+    fcn__tx *x;
+    int node;
+    if (t->count == t->cap) {
+        fcn__tx *nn;
+        if (t->cap >= FCN__IMP_MAX_NODES * 16) {
+            *st = fcn__ifail(s->c, FCN_ERR_UNSUPPORTED, "line %d: too many fields", s->line);
+            return -1;
+        }
+        if (!(nn = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap * 2, sizeof(fcn__tx))))) {
+            *st = fcn__inomem(s->c);
+            return -1;
+        }
+        memcpy(nn, t->n, (size_t)t->count * sizeof *nn);
+        FCN_FREE(t->n);
+        t->n = nn;
+        t->cap *= 2;
+    }
+    node = t->count++;
+    x = &t->n[node];
+    memset(x, 0, sizeof *x);
+    x->key = key;
+    x->line = s->line;
+    x->child = x->next = -1;
+    if (s->last[s->depth] >= 0) t->n[s->last[s->depth]].next = node;
+    else t->n[s->stack[s->depth]].child = node;
+    s->last[s->depth] = node;
+    return node;
+}
+
+/* One value of field key at s->p: '{' (or '<') opens a message whose fields follow; a
+   quoted string or a bare word (a number, an enum name, true) becomes the field's val. */
+static fcn_status fcn__tx_value(fcn__txp *s, fcn__str key, int list)
+{
+    fcn__tx *x;
+    fcn_status st = FCN_OK;
+    int node = fcn__tx_add(s, key, &st);
+    if (node < 0) return st;
+    x = &s->t->n[node];
+    if (*s->p == '{' || *s->p == '<') {
+        s->p++;
+        x->is_msg = 1;
+        if (s->depth + 1 >= FCN__IMP_MAX_DEPTH) return fcn__ifail(s->c, FCN_ERR_UNSUPPORTED, "line %d: messages nested too deep", s->line);
+        s->depth++;
+        s->stack[s->depth] = node;
+        s->last[s->depth] = -1;
+        if (list) return fcn__ifail(s->c, FCN_ERR_UNSUPPORTED, "line %d: lists of messages are not supported", s->line);
+    } else if (*s->p == '"' || *s->p == '\'') {
+        unsigned char q = *s->p++;
+        x->is_str = 1;
+        x->val.p = s->p;
+        while (s->p < s->end && *s->p != q && *s->p != '\n') s->p += (*s->p == '\\' && s->p + 1 < s->end) ? 2 : 1;
+        if (s->p >= s->end || *s->p != q) return fcn__ifail(s->c, FCN_ERR_FORMAT, "line %d: unterminated string", s->line);
+        x->val.n = (size_t)(s->p - x->val.p);
+        s->p++;
+    } else if (fcn__tx_isident(*s->p)) {
+        x->val.p = s->p;
+        while (s->p < s->end && fcn__tx_isident(*s->p)) s->p++;
+        x->val.n = (size_t)(s->p - x->val.p);
+    } else
+        return fcn__ifail(s->c, FCN_ERR_FORMAT, "line %d: field '%.*s': expected a value", s->line,
+                          (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
+    return FCN_OK;
+}
+
+/* One field at s->p: its name, an optional ':', then one value or a [list] of them. */
+static fcn_status fcn__tx_field(fcn__txp *s)
+{
+    fcn__str key;
+    int list = 0;
+    fcn_status st;
+    if (!fcn__tx_isident(*s->p))
+        return fcn__ifail(s->c, FCN_ERR_FORMAT, "line %d: expected a field name, found '%c'", s->line,
+                          *s->p >= 32 && *s->p < 127 ? *s->p : '?');
+    key.p = s->p;
+    while (s->p < s->end && fcn__tx_isident(*s->p)) s->p++;
+    key.n = (size_t)(s->p - key.p);
+    fcn__tx_skip(s, "");
+    if (s->p < s->end && *s->p == ':') {
+        s->p++;
+        fcn__tx_skip(s, "");
+    }
+    if (s->p < s->end && *s->p == '[') {
+        list = 1;
+        s->p++;
+    }
+    do {
+        fcn__tx_skip(s, ",");
+        if (list && s->p < s->end && *s->p == ']') {
+            s->p++;
+            break;
+        }
+        if (s->p >= s->end)
+            return fcn__ifail(s->c, FCN_ERR_FORMAT, "line %d: unexpected end of the text after '%.*s'", s->line,
+                              (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
+        if ((st = fcn__tx_value(s, key, list)) != FCN_OK) return st;
+    } while (list);
+    return FCN_OK;
+}
+
+/* Parses text into t (the caller frees t->n, also after an error). */
+static fcn_status fcn__tx_parse(fcn__ictx *c, const unsigned char *p, size_t size, fcn__txt *t)
+{
+    fcn__txp s;
+    fcn_status st;
+    memset(t, 0, sizeof *t);
+    t->cap = 64;
+    t->n = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap, sizeof(fcn__tx)));
+    if (!t->n) return fcn__inomem(c);
+    memset(&t->n[0], 0, sizeof t->n[0]);
+    t->n[0].is_msg = 1;
+    t->n[0].child = t->n[0].next = -1;
+    t->count = 1;
+    s.c = c;
+    s.t = t;
+    s.p = p;
+    s.end = p + size;
+    s.line = 1;
+    s.depth = 0;
+    s.stack[0] = 0;
+    s.last[0] = -1;
+    for (;;) {
+        fcn__tx_skip(&s, "#;,");
+        if (s.p >= s.end) break;
+        if (*s.p == '}' || *s.p == '>') {
+            if (s.depth == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unbalanced '%c'", s.line, *s.p);
+            s.depth--;
+            s.p++;
+            continue;
+        }
+        if ((st = fcn__tx_field(&s)) != FCN_OK) return st;
+    }
+    if (s.depth != 0)
+        return fcn__ifail(c, FCN_ERR_FORMAT, "unexpected end of the text: %d message%s not closed", s.depth,
+                          s.depth == 1 ? "" : "s");
+    return FCN_OK;
+}
+
+/* The k-th child of message node m named key (k from 0), or -1. */
+static int fcn__tx_get(const fcn__txt *t, int m, const char *key, int k)
+{
+    int i;
+    if (m < 0) return -1;
+    for (i = t->n[m].child; i >= 0; i = t->n[i].next)
+        if (fcn__str_eq(t->n[i].key, key) && k-- == 0) return i;
+    return -1;
+}
+
+static int fcn__tx_count(const fcn__txt *t, int m, const char *key)
+{
+    int k = 0;
+    while (fcn__tx_get(t, m, key, k) >= 0) k++;
+    return k;
+}
+
+/* Is node i's value the enum name, or its number (Caffe's files use either)? */
+static int fcn__tx_enum(const fcn__txt *t, int i, const char *name, const char *number)
+{
+    return fcn__str_eq(t->n[i].val, name) || fcn__str_eq(t->n[i].val, number);
+}
+
+/* Scalars; each returns FCN_OK (value set), or an error naming the line and field. */
+static fcn_status fcn__tx_long(fcn__ictx *c, const fcn__txt *t, int i, long long lo, long long hi, long long *v)
+{
+    const fcn__tx *x = &t->n[i];
+    size_t k = 0;
+    long long r = 0;
+    int neg = 0;
+    char b[72];
+    if (x->is_msg || x->is_str) goto bad;
+    if (k < x->val.n && (x->val.p[k] == '-' || x->val.p[k] == '+')) neg = x->val.p[k++] == '-';
+    if (k == x->val.n) goto bad;
+    for (; k < x->val.n; k++) {
+        if (x->val.p[k] < '0' || x->val.p[k] > '9' || r > 1000000000000LL) goto bad;
+        r = r * 10 + (x->val.p[k] - '0');
+    }
+    if (neg) r = -r;
+    if (r < lo || r > hi) {
+        return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: %lld out of range %lld..%lld", x->line,
+                          fcn__str_show(x->key, b, sizeof b), r, lo, hi);
+    }
+    *v = r;
+    return FCN_OK;
+bad:
+    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected an integer", x->line, fcn__str_show(x->key, b, sizeof b));
+}
+
+/* The k-th field key of message m as an int in lo..hi; dflt if absent. */
+static fcn_status fcn__tx_int(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, int lo, int hi, int dflt, int *v)
+{
+    long long x;
+    fcn_status s;
+    int i = fcn__tx_get(t, m, key, k);
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    if ((s = fcn__tx_long(c, t, i, lo, hi, &x)) != FCN_OK) return s;
+    *v = (int)x;
+    return FCN_OK;
+}
+
+/* The k-th field key of message m as a finite float; dflt if absent. */
+static fcn_status fcn__tx_float(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, float dflt, float *v)
+{
+    int i = fcn__tx_get(t, m, key, k);
+    char buf[64], b[72];
+    const fcn__tx *x;
+    size_t n;
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    x = &t->n[i];
+    n = x->val.n;
+    if (x->is_msg || x->is_str || n == 0 || n >= sizeof buf) goto bad;
+    memcpy(buf, x->val.p, n);
+    buf[n] = '\0';
+    if (n > 1 && (buf[n - 1] == 'f' || buf[n - 1] == 'F')) buf[n - 1] = '\0'; /* 1.0f */
+    if (buf[0] == '+') memmove(buf, buf + 1, n);
+    if (buf[0] == '.' || (buf[0] == '-' && buf[1] == '.')) {
+        /* ".5": fcn.h's number parser wants a digit first */
+        if (n + 2 >= sizeof buf) goto bad;
+        memmove(buf + (buf[0] == '-') + 1, buf + (buf[0] == '-'), strlen(buf) + 1 - (buf[0] == '-'));
+        buf[buf[0] == '-' ? 1 : 0] = '0';
+    }
+    if (!fcn__parse_float(buf, v)) goto bad;
+    return FCN_OK;
+bad:
+    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected a finite number", x->line, fcn__str_show(x->key, b, sizeof b));
+}
+
+/* A boolean field: true/false/1/0. */
+static fcn_status fcn__tx_bool(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int dflt, int *v)
+{
+    int i = fcn__tx_get(t, m, key, 0);
+    char b[72];
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    if (fcn__tx_enum(t, i, "true", "1") || fcn__str_eq(t->n[i].val, "True")) *v = 1;
+    else if (fcn__tx_enum(t, i, "false", "0") || fcn__str_eq(t->n[i].val, "False")) *v = 0;
+    else return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected true or false", t->n[i].line, fcn__str_show(t->n[i].key, b, sizeof b));
+    return FCN_OK;
+}
+
+/* >>net
+   The network being imported, one layer at a time: each is checked against the shape
+   the layers before it leave (with fcn.h's own rules, so that a refusal names the layer
+   of the file), its weights kept until fcn__imp_finish builds the fcn_net. Both loaders
+   fill it; fcn.h's layer types and shapes are the common ground. */
 
 typedef struct fcn__imp {
     fcn__ictx *c;
     int in_h, in_w, in_c;
-    float scale, *mean; /* mean: in_c values once known */
-    int have_scale, have_mean;
+    float scale, *mean; /* mean: in_c values once known (Caffe: nmean until the end) */
+    int have_scale;
+    int nmean;          /* mean values given: 0 none, 1 for every channel, or in_c */
     int n, cap;
     fcn_layer *layers;
     float **w, **b;     /* per layer, owned; NULL for layers without */
@@ -320,55 +636,56 @@ static void fcn__imp_free(fcn__imp *m)
     FCN_FREE(m->mean);
 }
 
+/* The layer, weight and bias arrays twice as long (16 at first). */
+static int fcn__imp_grow(fcn__imp *m)
+{
+    int cap = m->cap ? m->cap * 2 : 16;
+    fcn_layer *nl = FCN__CAST(fcn_layer *, fcn__alloc((size_t)cap, sizeof *nl));
+    float **nw = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nw));
+    float **nb = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nb));
+    if (!nl || !nw || !nb) {
+        FCN_FREE(nl);
+        FCN_FREE(nw);
+        FCN_FREE(nb);
+        return 0;
+    }
+    if (m->n) {
+        memcpy(nl, m->layers, (size_t)m->n * sizeof *nl);
+        memcpy(nw, m->w, (size_t)m->n * sizeof *nw);
+        memcpy(nb, m->b, (size_t)m->n * sizeof *nb);
+    }
+    FCN_FREE(m->layers);
+    FCN_FREE(m->w);
+    FCN_FREE(m->b);
+    m->layers = nl;
+    m->w = nw;
+    m->b = nb;
+    m->cap = cap;
+    return 1;
+}
+
 /* Appends layer d (checked against the current shape; where names it in messages) with
-   owned weights w and biases b (either may be NULL: zeros). */
+   weights w and biases b (either may be NULL: zeros), which it owns from now on, also
+   when it refuses the layer. */
 static fcn_status fcn__imp_add(fcn__imp *m, const fcn_layer *d, float *w, float *b, const char *where)
 {
     fcn__layer L;
-    fcn_status st;
+    fcn_status st = FCN_OK;
     char msg[300];
-    if (m->n >= FCN__MAX_LAYERS) {
-        FCN_FREE(w);
-        FCN_FREE(b);
-        return fcn__ifail(m->c, FCN_ERR_FORMAT, "%s: more than %d layers", where, FCN__MAX_LAYERS);
+    if (m->n >= FCN__MAX_LAYERS)
+        st = fcn__ifail(m->c, FCN_ERR_FORMAT, "%s: more than %d layers", where, FCN__MAX_LAYERS);
+    else if (m->flat && d->type != FCN_LAYER_FC && !(d->type >= FCN_LAYER_RELU && d->type <= FCN_LAYER_SOFTMAX) &&
+             (m->cur.h != 1 || m->cur.w != 1))
+        st = fcn__ifail(m->c, FCN_ERR_UNSUPPORTED, "%s: a %s after the value was flattened", where,
+                        fcn_layer_name(d->type));
+    else if (m->n == m->cap && !fcn__imp_grow(m))
+        st = fcn__inomem(m->c);
+    if (st == FCN_OK) {
+        memset(&L, 0, sizeof L);
+        L.d = *d;
+        snprintf(msg, sizeof msg, "%s: %s", m->c->name, where);
+        st = fcn__layer_shape(&L, m->cur, msg, m->c->err);
     }
-    if (m->flat && d->type != FCN_LAYER_FC && !(d->type >= FCN_LAYER_RELU && d->type <= FCN_LAYER_SOFTMAX) &&
-        (m->cur.h != 1 || m->cur.w != 1)) {
-        FCN_FREE(w);
-        FCN_FREE(b);
-        return fcn__ifail(m->c, FCN_ERR_UNSUPPORTED, "%s: a %s after the value was flattened", where,
-                          fcn_layer_name(d->type));
-    }
-    if (m->n == m->cap) {
-        int cap = m->cap ? m->cap * 2 : 16;
-        fcn_layer *nl = FCN__CAST(fcn_layer *, fcn__alloc((size_t)cap, sizeof *nl));
-        float **nw = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nw));
-        float **nb = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nb));
-        if (!nl || !nw || !nb) {
-            FCN_FREE(nl);
-            FCN_FREE(nw);
-            FCN_FREE(nb);
-            FCN_FREE(w);
-            FCN_FREE(b);
-            return fcn__ifail(m->c, FCN_ERR_NOMEM, "out of memory");
-        }
-        if (m->n) {
-            memcpy(nl, m->layers, (size_t)m->n * sizeof *nl);
-            memcpy(nw, m->w, (size_t)m->n * sizeof *nw);
-            memcpy(nb, m->b, (size_t)m->n * sizeof *nb);
-        }
-        FCN_FREE(m->layers);
-        FCN_FREE(m->w);
-        FCN_FREE(m->b);
-        m->layers = nl;
-        m->w = nw;
-        m->b = nb;
-        m->cap = cap;
-    }
-    memset(&L, 0, sizeof L);
-    L.d = *d;
-    snprintf(msg, sizeof msg, "%s: %s", m->c->name, where);
-    st = fcn__layer_shape(&L, m->cur, msg, m->c->err);
     if (st != FCN_OK) {
         FCN_FREE(w);
         FCN_FREE(b);
@@ -399,11 +716,11 @@ static fcn_status fcn__imp_finish(fcn__imp *m, fcn_net **out)
     if (m->n == 0) return fcn__ifail(m->c, FCN_ERR_FORMAT, "the network has no layers");
     st = fcn__build(m->in_h, m->in_w, m->in_c, m->layers, m->n, m->c->name, NULL, NULL, &net, m->c->err);
     if (st != FCN_OK) return st;
-    for (i = 0; i < m->n; i++) {
-        fcn__layer *L = &net->layers[i];
-        if (!fcn__is_weighted(L->d.type)) continue;
-        if (m->w[i]) memcpy(L->w, m->w[i], L->nw * sizeof(float));
-        if (m->b[i]) memcpy(L->b, m->b[i], (size_t)L->out.c * sizeof(float));
+    for (i = 0; i < m->n; i++) { /* NULL (zeros) where the file gave none */
+        size_t nw, nb;
+        float *w = fcn_net_weights(net, i, &nw), *b = fcn_net_bias(net, i, &nb);
+        if (w && m->w[i]) memcpy(w, m->w[i], nw * sizeof(float));
+        if (b && m->b[i]) memcpy(b, m->b[i], nb * sizeof(float));
     }
     st = fcn_net_set_transform(net, m->scale, m->mean, m->c->err);
     if (st != FCN_OK) {
@@ -413,8 +730,6 @@ static fcn_status fcn__imp_finish(fcn__imp *m, fcn_net **out)
     *out = net;
     return FCN_OK;
 }
-
-static int fcn__finite(float x) { return x == x && x != FCN__INF && x != -FCN__INF; }
 
 /* ---- ONNX ---- */
 
@@ -452,31 +767,6 @@ static fcn__tensor *fcn__tensor_new(int nd, const int64_t *dims, size_t count, i
         return NULL;
     }
     return t;
-}
-
-/* The product of dims (each 0..), or 0 with *ok = 0 if absurd. */
-static size_t fcn__dims_count(int nd, const int64_t *dims, int *ok)
-{
-    size_t n = 1;
-    int k;
-    *ok = 1;
-    for (k = 0; k < nd; k++) {
-        if (dims[k] < 0 || (uint64_t)dims[k] > FCN__IMP_MAX_ELEMS || (dims[k] && n > FCN__IMP_MAX_ELEMS / (size_t)dims[k])) {
-            *ok = 0;
-            return 0;
-        }
-        n *= (size_t)dims[k];
-    }
-    return n;
-}
-
-static void fcn__dims_text(char *buf, size_t n, int nd, const int64_t *dims)
-{
-    size_t l = 0;
-    int k;
-    buf[0] = '\0';
-    if (nd == 0) snprintf(buf, n, "scalar");
-    for (k = 0; k < nd && l + 24 < n; k++) l += (size_t)snprintf(buf + l, n - l, k ? "x%lld" : "%lld", (long long)dims[k]);
 }
 
 /* Parses a TensorProto (where names it). */
@@ -1378,14 +1668,14 @@ static fcn_status fcn__onnx_node(fcn__onnx *o, int idx)
                                   "%s: an input transform must use a scalar or per-channel constant", where);
             }
             if (isadd || fcn__str_eq(op, "Sub")) {
-                if (o->m.have_scale || o->m.have_mean) {
+                if (o->m.have_scale || o->m.nmean) {
                     FCN_FREE(mean);
                     return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
                                       "%s: the input transform must be one Sub (or Add) of the mean, then one Mul or Div by the scale",
                                       where);
                 }
                 for (i = 0; i < C; i++) o->m.mean[i] = isadd ? -mean[i] : mean[i];
-                o->m.have_mean = 1;
+                o->m.nmean = 1;
             } else {
                 for (i = 1; i < C; i++)
                     if (mean[i] != mean[0]) {
@@ -1848,225 +2138,6 @@ FCNDEF fcn_status fcn_net_load_onnx(const char *path, fcn_net **out, fcn_error *
     return st;
 }
 
-/* ---- protobuf text format (the .prototxt) ---- */
-
-typedef struct fcn__tx {
-    fcn__str key, val; /* val: a scalar's text (inside the quotes for a string) */
-    int is_msg, is_str, line;
-    int child, next;   /* first child, next sibling: indices, -1 none */
-} fcn__tx;
-
-typedef struct fcn__txt {
-    fcn__tx *n;
-    int count, cap;
-} fcn__txt;
-
-static int fcn__tx_isident(int ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' || ch == '+'; }
-
-/* Parses text into t: node 0 is the root message. */
-static fcn_status fcn__tx_parse(fcn__ictx *c, const unsigned char *p, size_t size, fcn__txt *t)
-{
-    const unsigned char *end = p + size;
-    int stack[FCN__IMP_MAX_DEPTH], last[FCN__IMP_MAX_DEPTH], depth = 0, line = 1;
-    memset(t, 0, sizeof *t);
-    t->cap = 64;
-    t->n = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap, sizeof(fcn__tx)));
-    if (!t->n) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-    memset(&t->n[0], 0, sizeof t->n[0]);
-    t->n[0].is_msg = 1;
-    t->n[0].child = t->n[0].next = -1;
-    t->count = 1;
-    stack[0] = 0;
-    last[0] = -1;
-    for (;;) {
-        fcn__str key;
-        int node, list = 0;
-        /* skip space, comments, separators */
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '#' || *p == ';' || *p == ',')) {
-            if (*p == '#')
-                while (p < end && *p != '\n') p++;
-            else {
-                if (*p == '\n') line++;
-                p++;
-            }
-        }
-        if (p >= end) break;
-        if (*p == '}' || *p == '>') {
-            if (depth == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unbalanced '%c'", line, *p);
-            depth--;
-            p++;
-            continue;
-        }
-        if (!fcn__tx_isident(*p)) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: expected a field name, found '%c'", line, *p >= 32 && *p < 127 ? *p : '?');
-        key.p = p;
-        while (p < end && fcn__tx_isident(*p)) p++;
-        key.n = (size_t)(p - key.p);
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
-            if (*p == '\n') line++;
-            p++;
-        }
-        if (p < end && *p == ':') {
-            p++;
-            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
-                if (*p == '\n') line++;
-                p++;
-            }
-        }
-        if (p < end && *p == '[') {
-            list = 1;
-            p++;
-        }
-        do {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ',')) {
-                if (*p == '\n') line++;
-                p++;
-            }
-            if (list && p < end && *p == ']') {
-                p++;
-                break;
-            }
-            if (p >= end) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unexpected end of the text after '%.*s'", line, (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
-            if (t->count == t->cap) {
-                fcn__tx *nn;
-                if (t->cap >= FCN__IMP_MAX_NODES * 16) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: too many fields", line);
-                nn = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap * 2, sizeof(fcn__tx)));
-                if (!nn) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-                memcpy(nn, t->n, (size_t)t->count * sizeof *nn);
-                FCN_FREE(t->n);
-                t->n = nn;
-                t->cap *= 2;
-            }
-            node = t->count++;
-            memset(&t->n[node], 0, sizeof t->n[node]);
-            t->n[node].key = key;
-            t->n[node].line = line;
-            t->n[node].child = t->n[node].next = -1;
-            if (last[depth] >= 0) t->n[last[depth]].next = node;
-            else t->n[stack[depth]].child = node;
-            last[depth] = node;
-            if (*p == '{' || *p == '<') {
-                p++;
-                t->n[node].is_msg = 1;
-                if (depth + 1 >= FCN__IMP_MAX_DEPTH) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: messages nested too deep", line);
-                depth++;
-                stack[depth] = node;
-                last[depth] = -1;
-                if (list) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: lists of messages are not supported", line);
-            } else if (*p == '"' || *p == '\'') {
-                unsigned char q = *p++;
-                t->n[node].is_str = 1;
-                t->n[node].val.p = p;
-                while (p < end && *p != q && *p != '\n') p += (*p == '\\' && p + 1 < end) ? 2 : 1;
-                if (p >= end || *p != q) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unterminated string", line);
-                t->n[node].val.n = (size_t)(p - t->n[node].val.p);
-                p++;
-            } else if (fcn__tx_isident(*p)) {
-                t->n[node].val.p = p;
-                while (p < end && fcn__tx_isident(*p)) p++;
-                t->n[node].val.n = (size_t)(p - t->n[node].val.p);
-            } else
-                return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: field '%.*s': expected a value", line, (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
-        } while (list);
-    }
-    if (depth != 0) return fcn__ifail(c, FCN_ERR_FORMAT, "unexpected end of the text: %d message%s not closed", depth, depth == 1 ? "" : "s");
-    return FCN_OK;
-}
-
-/* The k-th child of message node m named key (k from 0), or -1. */
-static int fcn__tx_get(const fcn__txt *t, int m, const char *key, int k)
-{
-    int i;
-    if (m < 0) return -1;
-    for (i = t->n[m].child; i >= 0; i = t->n[i].next)
-        if (fcn__str_eq(t->n[i].key, key) && k-- == 0) return i;
-    return -1;
-}
-
-static int fcn__tx_count(const fcn__txt *t, int m, const char *key)
-{
-    int k = 0;
-    while (fcn__tx_get(t, m, key, k) >= 0) k++;
-    return k;
-}
-
-/* Scalars; each returns FCN_OK (value set), or an error naming the line and field. */
-static fcn_status fcn__tx_long(fcn__ictx *c, const fcn__txt *t, int i, long long lo, long long hi, long long *v)
-{
-    const fcn__tx *x = &t->n[i];
-    size_t k = 0;
-    long long r = 0;
-    int neg = 0;
-    char b[72];
-    if (x->is_msg || x->is_str) goto bad;
-    if (k < x->val.n && (x->val.p[k] == '-' || x->val.p[k] == '+')) neg = x->val.p[k++] == '-';
-    if (k == x->val.n) goto bad;
-    for (; k < x->val.n; k++) {
-        if (x->val.p[k] < '0' || x->val.p[k] > '9' || r > 1000000000000LL) goto bad;
-        r = r * 10 + (x->val.p[k] - '0');
-    }
-    if (neg) r = -r;
-    if (r < lo || r > hi) {
-        return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: %lld out of range %lld..%lld", x->line,
-                          fcn__str_show(x->key, b, sizeof b), r, lo, hi);
-    }
-    *v = r;
-    return FCN_OK;
-bad:
-    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected an integer", x->line, fcn__str_show(x->key, b, sizeof b));
-}
-
-static fcn_status fcn__tx_int(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, int lo, int hi, int dflt, int *v)
-{
-    long long x;
-    fcn_status s;
-    int i = fcn__tx_get(t, m, key, k);
-    *v = dflt;
-    if (i < 0) return FCN_OK;
-    if ((s = fcn__tx_long(c, t, i, lo, hi, &x)) != FCN_OK) return s;
-    *v = (int)x;
-    return FCN_OK;
-}
-
-static fcn_status fcn__tx_float(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, float dflt, float *v)
-{
-    int i = fcn__tx_get(t, m, key, k);
-    char buf[64], b[72];
-    const fcn__tx *x;
-    size_t n;
-    *v = dflt;
-    if (i < 0) return FCN_OK;
-    x = &t->n[i];
-    n = x->val.n;
-    if (x->is_msg || x->is_str || n == 0 || n >= sizeof buf) goto bad;
-    memcpy(buf, x->val.p, n);
-    buf[n] = '\0';
-    if (n > 1 && (buf[n - 1] == 'f' || buf[n - 1] == 'F')) buf[n - 1] = '\0'; /* 1.0f */
-    if (buf[0] == '+') memmove(buf, buf + 1, n);
-    if (buf[0] == '.' || (buf[0] == '-' && buf[1] == '.')) {
-        /* ".5": the library's parser wants a digit first */
-        if (n + 2 >= sizeof buf) goto bad;
-        memmove(buf + (buf[0] == '-') + 1, buf + (buf[0] == '-'), strlen(buf) + 1 - (buf[0] == '-'));
-        buf[buf[0] == '-' ? 1 : 0] = '0';
-    }
-    if (!fcn__parse_float(buf, v)) goto bad;
-    return FCN_OK;
-bad:
-    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected a finite number", x->line, fcn__str_show(x->key, b, sizeof b));
-}
-
-/* A boolean field: true/false/1/0. */
-static fcn_status fcn__tx_bool(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int dflt, int *v)
-{
-    int i = fcn__tx_get(t, m, key, 0);
-    char b[72];
-    *v = dflt;
-    if (i < 0) return FCN_OK;
-    if (fcn__str_eq(t->n[i].val, "true") || fcn__str_eq(t->n[i].val, "True") || fcn__str_eq(t->n[i].val, "1")) *v = 1;
-    else if (fcn__str_eq(t->n[i].val, "false") || fcn__str_eq(t->n[i].val, "False") || fcn__str_eq(t->n[i].val, "0")) *v = 0;
-    else return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected true or false", t->n[i].line, fcn__str_show(t->n[i].key, b, sizeof b));
-    return FCN_OK;
-}
-
 /* ---- Caffe ---- */
 
 /* A BlobProto's data (float or double, packed or not) and its shape for messages. */
@@ -2288,7 +2359,7 @@ static fcn_status fcn__caffe_transform(fcn__ictx *c, const fcn__txt *t, int laye
     if (n && m->in_c && n != 1 && n != m->in_c)
         return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %d mean_value for %d channels", where, n, m->in_c);
     if (n > FCN__MAX_MAPS) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: too many mean values", where);
-    m->have_mean = n;
+    m->nmean = n;
     if (n) {
         m->mean = FCN__CAST(float *, fcn__alloc((size_t)n, sizeof(float)));
         if (!m->mean) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
@@ -2552,10 +2623,10 @@ static fcn_status fcn__caffe_net(fcn__ictx *c, const fcn__txt *t, const unsigned
     }
     if (!head.p || !m->in_h) return fcn__ifail(c, FCN_ERR_FORMAT, "the net has no input (input_dim, input_shape or an Input layer)");
     /* the mean: one value for every channel, or one per channel */
-    if (m->have_mean) {
-        if (m->have_mean != 1 && m->have_mean != m->in_c)
-            return fcn__ifail(c, FCN_ERR_FORMAT, "transform_param: %d mean_value for %d channels", m->have_mean, m->in_c);
-        if (m->have_mean == 1 && m->in_c > 1) {
+    if (m->nmean) {
+        if (m->nmean != 1 && m->nmean != m->in_c)
+            return fcn__ifail(c, FCN_ERR_FORMAT, "transform_param: %d mean_value for %d channels", m->nmean, m->in_c);
+        if (m->nmean == 1 && m->in_c > 1) {
             float v = m->mean[0], *mm = FCN__CAST(float *, fcn__alloc((size_t)m->in_c, sizeof(float)));
             if (!mm) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
             for (k = 0; k < m->in_c; k++) mm[k] = v;
@@ -2619,7 +2690,8 @@ FCNDEF fcn_status fcn_net_load_caffe(const char *prototxt, const char *caffemode
     return st;
 }
 
-/* ---- choosing the loader ---- */
+/* >>any
+   One entry point for the command line and tools: the loader chosen by the files. */
 
 static int fcn__ends_with(const char *s, const char *suffix)
 {
@@ -2660,7 +2732,6 @@ FCNDEF fcn_status fcn_net_load_any(const char *const *paths, int n, fcn_net **ou
     }
     return fcn_net_load(paths[0], out, err);
 }
-/* <<import */
 
 #endif /* FCN_IMPORT__IMPLEMENTED */
 #endif /* FCN_IMPORT_IMPLEMENTATION */
