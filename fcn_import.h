@@ -261,6 +261,18 @@ static int fcn__pb_next(fcn__pb *r, fcn__pbf *f, const char **why)
     }
 }
 
+/* Walks the whole message: NULL, or why it is malformed. */
+static const char *fcn__pb_check(const unsigned char *p, size_t n)
+{
+    fcn__pb r = fcn__pb_of(p, n);
+    fcn__pbf f;
+    const char *why = NULL;
+    int rc;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+    }
+    return rc < 0 ? why : NULL;
+}
+
 static float fcn__pb_f32(uint64_t v)
 {
     uint32_t u = (uint32_t)v;
@@ -2538,7 +2550,9 @@ FCNDEF fcn_status fcn_net_load_onnx(const char *path, fcn_net **out, fcn_error *
     return st;
 }
 
-/* ---- Caffe ---- */
+/* >>caffe
+   The caffemodel's blobs (found by layer name, as Caffe finds them) and the prototxt's
+   layer fields. */
 
 /* A BlobProto's data (float or double, packed or not) and its shape for messages. */
 typedef struct fcn__blob {
@@ -2555,37 +2569,28 @@ static fcn_status fcn__caffe_blob(fcn__ictx *c, const unsigned char *p, size_t n
     fcn__pbf f, g;
     const char *why = NULL;
     int rc, legacy[4] = {0, 0, 0, 0}, has_legacy = 0, has_shape = 0, k;
+    fcn_status s;
     memset(b, 0, sizeof *b);
     b->p = p;
     b->n = n;
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
         switch (f.num) {
-        case 1: case 2: case 3: case 4:
-            if (fcn__pb_want(c, &f, 0, where) != FCN_OK) return FCN_ERR_FORMAT;
+        case 1: case 2: case 3: case 4: /* num, channels, height, width (before BlobShape) */
+            if ((s = fcn__pb_want(c, &f, 0, where)) != FCN_OK) return s;
             legacy[f.num - 1] = (int)(int32_t)f.v;
             has_legacy = 1;
             break;
-        case 5:
-            if ((why = fcn__pb_rep(&f, 'f', &b->count, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
+        case 5: /* data */
+        case 8: /* double_data */
+            if ((s = fcn__pb_count(c, &f, f.num == 5 ? 'f' : 'd', &b->count, where)) != FCN_OK) return s;
             break;
-        case 8:
-            if ((why = fcn__pb_rep(&f, 'd', &b->count, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
-            break;
-        case 7:
-            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+        case 7: /* BlobShape */
+            if ((s = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return s;
             has_shape = 1;
             b->nd = 0;
             q = fcn__pb_of(f.data, f.len);
-            while ((rc = fcn__pb_next(&q, &g, &why)) > 0) {
-                size_t m = 0;
-                if (g.num != 1) continue;
-                if ((why = fcn__pb_rep(&g, 'i', &m, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
-                if (b->nd + (int)m > FCN__IMP_MAX_DIMS || m > FCN__IMP_MAX_DIMS)
-                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than %d dimensions", where, FCN__IMP_MAX_DIMS);
-                m = 0;
-                fcn__pb_rep(&g, 'i', &m, NULL, b->dims + b->nd);
-                b->nd += (int)m;
-            }
+            while ((rc = fcn__pb_next(&q, &g, &why)) > 0)
+                if (g.num == 1 && (s = fcn__pb_dims(c, &g, b->dims, &b->nd, where)) != FCN_OK) return s;
             if (rc < 0) return fcn__pb_bad(c, where, why);
             break;
         default: break;
@@ -2612,6 +2617,24 @@ static void fcn__caffe_blob_data(const fcn__blob *b, float *out)
     }
 }
 
+/* The blobs (field blobf) of a caffemodel layer message: up to 4 into blobs, *nb of them. */
+static fcn_status fcn__caffe_layer_blobs(fcn__ictx *c, const fcn__pbf *layer, int blobf, fcn__blob *blobs, int *nb,
+                                         const char *where)
+{
+    fcn__pb q = fcn__pb_of(layer->data, layer->len);
+    fcn__pbf g;
+    const char *why = NULL;
+    fcn_status s;
+    while (fcn__pb_next(&q, &g, &why) > 0) {
+        if ((int)g.num != blobf) continue;
+        if ((s = fcn__pb_want(c, &g, 2, where)) != FCN_OK) return s;
+        if (*nb >= 4) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: more than 4 blobs in the caffemodel", where);
+        if ((s = fcn__caffe_blob(c, g.data, g.len, &blobs[*nb], where)) != FCN_OK) return s;
+        (*nb)++;
+    }
+    return FCN_OK;
+}
+
 /* The blobs of the caffemodel layer named name (V2 'layer' field 100: name 1, blobs 7;
    V1 'layers' field 2: name 4, blobs 6): up to 4 blob spans; *nb their count; *found. */
 static fcn_status fcn__caffe_find(fcn__ictx *c, const unsigned char *w, size_t wn, fcn__str name,
@@ -2624,30 +2647,17 @@ static fcn_status fcn__caffe_find(fcn__ictx *c, const unsigned char *w, size_t w
     *nb = 0;
     *found = 0;
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
-        int v1 = f.num == 2, namef, blobf;
-        fcn__str nm;
+        int v1 = f.num == 2, namef = v1 ? 4 : 1;
+        fcn__str nm = fcn__str_of(NULL, 0);
         if (f.num != 100 && f.num != 2) continue;
         if (f.wt != 2) return fcn__pb_bad(c, "caffemodel", "a layer field has the wrong wire type");
-        namef = v1 ? 4 : 1;
-        blobf = v1 ? 6 : 7;
-        nm.p = NULL;
-        nm.n = 0;
         q = fcn__pb_of(f.data, f.len);
         while ((rc = fcn__pb_next(&q, &g, &why)) > 0)
-            if ((int)g.num == namef && g.wt == 2) nm.p = g.data, nm.n = g.len;
+            if ((int)g.num == namef && g.wt == 2) nm = fcn__str_of(g.data, g.len);
         if (rc < 0) return fcn__pb_bad(c, "caffemodel layer", why);
         if (!fcn__str_same(nm, name)) continue;
         *found = 1;
-        q = fcn__pb_of(f.data, f.len);
-        while (fcn__pb_next(&q, &g, &why) > 0) {
-            fcn_status s;
-            if ((int)g.num != blobf) continue;
-            if ((s = fcn__pb_want(c, &g, 2, where)) != FCN_OK) return s;
-            if (*nb >= 4) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: more than 4 blobs in the caffemodel", where);
-            if ((s = fcn__caffe_blob(c, g.data, g.len, &blobs[*nb], where)) != FCN_OK) return s;
-            (*nb)++;
-        }
-        return FCN_OK; /* the first layer of that name, as Caffe */
+        return fcn__caffe_layer_blobs(c, &f, v1 ? 6 : 7, blobs, nb, where); /* the first layer of that name, as Caffe */
     }
     if (rc < 0) return fcn__pb_bad(c, "caffemodel", why);
     return FCN_OK;
@@ -2667,7 +2677,7 @@ static fcn_status fcn__caffe_take(fcn__ictx *c, const fcn__blob *b, size_t want,
                           (unsigned long)b->count);
     }
     *out = FCN__CAST(float *, fcn__alloc(want, sizeof(float)));
-    if (!*out) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+    if (!*out) return fcn__inomem(c);
     fcn__caffe_blob_data(b, *out);
     for (i = 0; i < want; i++)
         if (!fcn__finite((*out)[i])) {
@@ -2678,363 +2688,543 @@ static fcn_status fcn__caffe_take(fcn__ictx *c, const fcn__blob *b, size_t want,
     return FCN_OK;
 }
 
-/* The layer type as a V2 name; V1 enum identifiers map to the same names. */
-static const char *fcn__caffe_type(fcn__str t)
+/* The state of a Caffe import: the prototxt's tree, the caffemodel's bytes, the network. */
+typedef struct fcn__caffe {
+    fcn__ictx *c;
+    const fcn__txt *t;
+    const unsigned char *w; /* the caffemodel */
+    size_t wn;
+    fcn__imp *m;
+    fcn__str head;          /* the blob the chain has reached; head.p NULL before the input */
+} fcn__caffe;
+
+/* The text of field key of message node m (empty if absent). */
+static fcn__str fcn__caffe_text(const fcn__txt *t, int m, const char *key)
 {
-    static const char *const v1[][2] = {
-        {"CONVOLUTION", "Convolution"}, {"POOLING", "Pooling"}, {"INNER_PRODUCT", "InnerProduct"},
-        {"RELU", "ReLU"}, {"TANH", "TanH"}, {"SIGMOID", "Sigmoid"}, {"DROPOUT", "Dropout"},
-        {"SOFTMAX", "Softmax"}, {"DATA", "Data"}, {"IMAGE_DATA", "ImageData"}, {"MEMORY_DATA", "MemoryData"},
-        {"FLATTEN", "Flatten"}, {"SPLIT", "Split"}};
-    static const char *const v2[] = {"Convolution", "Pooling", "InnerProduct", "ReLU", "TanH", "Sigmoid",
-                                     "Dropout", "Softmax", "Data", "ImageData", "MemoryData", "Input", "Flatten"};
-    size_t i;
-    for (i = 0; i < sizeof v1 / sizeof v1[0]; i++)
-        if (fcn__str_eq(t, v1[i][0])) return v1[i][1];
-    for (i = 0; i < sizeof v2 / sizeof v2[0]; i++)
-        if (fcn__str_eq(t, v2[i])) return v2[i];
-    return NULL;
+    int i = fcn__tx_get(t, m, key, 0);
+    return i >= 0 ? t->n[i].val : fcn__str_of(NULL, 0);
 }
 
 /* Reads 1 or 2 values of a repeated field (kernel_size, stride, pad) or its _h/_w forms. */
-static fcn_status fcn__caffe_hw(fcn__ictx *c, const fcn__txt *t, int p, const char *key, int dflt, int lo, int *h,
-                                int *w, const char *where)
+static fcn_status fcn__caffe_hw(fcn__caffe *cn, int p, const char *key, int dflt, int lo, int *h, int *w, const char *where)
 {
+    const fcn__txt *t = cn->t;
     char kh[32], kw[32];
     int n = fcn__tx_count(t, p, key), hh, ww;
     fcn_status s;
     snprintf(kh, sizeof kh, "%s_h", strcmp(key, "kernel_size") == 0 ? "kernel" : key);
     snprintf(kw, sizeof kw, "%s_w", strcmp(key, "kernel_size") == 0 ? "kernel" : key);
     *h = *w = dflt;
-    if (n > 2) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: %s has %d values (only 2-D is supported)", where, key, n);
-    if ((s = fcn__tx_int(c, t, p, key, 0, lo, FCN__MAX_PATCH, dflt, h)) != FCN_OK) return s;
-    if ((s = fcn__tx_int(c, t, p, key, n == 2 ? 1 : 0, lo, FCN__MAX_PATCH, dflt, w)) != FCN_OK) return s;
+    if (n > 2) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: %s has %d values (only 2-D is supported)", where, key, n);
+    if ((s = fcn__tx_int(cn->c, t, p, key, 0, lo, FCN__MAX_PATCH, dflt, h)) != FCN_OK) return s;
+    if ((s = fcn__tx_int(cn->c, t, p, key, n == 2 ? 1 : 0, lo, FCN__MAX_PATCH, dflt, w)) != FCN_OK) return s;
     if ((fcn__tx_get(t, p, kh, 0) >= 0) != (fcn__tx_get(t, p, kw, 0) >= 0))
-        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %s and %s must be given together", where, kh, kw);
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: %s and %s must be given together", where, kh, kw);
     if (fcn__tx_get(t, p, kh, 0) >= 0) {
-        if (n) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: either %s or %s/%s, not both", where, key, kh, kw);
-        if ((s = fcn__tx_int(c, t, p, kh, 0, lo, FCN__MAX_PATCH, dflt, &hh)) != FCN_OK) return s;
-        if ((s = fcn__tx_int(c, t, p, kw, 0, lo, FCN__MAX_PATCH, dflt, &ww)) != FCN_OK) return s;
+        if (n) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: either %s or %s/%s, not both", where, key, kh, kw);
+        if ((s = fcn__tx_int(cn->c, t, p, kh, 0, lo, FCN__MAX_PATCH, dflt, &hh)) != FCN_OK) return s;
+        if ((s = fcn__tx_int(cn->c, t, p, kw, 0, lo, FCN__MAX_PATCH, dflt, &ww)) != FCN_OK) return s;
         *h = hh;
         *w = ww;
     }
     return FCN_OK;
 }
 
+/* fcn's layers have one stride and one pad for both directions. */
+static fcn_status fcn__caffe_same(fcn__caffe *cn, const char *what, int h, int w, const char *where)
+{
+    if (h == w) return FCN_OK;
+    return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: %s %dx%d (fcn needs the same %s in both directions)", where, what, h, w, what);
+}
+
 /* Input shape from dims (N, C, H, W). */
-static fcn_status fcn__caffe_shape4(fcn__ictx *c, fcn__imp *m, const long long *d, int n, const char *where)
+static fcn_status fcn__caffe_shape4(fcn__caffe *cn, const long long *d, int n, const char *where)
 {
-    if (n != 4) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: the input shape has %d dimensions, expected 4 (N, C, H, W)", where, n);
+    if (n != 4) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: the input shape has %d dimensions, expected 4 (N, C, H, W)", where, n);
     if (d[1] < 1 || d[2] < 1 || d[3] < 1 || d[1] > FCN__MAX_MAPS || d[2] > FCN__MAX_PATCH || d[3] > FCN__MAX_PATCH)
-        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: input shape %lldx%lldx%lldx%lld out of range", where, d[0], d[1], d[2], d[3]);
-    m->in_c = (int)d[1];
-    m->in_h = (int)d[2];
-    m->in_w = (int)d[3];
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: input shape %lldx%lldx%lldx%lld out of range", where, d[0], d[1], d[2], d[3]);
+    cn->m->in_c = (int)d[1];
+    cn->m->in_h = (int)d[2];
+    cn->m->in_w = (int)d[3];
     return FCN_OK;
 }
 
-static fcn_status fcn__caffe_dims(fcn__ictx *c, const fcn__txt *t, int shape, const char *key, long long *d, int *n)
+/* The values of repeated field key of message shape into d (*n of them; 5 means more than 4). */
+static fcn_status fcn__caffe_dims(fcn__caffe *cn, int shape, const char *key, long long *d, int *n)
 {
-    int k, i;
+    int k;
     fcn_status s;
-    *n = fcn__tx_count(t, shape, key);
+    *n = fcn__tx_count(cn->t, shape, key);
     if (*n > 4) *n = 5;
-    for (k = 0; k < *n && k < 4; k++) {
-        i = fcn__tx_get(t, shape, key, k);
-        if ((s = fcn__tx_long(c, t, i, 0, 1LL << 30, &d[k])) != FCN_OK) return s;
-    }
+    for (k = 0; k < *n && k < 4; k++)
+        if ((s = fcn__tx_long(cn->c, cn->t, fcn__tx_get(cn->t, shape, key, k), 0, 1LL << 30, &d[k])) != FCN_OK) return s;
     return FCN_OK;
 }
 
-/* The data layer's transform_param (scale, mean_value). */
-static fcn_status fcn__caffe_transform(fcn__ictx *c, const fcn__txt *t, int layer, fcn__imp *m, const char *where)
+/* A data layer's transform_param (scale, mean_value, crop_size). */
+static fcn_status fcn__caffe_transform(fcn__caffe *cn, int layer, const char *where)
 {
+    const fcn__txt *t = cn->t;
+    fcn__imp *m = cn->m;
     int tp = fcn__tx_get(t, layer, "transform_param", 0), n, k;
     fcn_status s;
     if (tp < 0) return FCN_OK;
     if (fcn__tx_get(t, tp, "mean_file", 0) >= 0)
-        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: transform_param mean_file is not supported (use mean_value)", where);
-    if ((s = fcn__tx_float(c, t, tp, "scale", 0, 1.0f, &m->scale)) != FCN_OK) return s;
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: transform_param mean_file is not supported (use mean_value)", where);
+    if ((s = fcn__tx_float(cn->c, t, tp, "scale", 0, 1.0f, &m->scale)) != FCN_OK) return s;
     n = fcn__tx_count(t, tp, "mean_value");
     if (n && m->in_c && n != 1 && n != m->in_c)
-        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %d mean_value for %d channels", where, n, m->in_c);
-    if (n > FCN__MAX_MAPS) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: too many mean values", where);
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: %d mean_value for %d channels", where, n, m->in_c);
+    if (n > FCN__MAX_MAPS) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: too many mean values", where);
     m->nmean = n;
     if (n) {
         m->mean = FCN__CAST(float *, fcn__alloc((size_t)n, sizeof(float)));
-        if (!m->mean) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+        if (!m->mean) return fcn__inomem(cn->c);
         for (k = 0; k < n; k++)
-            if ((s = fcn__tx_float(c, t, tp, "mean_value", k, 0.0f, &m->mean[k])) != FCN_OK) return s;
+            if ((s = fcn__tx_float(cn->c, t, tp, "mean_value", k, 0.0f, &m->mean[k])) != FCN_OK) return s;
     }
     if (fcn__tx_get(t, tp, "crop_size", 0) >= 0 && !m->in_h) {
         int cs;
-        if ((s = fcn__tx_int(c, t, tp, "crop_size", 0, 1, FCN__MAX_PATCH, 0, &cs)) != FCN_OK) return s;
+        if ((s = fcn__tx_int(cn->c, t, tp, "crop_size", 0, 1, FCN__MAX_PATCH, 0, &cs)) != FCN_OK) return s;
         m->in_h = m->in_w = cs;
     }
     return FCN_OK;
 }
 
-/* Is this layer excluded from the TEST phase (include { phase: TRAIN } / exclude { phase: TEST })? */
+/* Is this layer left out of the TEST phase (include { phase: TRAIN } / exclude { phase: TEST })? */
 static int fcn__caffe_skip(const fcn__txt *t, int layer)
 {
     int k, r;
     for (k = 0; (r = fcn__tx_get(t, layer, "include", k)) >= 0; k++) {
         int ph = fcn__tx_get(t, r, "phase", 0);
-        if (ph >= 0 && (fcn__str_eq(t->n[ph].val, "TRAIN") || fcn__str_eq(t->n[ph].val, "0"))) return 1;
+        if (ph >= 0 && fcn__tx_enum(t, ph, "TRAIN", "0")) return 1;
     }
     for (k = 0; (r = fcn__tx_get(t, layer, "exclude", k)) >= 0; k++) {
         int ph = fcn__tx_get(t, r, "phase", 0);
-        if (ph >= 0 && (fcn__str_eq(t->n[ph].val, "TEST") || fcn__str_eq(t->n[ph].val, "1"))) return 1;
+        if (ph >= 0 && fcn__tx_enum(t, ph, "TEST", "1")) return 1;
     }
     return 0;
 }
 
-static fcn_status fcn__caffe_net(fcn__ictx *c, const fcn__txt *t, const unsigned char *w, size_t wn, fcn__imp *m,
-                                 fcn_net **out)
-{
-    int root = 0, nl = fcn__tx_count(t, root, "layer"), nl1 = fcn__tx_count(t, root, "layers"), v1 = 0, li, k, i;
-    const char *key;
-    fcn__str head;
-    char where[200], b1[72], b2[72];
-    fcn_status s;
-    long long d[5];
-    int n;
+/* >>caffe-layers
+   One handler per Caffe layer type, found by its V2 or V1 name in fcn__caffe_layers
+   below. A handler gets the import state cn, the layer's message L in the prototxt tree
+   and where (how messages name the layer); it reads the layer's parameters and appends
+   what it makes to cn->m (fcn__imp_add). Before it runs, the chain is checked (one bottom,
+   the blob the layer before wrote; one top). It may look around: cn->m holds the layers
+   added so far, cn->t->n[L].next is the next field of the net.
 
-    head.p = NULL;
-    head.n = 0;
-    if (nl && nl1) return fcn__ifail(c, FCN_ERR_FORMAT, "the net mixes 'layer' and legacy 'layers' fields");
-    if (nl1) v1 = 1, nl = nl1;
-    key = v1 ? "layers" : "layer";
-    if (nl == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "no layers (not a Caffe NetParameter prototxt?)");
-    /* net-level input: input + input_dim or input_shape */
-    if ((i = fcn__tx_get(t, root, "input", 0)) >= 0) {
-        head = t->n[i].val;
-        if (fcn__tx_count(t, root, "input") > 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "the net has more than one input");
-        if (fcn__tx_get(t, root, "input_dim", 0) >= 0) {
-            if ((s = fcn__caffe_dims(c, t, root, "input_dim", d, &n)) != FCN_OK) return s;
-        } else if ((k = fcn__tx_get(t, root, "input_shape", 0)) >= 0) {
-            if ((s = fcn__caffe_dims(c, t, k, "dim", d, &n)) != FCN_OK) return s;
-        } else
-            return fcn__ifail(c, FCN_ERR_FORMAT, "input '%s' without input_dim or input_shape", fcn__str_show(head, b1, sizeof b1));
-        if ((s = fcn__caffe_shape4(c, m, d, n, "net input")) != FCN_OK) return s;
-        m->cur.c = m->in_c;
-        m->cur.h = m->in_h;
-        m->cur.w = m->in_w;
+   To add a layer type: write fcn__caffe_NAME and add a row {"Name", "V1_NAME", fn, 0}. */
+
+typedef fcn_status (*fcn__caffe_fn)(fcn__caffe *cn, int L, const char *where);
+
+/* ---- data layers: where the chain starts ---- */
+
+/* Input: input_param { shape { dim: N dim: C dim: H dim: W } }. */
+static fcn_status fcn__caffe_input(fcn__caffe *cn, int L, const char *where)
+{
+    long long d[5];
+    int n, sh = fcn__tx_get(cn->t, fcn__tx_get(cn->t, L, "input_param", 0), "shape", 0);
+    fcn_status s;
+    if (sh < 0) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no input_param { shape { dim ... } }", where);
+    if ((s = fcn__caffe_dims(cn, sh, "dim", d, &n)) != FCN_OK) return s;
+    return fcn__caffe_shape4(cn, d, n, where);
+}
+
+/* MemoryData: memory_data_param { channels height width }. */
+static fcn_status fcn__caffe_memory_data(fcn__caffe *cn, int L, const char *where)
+{
+    static const char *const keys[] = {"channels", "height", "width"};
+    long long d[4];
+    int mp = fcn__tx_get(cn->t, L, "memory_data_param", 0), x, v;
+    fcn_status s;
+    d[0] = 1;
+    for (x = 0; x < 3; x++) {
+        if ((s = fcn__tx_int(cn->c, cn->t, mp, keys[x], 0, 0, 1 << 30, 0, &v)) != FCN_OK) return s;
+        d[x + 1] = v;
     }
-    for (li = 0; li < nl; li++) {
-        int L = fcn__tx_get(t, root, key, li), ti = fcn__tx_get(t, L, "type", 0), ni = fcn__tx_get(t, L, "name", 0);
-        int nb = fcn__tx_count(t, L, "bottom"), nt = fcn__tx_count(t, L, "top"), p;
-        const char *type;
-        fcn__str name, tn;
-        fcn_layer dl;
-        name.p = NULL;
-        name.n = 0;
-        tn = name;
-        if (!t->n[L].is_msg) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s must be a message", t->n[L].line, key);
-        if (ni >= 0) name = t->n[ni].val;
-        if (ti >= 0) tn = t->n[ti].val;
-        snprintf(where, sizeof where, "line %d: layer '%s' (%s)", t->n[L].line, fcn__str_show(name, b1, sizeof b1),
-                 fcn__str_show(tn, b2, sizeof b2));
-        if (fcn__caffe_skip(t, L)) continue;
-        type = fcn__caffe_type(tn);
-        if (!type) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
-        memset(&dl, 0, sizeof dl);
-        /* data layers start the chain */
-        if (!strcmp(type, "Input") || !strcmp(type, "Data") || !strcmp(type, "ImageData") || !strcmp(type, "MemoryData")) {
-            if (head.p) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: a second input (only one is supported)", where);
-            if (nt < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no top", where);
-            head = t->n[fcn__tx_get(t, L, "top", 0)].val;
-            if (!strcmp(type, "Input")) {
-                int ip = fcn__tx_get(t, L, "input_param", 0), sh = fcn__tx_get(t, ip, "shape", 0);
-                if (sh < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no input_param { shape { dim ... } }", where);
-                if ((s = fcn__caffe_dims(c, t, sh, "dim", d, &n)) != FCN_OK) return s;
-                if ((s = fcn__caffe_shape4(c, m, d, n, where)) != FCN_OK) return s;
-            } else if (!strcmp(type, "MemoryData")) {
-                int mp = fcn__tx_get(t, L, "memory_data_param", 0), x;
-                d[0] = 1;
-                for (x = 0; x < 3; x++) {
-                    static const char *const mk[] = {"channels", "height", "width"};
-                    int v;
-                    if ((s = fcn__tx_int(c, t, mp, mk[x], 0, 0, 1 << 30, 0, &v)) != FCN_OK) return s;
-                    d[x + 1] = v;
-                }
-                if ((s = fcn__caffe_shape4(c, m, d, 4, where)) != FCN_OK) return s;
-            }
-            if ((s = fcn__caffe_transform(c, t, L, m, where)) != FCN_OK) return s;
-            if (!m->in_h)
-                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no input shape (give transform_param crop_size, or use an Input layer)", where);
-            m->cur.c = m->in_c;
-            m->cur.h = m->in_h;
-            m->cur.w = m->in_w;
-            continue;
-        }
-        if (!head.p) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: comes before the net's input", where);
-        if (nb != 1 || nt != 1)
-            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: %d bottoms and %d tops; only a chain of layers (one each) is supported",
-                              where, nb, nt);
-        {
-            fcn__str bot = t->n[fcn__tx_get(t, L, "bottom", 0)].val;
-            if (!fcn__str_same(bot, head))
-                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: reads '%s' but the net's current blob is '%s' (only a chain of layers is supported)",
-                                  where, fcn__str_show(bot, b1, sizeof b1), fcn__str_show(head, b2, sizeof b2));
-            head = t->n[fcn__tx_get(t, L, "top", 0)].val; /* in place when top == bottom */
-        }
-        if (!strcmp(type, "Convolution") || !strcmp(type, "InnerProduct")) {
-            int conv = !strcmp(type, "Convolution"), bias, nblob, found, ph, pw, sh, sw, nout;
-            fcn__blob blobs[4];
-            float *wt = NULL, *bs = NULL;
-            char shape[96];
-            size_t want;
-            p = fcn__tx_get(t, L, conv ? "convolution_param" : "inner_product_param", 0);
-            if (p < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no %s", where, conv ? "convolution_param" : "inner_product_param");
-            if ((s = fcn__tx_int(c, t, p, "num_output", 0, 1, FCN__MAX_MAPS, 0, &nout)) != FCN_OK) return s;
-            if (nout < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no num_output", where);
-            if ((s = fcn__tx_bool(c, t, p, "bias_term", 1, &bias)) != FCN_OK) return s;
-            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
-            if (k != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: axis %d (only 1 is supported)", where, k);
-            dl.maps = nout;
-            if (conv) {
-                int g, dil = 1, x;
-                if ((s = fcn__tx_int(c, t, p, "group", 0, 0, 1 << 30, 1, &g)) != FCN_OK) return s;
-                if (g != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: group %d (only group 1 is supported)", where, g);
-                for (x = 0; x < fcn__tx_count(t, p, "dilation"); x++) {
-                    if ((s = fcn__tx_int(c, t, p, "dilation", x, 0, 1 << 30, 1, &dil)) != FCN_OK) return s;
-                    if (dil != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: dilation %d (only 1 is supported)", where, dil);
-                }
-                dl.type = FCN_LAYER_CONV;
-                if ((s = fcn__caffe_hw(c, t, p, "kernel_size", 0, 1, &dl.kh, &dl.kw, where)) != FCN_OK) return s;
-                if (dl.kh < 1 || dl.kw < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
-                if ((s = fcn__caffe_hw(c, t, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
-                if ((s = fcn__caffe_hw(c, t, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
-                if (sh != sw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: stride %dx%d (fcn needs the same stride in both directions)", where, sh, sw);
-                if (ph != pw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pad %dx%d (fcn needs the same pad in both directions)", where, ph, pw);
-                dl.stride = sh;
-                dl.pad = ph;
-            } else {
-                dl.type = FCN_LAYER_FC;
-                m->flat = 0;
-            }
-            /* the blobs, matched by layer name as Caffe does */
-            if ((s = fcn__caffe_find(c, w, wn, name, blobs, &nblob, &found, where)) != FCN_OK) return s;
-            if (!found) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: the caffemodel has no layer of that name", where);
-            if (nblob != 1 + bias)
-                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: needs %d blob%s (bias_term %s), the caffemodel has %d", where, 1 + bias,
-                                  bias ? "s" : "", bias ? "true" : "false", nblob);
-            if (!m->in_c) {
-                /* a Data layer without channel count: take it from the first layer's weights */
-                size_t per = conv ? (size_t)nout * (size_t)dl.kh * (size_t)dl.kw : (size_t)nout * (size_t)m->cur.h * (size_t)m->cur.w;
-                if (blobs[0].count == 0 || blobs[0].count % per || blobs[0].count / per > FCN__MAX_MAPS)
-                    return fcn__ifail(c, FCN_ERR_FORMAT, "%s: cannot infer the input channels from its %lu weights", where,
-                                      (unsigned long)blobs[0].count);
-                m->in_c = m->cur.c = (int)(blobs[0].count / per);
-            }
-            want = fcn__imp_wcount(m, &dl);
-            if (conv) snprintf(shape, sizeof shape, "%dx%dx%dx%d", nout, m->cur.c, dl.kh, dl.kw);
-            else snprintf(shape, sizeof shape, "%dx%lu", nout, (unsigned long)((size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w));
-            if (!conv) {
-                int tr;
-                if ((s = fcn__tx_bool(c, t, p, "transpose", 0, &tr)) != FCN_OK) return s;
-                if ((s = fcn__caffe_take(c, &blobs[0], want, shape, where, 0, &wt)) != FCN_OK) return s;
-                if (tr) { /* the blob is K x N */
-                    size_t K = want / (size_t)nout, a, bb;
-                    float *tw = FCN__CAST(float *, fcn__alloc(want, sizeof(float)));
-                    if (!tw) {
-                        FCN_FREE(wt);
-                        return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-                    }
-                    for (a = 0; a < (size_t)nout; a++)
-                        for (bb = 0; bb < K; bb++) tw[a * K + bb] = wt[bb * (size_t)nout + a];
-                    FCN_FREE(wt);
-                    wt = tw;
-                }
-            } else if ((s = fcn__caffe_take(c, &blobs[0], want, shape, where, 0, &wt)) != FCN_OK)
-                return s;
-            if (bias) {
-                snprintf(shape, sizeof shape, "%d", nout);
-                if ((s = fcn__caffe_take(c, &blobs[1], (size_t)nout, shape, where, 1, &bs)) != FCN_OK) {
-                    FCN_FREE(wt);
-                    return s;
-                }
-            }
-            if ((s = fcn__imp_add(m, &dl, wt, bs, where)) != FCN_OK) return s;
-            continue;
-        }
-        if (!strcmp(type, "Pooling")) {
-            int pool = 0, pi, glob, ph, pw, sh, sw, rm;
-            p = fcn__tx_get(t, L, "pooling_param", 0);
-            pi = fcn__tx_get(t, p, "pool", 0);
-            if (pi >= 0) {
-                if (fcn__str_eq(t->n[pi].val, "MAX") || fcn__str_eq(t->n[pi].val, "0")) pool = 0;
-                else if (fcn__str_eq(t->n[pi].val, "AVE") || fcn__str_eq(t->n[pi].val, "1")) pool = 1;
-                else
-                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pool method '%s' (MAX and AVE are supported)", where,
-                                      fcn__str_show(t->n[pi].val, b1, sizeof b1));
-            }
-            dl.type = pool ? FCN_LAYER_AVGPOOL : FCN_LAYER_MAXPOOL;
-            if ((s = fcn__tx_bool(c, t, p, "global_pooling", 0, &glob)) != FCN_OK) return s;
-            if (fcn__tx_count(t, p, "kernel_size") > 1 || fcn__tx_count(t, p, "stride") > 1 || fcn__tx_count(t, p, "pad") > 1)
-                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: kernel_size, stride and pad are single values in pooling_param", where);
-            if ((s = fcn__caffe_hw(c, t, p, "kernel_size", 0, 1, &dl.kh, &dl.kw, where)) != FCN_OK) return s;
-            if ((s = fcn__caffe_hw(c, t, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
-            if ((s = fcn__caffe_hw(c, t, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
-            if (glob) {
-                dl.kh = m->cur.h;
-                dl.kw = m->cur.w;
-                sh = sw = 1;
-                if (ph || pw) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: global pooling with padding", where);
-            }
-            if (dl.kh < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
-            if (sh != sw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: stride %dx%d (fcn needs the same stride in both directions)", where, sh, sw);
-            if (ph != pw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pad %dx%d (fcn needs the same pad in both directions)", where, ph, pw);
-            dl.stride = sh;
-            dl.pad = ph;
-            rm = fcn__tx_get(t, p, "round_mode", 0);
-            dl.ceil_mode = 1; /* Caffe's default: CEIL */
-            if (rm >= 0) {
-                if (fcn__str_eq(t->n[rm].val, "FLOOR") || fcn__str_eq(t->n[rm].val, "1")) dl.ceil_mode = 0;
-                else if (!(fcn__str_eq(t->n[rm].val, "CEIL") || fcn__str_eq(t->n[rm].val, "0")))
-                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: round_mode '%s'", where, fcn__str_show(t->n[rm].val, b1, sizeof b1));
-            }
-            if ((s = fcn__imp_add(m, &dl, NULL, NULL, where)) != FCN_OK) return s;
-            continue;
-        }
-        if (!strcmp(type, "ReLU")) {
-            dl.type = FCN_LAYER_RELU;
-            p = fcn__tx_get(t, L, "relu_param", 0);
-            if ((s = fcn__tx_float(c, t, p, "negative_slope", 0, 0.0f, &dl.slope)) != FCN_OK) return s;
-        } else if (!strcmp(type, "TanH")) dl.type = FCN_LAYER_TANH;
-        else if (!strcmp(type, "Sigmoid")) dl.type = FCN_LAYER_SIGMOID;
-        else if (!strcmp(type, "Dropout")) dl.type = FCN_LAYER_DROPOUT;
-        else if (!strcmp(type, "Softmax")) {
-            p = fcn__tx_get(t, L, "softmax_param", 0);
-            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
-            if (k != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: softmax axis %d (only 1, the channels)", where, k);
-            dl.type = FCN_LAYER_SOFTMAX;
-        } else if (!strcmp(type, "Flatten")) {
-            p = fcn__tx_get(t, L, "flatten_param", 0);
-            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
-            if (k != 1 || fcn__tx_get(t, p, "end_axis", 0) >= 0)
-                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: only a Flatten from axis 1 to the end is supported", where);
-            m->flat = 1;
-            continue;
-        } else
-            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
-        if ((s = fcn__imp_add(m, &dl, NULL, NULL, where)) != FCN_OK) return s;
+    return fcn__caffe_shape4(cn, d, 4, where);
+}
+
+/* ---- layers with weights ---- */
+
+/* num_output, bias_term, axis: what Convolution and InnerProduct share; *p their param. */
+static fcn_status fcn__caffe_weighted(fcn__caffe *cn, int L, const char *param, fcn_layer *d, int *p, int *bias,
+                                      const char *where)
+{
+    int axis;
+    fcn_status s;
+    *p = fcn__tx_get(cn->t, L, param, 0);
+    if (*p < 0) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no %s", where, param);
+    if ((s = fcn__tx_int(cn->c, cn->t, *p, "num_output", 0, 1, FCN__MAX_MAPS, 0, &d->maps)) != FCN_OK) return s;
+    if (d->maps < 1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no num_output", where);
+    if ((s = fcn__tx_bool(cn->c, cn->t, *p, "bias_term", 1, bias)) != FCN_OK) return s;
+    if ((s = fcn__tx_int(cn->c, cn->t, *p, "axis", 0, -4, 4, 1, &axis)) != FCN_OK) return s;
+    if (axis != 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: axis %d (only 1 is supported)", where, axis);
+    return FCN_OK;
+}
+
+/* A Data layer may not say its channels: the first weights tell them (blob 0 of b). */
+static fcn_status fcn__caffe_infer_channels(fcn__caffe *cn, const fcn_layer *d, const fcn__blob *b, const char *where)
+{
+    fcn__imp *m = cn->m;
+    size_t per = d->type == FCN_LAYER_CONV ? (size_t)d->maps * (size_t)d->kh * (size_t)d->kw
+                                           : (size_t)d->maps * (size_t)m->cur.h * (size_t)m->cur.w;
+    if (b->count == 0 || b->count % per || b->count / per > FCN__MAX_MAPS)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: cannot infer the input channels from its %lu weights", where,
+                          (unsigned long)b->count);
+    m->in_c = m->cur.c = (int)(b->count / per);
+    return FCN_OK;
+}
+
+/* The weights of layer d from blob b into *w: conv maps x C x kh x kw, fc maps x K (an
+   InnerProduct with transpose stores K x maps). */
+static fcn_status fcn__caffe_weights(fcn__caffe *cn, int p, const fcn_layer *d, const fcn__blob *b, float **w,
+                                     const char *where)
+{
+    size_t want = fcn__imp_wcount(cn->m, d), K = want / (size_t)d->maps, i, j;
+    char shape[96];
+    int tr = 0;
+    float *tw;
+    fcn_status s;
+    if (d->type == FCN_LAYER_CONV) snprintf(shape, sizeof shape, "%dx%dx%dx%d", d->maps, cn->m->cur.c, d->kh, d->kw);
+    else snprintf(shape, sizeof shape, "%dx%lu", d->maps, (unsigned long)fcn__imp_count(cn->m));
+    if (d->type == FCN_LAYER_FC && (s = fcn__tx_bool(cn->c, cn->t, p, "transpose", 0, &tr)) != FCN_OK) return s;
+    if ((s = fcn__caffe_take(cn->c, b, want, shape, where, 0, w)) != FCN_OK || !tr) return s;
+    if (!(tw = FCN__CAST(float *, fcn__alloc(want, sizeof(float))))) {
+        FCN_FREE(*w);
+        return fcn__inomem(cn->c);
     }
-    if (!head.p || !m->in_h) return fcn__ifail(c, FCN_ERR_FORMAT, "the net has no input (input_dim, input_shape or an Input layer)");
-    /* the mean: one value for every channel, or one per channel */
-    if (m->nmean) {
-        if (m->nmean != 1 && m->nmean != m->in_c)
-            return fcn__ifail(c, FCN_ERR_FORMAT, "transform_param: %d mean_value for %d channels", m->nmean, m->in_c);
-        if (m->nmean == 1 && m->in_c > 1) {
-            float v = m->mean[0], *mm = FCN__CAST(float *, fcn__alloc((size_t)m->in_c, sizeof(float)));
-            if (!mm) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-            for (k = 0; k < m->in_c; k++) mm[k] = v;
-            FCN_FREE(m->mean);
-            m->mean = mm;
+    for (i = 0; i < (size_t)d->maps; i++)
+        for (j = 0; j < K; j++) tw[i * K + j] = (*w)[j * (size_t)d->maps + i];
+    FCN_FREE(*w);
+    *w = tw;
+    return FCN_OK;
+}
+
+/* Finds the layer's blobs by its name in the caffemodel and appends layer d with them. */
+static fcn_status fcn__caffe_add_weighted(fcn__caffe *cn, int L, int p, const fcn_layer *d, int bias, const char *where)
+{
+    fcn__blob blobs[4];
+    int nblob, found;
+    float *w = NULL, *b = NULL;
+    char shape[32];
+    fcn_status s;
+    if ((s = fcn__caffe_find(cn->c, cn->w, cn->wn, fcn__caffe_text(cn->t, L, "name"), blobs, &nblob, &found, where)) != FCN_OK)
+        return s;
+    if (!found) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: the caffemodel has no layer of that name", where);
+    if (nblob != 1 + bias)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: needs %d blob%s (bias_term %s), the caffemodel has %d", where, 1 + bias,
+                          bias ? "s" : "", bias ? "true" : "false", nblob);
+    if (!cn->m->in_c && (s = fcn__caffe_infer_channels(cn, d, &blobs[0], where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_weights(cn, p, d, &blobs[0], &w, where)) != FCN_OK) return s;
+    if (bias) {
+        snprintf(shape, sizeof shape, "%d", d->maps);
+        if ((s = fcn__caffe_take(cn->c, &blobs[1], (size_t)d->maps, shape, where, 1, &b)) != FCN_OK) {
+            FCN_FREE(w);
+            return s;
         }
     }
-    return fcn__imp_finish(m, out);
+    return fcn__imp_add(cn->m, d, w, b, where);
+}
+
+static fcn_status fcn__caffe_conv(fcn__caffe *cn, int L, const char *where)
+{
+    fcn_layer d;
+    int p, bias, group, dil, x, sh, sw, ph, pw;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__caffe_weighted(cn, L, "convolution_param", &d, &p, &bias, where)) != FCN_OK) return s;
+    if ((s = fcn__tx_int(cn->c, cn->t, p, "group", 0, 0, 1 << 30, 1, &group)) != FCN_OK) return s;
+    if (group != 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: group %d (only group 1 is supported)", where, group);
+    for (x = 0; x < fcn__tx_count(cn->t, p, "dilation"); x++) {
+        if ((s = fcn__tx_int(cn->c, cn->t, p, "dilation", x, 0, 1 << 30, 1, &dil)) != FCN_OK) return s;
+        if (dil != 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: dilation %d (only 1 is supported)", where, dil);
+    }
+    d.type = FCN_LAYER_CONV;
+    if ((s = fcn__caffe_hw(cn, p, "kernel_size", 0, 1, &d.kh, &d.kw, where)) != FCN_OK) return s;
+    if (d.kh < 1 || d.kw < 1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
+    if ((s = fcn__caffe_hw(cn, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_hw(cn, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_same(cn, "stride", sh, sw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_same(cn, "pad", ph, pw, where)) != FCN_OK) return s;
+    d.stride = sh;
+    d.pad = ph;
+    return fcn__caffe_add_weighted(cn, L, p, &d, bias, where);
+}
+
+static fcn_status fcn__caffe_inner_product(fcn__caffe *cn, int L, const char *where)
+{
+    fcn_layer d;
+    int p, bias;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__caffe_weighted(cn, L, "inner_product_param", &d, &p, &bias, where)) != FCN_OK) return s;
+    d.type = FCN_LAYER_FC;
+    return fcn__caffe_add_weighted(cn, L, p, &d, bias, where);
+}
+
+/* ---- pooling ---- */
+
+/* pooling_param's pool: MAX or AVE (by name or number). */
+static fcn_status fcn__caffe_pool_method(fcn__caffe *cn, int p, fcn_layer *d, const char *where)
+{
+    int pi = fcn__tx_get(cn->t, p, "pool", 0);
+    char b[72];
+    d->type = FCN_LAYER_MAXPOOL;
+    if (pi >= 0 && fcn__tx_enum(cn->t, pi, "AVE", "1")) d->type = FCN_LAYER_AVGPOOL;
+    else if (pi >= 0 && !fcn__tx_enum(cn->t, pi, "MAX", "0"))
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: pool method '%s' (MAX and AVE are supported)", where,
+                          fcn__str_show(cn->t->n[pi].val, b, sizeof b));
+    return FCN_OK;
+}
+
+/* pooling_param's round_mode: CEIL (Caffe's default) or FLOOR. */
+static fcn_status fcn__caffe_round_mode(fcn__caffe *cn, int p, fcn_layer *d, const char *where)
+{
+    int rm = fcn__tx_get(cn->t, p, "round_mode", 0);
+    char b[72];
+    d->ceil_mode = 1;
+    if (rm >= 0 && fcn__tx_enum(cn->t, rm, "FLOOR", "1")) d->ceil_mode = 0;
+    else if (rm >= 0 && !fcn__tx_enum(cn->t, rm, "CEIL", "0"))
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: round_mode '%s'", where, fcn__str_show(cn->t->n[rm].val, b, sizeof b));
+    return FCN_OK;
+}
+
+static fcn_status fcn__caffe_pooling(fcn__caffe *cn, int L, const char *where)
+{
+    const fcn__txt *t = cn->t;
+    fcn_layer d;
+    int p = fcn__tx_get(t, L, "pooling_param", 0), glob, sh, sw, ph, pw;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__caffe_pool_method(cn, p, &d, where)) != FCN_OK) return s;
+    if ((s = fcn__tx_bool(cn->c, t, p, "global_pooling", 0, &glob)) != FCN_OK) return s;
+    if (fcn__tx_count(t, p, "kernel_size") > 1 || fcn__tx_count(t, p, "stride") > 1 || fcn__tx_count(t, p, "pad") > 1)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: kernel_size, stride and pad are single values in pooling_param", where);
+    if ((s = fcn__caffe_hw(cn, p, "kernel_size", 0, 1, &d.kh, &d.kw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_hw(cn, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_hw(cn, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
+    if (glob) {
+        d.kh = cn->m->cur.h;
+        d.kw = cn->m->cur.w;
+        sh = sw = 1;
+        if (ph || pw) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: global pooling with padding", where);
+    }
+    if (d.kh < 1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
+    if ((s = fcn__caffe_same(cn, "stride", sh, sw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_same(cn, "pad", ph, pw, where)) != FCN_OK) return s;
+    d.stride = sh;
+    d.pad = ph;
+    if ((s = fcn__caffe_round_mode(cn, p, &d, where)) != FCN_OK) return s;
+    return fcn__imp_add(cn->m, &d, NULL, NULL, where);
+}
+
+/* ---- pointwise layers ---- */
+
+static fcn_status fcn__caffe_pointwise(fcn__caffe *cn, fcn_layer_type type, float slope, const char *where)
+{
+    fcn_layer d;
+    memset(&d, 0, sizeof d);
+    d.type = type;
+    d.slope = slope;
+    return fcn__imp_add(cn->m, &d, NULL, NULL, where);
+}
+
+static fcn_status fcn__caffe_relu(fcn__caffe *cn, int L, const char *where)
+{
+    float slope;
+    fcn_status s = fcn__tx_float(cn->c, cn->t, fcn__tx_get(cn->t, L, "relu_param", 0), "negative_slope", 0, 0.0f, &slope);
+    return s != FCN_OK ? s : fcn__caffe_pointwise(cn, FCN_LAYER_RELU, slope, where);
+}
+
+static fcn_status fcn__caffe_tanh(fcn__caffe *cn, int L, const char *where) { (void)L; return fcn__caffe_pointwise(cn, FCN_LAYER_TANH, 0.0f, where); }
+static fcn_status fcn__caffe_sigmoid(fcn__caffe *cn, int L, const char *where) { (void)L; return fcn__caffe_pointwise(cn, FCN_LAYER_SIGMOID, 0.0f, where); }
+static fcn_status fcn__caffe_dropout(fcn__caffe *cn, int L, const char *where) { (void)L; return fcn__caffe_pointwise(cn, FCN_LAYER_DROPOUT, 0.0f, where); }
+
+static fcn_status fcn__caffe_softmax(fcn__caffe *cn, int L, const char *where)
+{
+    int axis;
+    fcn_status s = fcn__tx_int(cn->c, cn->t, fcn__tx_get(cn->t, L, "softmax_param", 0), "axis", 0, -4, 4, 1, &axis);
+    if (s != FCN_OK) return s;
+    if (axis != 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: softmax axis %d (only 1, the channels)", where, axis);
+    return fcn__caffe_pointwise(cn, FCN_LAYER_SOFTMAX, 0.0f, where);
+}
+
+/* Flatten changes no values: only fc and pointwise layers may follow. */
+static fcn_status fcn__caffe_flatten(fcn__caffe *cn, int L, const char *where)
+{
+    int p = fcn__tx_get(cn->t, L, "flatten_param", 0), axis;
+    fcn_status s = fcn__tx_int(cn->c, cn->t, p, "axis", 0, -4, 4, 1, &axis);
+    if (s != FCN_OK) return s;
+    if (axis != 1 || fcn__tx_get(cn->t, p, "end_axis", 0) >= 0)
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: only a Flatten from axis 1 to the end is supported", where);
+    cn->m->flat = 1;
+    return FCN_OK;
+}
+
+/* ---- the table ---- */
+
+/* A layer type by its V2 name or V1 enum name (either may be NULL). source: a data layer,
+   where the chain starts (fn, if any, reads the input shape); else fn reads the layer
+   (NULL: known but refused). */
+typedef struct fcn__caffe_row {
+    const char *name, *v1;
+    fcn__caffe_fn fn;
+    int source;
+} fcn__caffe_row;
+
+static const fcn__caffe_row fcn__caffe_layers[] = {
+    {"Convolution", "CONVOLUTION", fcn__caffe_conv, 0},
+    {"Pooling", "POOLING", fcn__caffe_pooling, 0},
+    {"InnerProduct", "INNER_PRODUCT", fcn__caffe_inner_product, 0},
+    {"ReLU", "RELU", fcn__caffe_relu, 0},
+    {"TanH", "TANH", fcn__caffe_tanh, 0},
+    {"Sigmoid", "SIGMOID", fcn__caffe_sigmoid, 0},
+    {"Dropout", "DROPOUT", fcn__caffe_dropout, 0},
+    {"Softmax", "SOFTMAX", fcn__caffe_softmax, 0},
+    {"Flatten", "FLATTEN", fcn__caffe_flatten, 0},
+    {"Input", NULL, fcn__caffe_input, 1},
+    {"MemoryData", "MEMORY_DATA", fcn__caffe_memory_data, 1},
+    {"Data", "DATA", NULL, 1},
+    {"ImageData", "IMAGE_DATA", NULL, 1},
+    {NULL, "SPLIT", NULL, 0}, /* V1 nets write it: refused by the chain check (two tops) */
+};
+
+static const fcn__caffe_row *fcn__caffe_row_of(fcn__str type)
+{
+    size_t i;
+    for (i = 0; i < sizeof fcn__caffe_layers / sizeof fcn__caffe_layers[0]; i++) {
+        const fcn__caffe_row *r = &fcn__caffe_layers[i];
+        if ((r->name && fcn__str_eq(type, r->name)) || (r->v1 && fcn__str_eq(type, r->v1))) return r;
+    }
+    return NULL;
+}
+
+/* >>caffe-net
+   A NetParameter step by step: which field lists the layers, the net-level input, each
+   layer through the table (data layers start the chain, every other layer must read the
+   blob the one before wrote), then the mean for every channel. */
+
+/* 'layer' (V2) or 'layers' (V1), not both; *key the one used. */
+static fcn_status fcn__caffe_layer_key(fcn__caffe *cn, const char **key)
+{
+    int nl = fcn__tx_count(cn->t, 0, "layer"), nl1 = fcn__tx_count(cn->t, 0, "layers");
+    if (nl && nl1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "the net mixes 'layer' and legacy 'layers' fields");
+    if (nl + nl1 == 0) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "no layers (not a Caffe NetParameter prototxt?)");
+    *key = nl1 ? "layers" : "layer";
+    return FCN_OK;
+}
+
+/* The net-level input: 'input' with input_dim or input_shape (older nets; later ones
+   have an Input layer). */
+static fcn_status fcn__caffe_net_input(fcn__caffe *cn)
+{
+    const fcn__txt *t = cn->t;
+    long long d[5];
+    int i = fcn__tx_get(t, 0, "input", 0), k, n;
+    char b[72];
+    fcn_status s;
+    if (i < 0) return FCN_OK;
+    cn->head = t->n[i].val;
+    if (fcn__tx_count(t, 0, "input") > 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "the net has more than one input");
+    if (fcn__tx_get(t, 0, "input_dim", 0) >= 0) {
+        if ((s = fcn__caffe_dims(cn, 0, "input_dim", d, &n)) != FCN_OK) return s;
+    } else if ((k = fcn__tx_get(t, 0, "input_shape", 0)) >= 0) {
+        if ((s = fcn__caffe_dims(cn, k, "dim", d, &n)) != FCN_OK) return s;
+    } else
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "input '%s' without input_dim or input_shape", fcn__str_show(cn->head, b, sizeof b));
+    if ((s = fcn__caffe_shape4(cn, d, n, "net input")) != FCN_OK) return s;
+    fcn__imp_input(cn->m, cn->m->in_c, cn->m->in_h, cn->m->in_w);
+    return FCN_OK;
+}
+
+/* A data layer: its top is the net's input; its shape from its own parameters (shape,
+   if any) or transform_param's crop_size. */
+static fcn_status fcn__caffe_source(fcn__caffe *cn, int L, fcn__caffe_fn shape, const char *where)
+{
+    fcn__imp *m = cn->m;
+    fcn_status s;
+    if (cn->head.p) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: a second input (only one is supported)", where);
+    if (fcn__tx_count(cn->t, L, "top") < 1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no top", where);
+    cn->head = fcn__caffe_text(cn->t, L, "top");
+    if (shape && (s = shape(cn, L, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_transform(cn, L, where)) != FCN_OK) return s;
+    if (!m->in_h)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no input shape (give transform_param crop_size, or use an Input layer)", where);
+    fcn__imp_input(m, m->in_c, m->in_h, m->in_w);
+    return FCN_OK;
+}
+
+/* Any other layer reads the blob the chain has reached and writes the next (in place
+   when top == bottom), then its handler fn (NULL: refused) reads it. */
+static fcn_status fcn__caffe_link(fcn__caffe *cn, int L, fcn__caffe_fn fn, const char *where)
+{
+    const fcn__txt *t = cn->t;
+    int nb = fcn__tx_count(t, L, "bottom"), nt = fcn__tx_count(t, L, "top");
+    fcn__str bot;
+    char b1[72], b2[72];
+    if (!cn->head.p) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: comes before the net's input", where);
+    if (nb != 1 || nt != 1)
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: %d bottoms and %d tops; only a chain of layers (one each) is supported",
+                          where, nb, nt);
+    bot = fcn__caffe_text(t, L, "bottom");
+    if (!fcn__str_same(bot, cn->head))
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: reads '%s' but the net's current blob is '%s' (only a chain of layers is supported)",
+                          where, fcn__str_show(bot, b1, sizeof b1), fcn__str_show(cn->head, b2, sizeof b2));
+    cn->head = fcn__caffe_text(t, L, "top");
+    if (!fn) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
+    return fn(cn, L, where);
+}
+
+/* One layer of the net (key: 'layer' or 'layers'), through the table. */
+static fcn_status fcn__caffe_layer(fcn__caffe *cn, int L, const char *key)
+{
+    const fcn__txt *t = cn->t;
+    const fcn__caffe_row *row;
+    fcn__str type = fcn__caffe_text(t, L, "type");
+    char where[200], b1[72], b2[72];
+    if (!t->n[L].is_msg) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "line %d: %s must be a message", t->n[L].line, key);
+    snprintf(where, sizeof where, "line %d: layer '%s' (%s)", t->n[L].line,
+             fcn__str_show(fcn__caffe_text(t, L, "name"), b1, sizeof b1), fcn__str_show(type, b2, sizeof b2));
+    if (fcn__caffe_skip(t, L)) return FCN_OK;
+    if (!(row = fcn__caffe_row_of(type))) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
+    if (row->source) return fcn__caffe_source(cn, L, row->fn, where);
+    return fcn__caffe_link(cn, L, row->fn, where);
+}
+
+/* The mean: one value for every channel, or one per channel. */
+static fcn_status fcn__caffe_mean(fcn__caffe *cn)
+{
+    fcn__imp *m = cn->m;
+    float *mm;
+    int k;
+    if (!m->nmean) return FCN_OK;
+    if (m->nmean != 1 && m->nmean != m->in_c)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "transform_param: %d mean_value for %d channels", m->nmean, m->in_c);
+    if (m->nmean == 1 && m->in_c > 1) {
+        if (!(mm = FCN__CAST(float *, fcn__alloc((size_t)m->in_c, sizeof(float))))) return fcn__inomem(cn->c);
+        for (k = 0; k < m->in_c; k++) mm[k] = m->mean[0];
+        FCN_FREE(m->mean);
+        m->mean = mm;
+    }
+    return FCN_OK;
+}
+
+static fcn_status fcn__caffe_net(fcn__caffe *cn, fcn_net **out)
+{
+    const fcn__txt *t = cn->t;
+    const char *key = NULL;
+    fcn_status s;
+    int L;
+    if ((s = fcn__caffe_layer_key(cn, &key)) != FCN_OK) return s;
+    if ((s = fcn__caffe_net_input(cn)) != FCN_OK) return s;
+    for (L = t->n[0].child; L >= 0; L = t->n[L].next)
+        if (fcn__str_eq(t->n[L].key, key) && (s = fcn__caffe_layer(cn, L, key)) != FCN_OK) return s;
+    if (!cn->head.p || !cn->m->in_h)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "the net has no input (input_dim, input_shape or an Input layer)");
+    if ((s = fcn__caffe_mean(cn)) != FCN_OK) return s;
+    return fcn__imp_finish(cn->m, out);
 }
 
 FCNDEF fcn_status fcn_net_load_caffe_memory(const void *prototxt, size_t prototxt_size, const void *caffemodel,
@@ -3043,10 +3233,8 @@ FCNDEF fcn_status fcn_net_load_caffe_memory(const void *prototxt, size_t prototx
     fcn__ictx c;
     fcn__txt t;
     fcn__imp m;
-    fcn__pb r;
-    fcn__pbf f;
-    const char *why = NULL;
-    int rc;
+    fcn__caffe cn;
+    const char *why;
     fcn_status st;
     if (!out) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_caffe_memory: out is NULL");
     *out = NULL;
@@ -3054,16 +3242,23 @@ FCNDEF fcn_status fcn_net_load_caffe_memory(const void *prototxt, size_t prototx
         return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_caffe_memory: data is NULL");
     c.name = name ? name : "caffe model";
     c.err = err;
-    /* the whole caffemodel must be well-formed at its top level */
-    r = fcn__pb_of(FCN__CAST(const unsigned char *, caffemodel), caffemodel_size);
-    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
-    }
-    if (rc < 0) return fcn__pb_bad(&c, "caffemodel", why);
+    /* the whole caffemodel must be well-formed at its top level: a layer is looked up in
+       it later, and a fault past the layers the net uses would go unnoticed */
+    if ((why = fcn__pb_check(FCN__CAST(const unsigned char *, caffemodel), caffemodel_size)) != NULL)
+        return fcn__pb_bad(&c, "caffemodel", why);
     memset(&m, 0, sizeof m);
     m.c = &c;
     m.scale = 1.0f;
     st = fcn__tx_parse(&c, FCN__CAST(const unsigned char *, prototxt), prototxt_size, &t);
-    if (st == FCN_OK) st = fcn__caffe_net(&c, &t, FCN__CAST(const unsigned char *, caffemodel), caffemodel_size, &m, out);
+    if (st == FCN_OK) {
+        cn.c = &c;
+        cn.t = &t;
+        cn.w = FCN__CAST(const unsigned char *, caffemodel);
+        cn.wn = caffemodel_size;
+        cn.m = &m;
+        cn.head = fcn__str_of(NULL, 0);
+        st = fcn__caffe_net(&cn, out);
+    }
     FCN_FREE(t.n);
     fcn__imp_free(&m);
     if (st == FCN_OK) fcn__ok(err);
