@@ -24,22 +24,92 @@
 
    WHAT LOADS
 
-   Caffe: NET.prototxt (text format: 'layer' or legacy 'layers', input_dim / input_shape /
-   an Input, Data or MemoryData layer with transform_param scale and mean_value) and
-   WEIGHTS.caffemodel (binary), blobs matched to layers by name. Layers: Convolution,
-   Pooling (MAX, AVE; Caffe's ceil rounding), InnerProduct (transpose too), ReLU, TanH,
-   Sigmoid, Dropout, Softmax, Flatten, in place or not.
+   A chain of layers, each reading the output of the one before (no branches, no skip
+   connections), from one input patch (batch 1) to the class scores. In detail:
 
-   ONNX: IR 3+, opsets 7 to 17; a chain of Conv, MaxPool, AveragePool, Global*Pool, Gemm,
-   MatMul (+ Add bias), Flatten, Reshape, Relu, LeakyRelu, Tanh, Sigmoid, Softmax,
-   Dropout, Identity, Constant; a Sub/Add and Mul/Div by constants at the input become
-   the transform.
+   Caffe: NET.prototxt (text format; 'layer' or legacy V1 'layers', a type as "ReLU" or
+   RELU in either; layers only in the TRAIN phase are skipped) and WEIGHTS.caffemodel
+   (binary; a layer's blobs found by its name, float or double, every value finite).
+     input         'input' with input_dim or input_shape (4 dims); or one Input
+                   (input_param shape), MemoryData (channels, height, width), Data or
+                   ImageData layer (size from transform_param crop_size, channels from
+                   the first weights); transform_param scale and mean_value (one, or
+                   one per channel), not mean_file
+     Convolution   num_output, bias_term, kernel_size/stride/pad or their _h/_w forms,
+                   the same stride and pad in both directions; group 1, dilation 1,
+                   axis 1
+     Pooling       MAX or AVE, kernel_size/stride/pad (single values or _h/_w, stride and
+                   pad the same both ways), global_pooling, round_mode CEIL (Caffe's
+                   default) or FLOOR
+     InnerProduct  num_output, bias_term, transpose; axis 1
+     ReLU (negative_slope), TanH, Sigmoid, Dropout, Softmax (axis 1), Flatten (axis 1
+     to the end), in place (top = bottom) or not.
+
+   ONNX: IR 3 and later, opsets 7 to 17 of the default domain; tensors of float, double,
+   int32 or int64 stored in the file (not external data); one graph input (float,
+   N x C x H x W, N 1 or dynamic, C, H, W fixed) and one output, the end of the chain.
+     Conv          2-D, group 1, dilations 1, equal strides, the same pad on every side
+                   (pads, or auto_pad VALID / SAME_UPPER / SAME_LOWER when that gives
+                   it), optional bias
+     MaxPool, AveragePool  the same geometry, ceil_mode; AveragePool with
+                   count_include_pad 1 or without padding; MaxPool's indices unused
+     GlobalMaxPool, GlobalAveragePool
+     Gemm          on a (1, K) value (transA: a (K, 1) one), transB, finite alpha and
+                   beta, bias C of 1 or N values
+     MatMul        on a (1, K) value
+     Add           of a bias right after Conv, Gemm without C or MatMul (Identity,
+                   Flatten, Reshape between them allowed): a scalar or one value per
+                   output, broadcast along axis 1
+     Relu, LeakyRelu (alpha), Tanh, Sigmoid, Dropout, Identity
+     Softmax       over the classes: axis 1 of a (1, K) or (1, K, 1, 1) value
+     Flatten, Reshape  of the network's value (any axis; any target shape with the
+                   same count, 0 and -1 as ONNX reads them)
+     the input transform: before the first layer, x - c (or x + c) with c a scalar or
+                   one value per channel, then x * s (or x / s) with one scale s, each at
+                   most once
+     on constants, folded while loading (the shape computations an exporter writes for
+                   a dynamic batch): Constant (value, value_float(s), value_int(s)),
+                   Identity, Dropout, Reshape, Shape (also of the network's value;
+                   without start, and end is not read), Gather (axis 0 of a 1-D int64
+                   constant), Unsqueeze and Squeeze (of a one-element constant, the axes
+                   not read), Concat (1-D int64 constants, axis 0), Cast (to float, int32
+                   or int64)
 
    Anything else is refused with FCN_ERR_UNSUPPORTED or FCN_ERR_FORMAT and a message
    naming the file, the layer or node and the cause. Everything read from a file is
    untrusted: every length is checked against the bytes that remain before it is used,
    every count against the data actually present before anything is allocated for it.
    The library never prints and never exits.
+
+   CONTENTS (each section opens with its anchor, a comment that starts ">>name": search
+   for ">>wire" and so on)
+
+     >>base          limits; the import context (the file name and fcn_error every
+                     message goes through: fcn__ifail); byte strings of the file
+     >>wire          the protobuf wire format: one field at a time, every length checked
+                     against the message it is in
+     >>text          the protobuf text format (the .prototxt) parsed into a tree of
+                     fields, and its typed scalars
+     >>net           the network being imported: layers appended one at a time, each
+                     checked against the shape before it, then built into an fcn_net
+     >>onnx          ONNX's messages (tensors, attributes, nodes) and the graph's values:
+                     constants, or the network's data flowing down the chain
+     >>onnx-ops      one handler per ONNX op or family of ops, and the table of them
+     >>onnx-graph    a ModelProto step by step: header, initializers, the input, the
+                     nodes in dependency order through the table, the output
+     >>caffe         the caffemodel's blobs and the prototxt's layer fields
+     >>caffe-layers  one handler per Caffe layer type, and the table of them
+     >>caffe-net     a NetParameter step by step: the input, each layer through the
+                     table, the mean
+     >>any           fcn_net_load_any: which loader, by extension or content
+
+   Where to start. To follow a model being read: fcn_net_load_onnx_memory (>>onnx-graph)
+   or fcn_net_load_caffe_memory (>>caffe-net). To add an ONNX op: write one handler in
+   >>onnx-ops and add its row to fcn__onnx_ops; a Caffe layer type: the same in
+   >>caffe-layers (fcn__caffe_layers). Handlers see the whole import: the layers added so
+   far (to fold into the last one, as ONNX's bias Add does), the graph or the prototxt
+   around their node. To see what a hostile file can make the code do: >>wire and >>text
+   read every byte.
 
    LICENSE: MIT, see the end of this file.
 */
