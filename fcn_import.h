@@ -2017,15 +2017,16 @@ static fcn_status fcn__onnx_pointwise(fcn__onnx *o, const fcn__node *node, fcn_l
     return s;
 }
 
-static fcn_status fcn__onnx_plain(fcn__onnx *o, const fcn__node *node, fcn_layer_type type, const char *where)
+/* An activation without attributes on the network's value. */
+static fcn_status fcn__onnx_activation(fcn__onnx *o, const fcn__node *node, fcn_layer_type type, const char *where)
 {
     fcn_status s = fcn__onnx_data_in(o, node, 0, where);
     return s != FCN_OK ? s : fcn__onnx_pointwise(o, node, type, 0.0f, where);
 }
 
-static fcn_status fcn__op_relu(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_plain(o, node, FCN_LAYER_RELU, where); }
-static fcn_status fcn__op_tanh(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_plain(o, node, FCN_LAYER_TANH, where); }
-static fcn_status fcn__op_sigmoid(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_plain(o, node, FCN_LAYER_SIGMOID, where); }
+static fcn_status fcn__op_relu(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_activation(o, node, FCN_LAYER_RELU, where); }
+static fcn_status fcn__op_tanh(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_activation(o, node, FCN_LAYER_TANH, where); }
+static fcn_status fcn__op_sigmoid(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_activation(o, node, FCN_LAYER_SIGMOID, where); }
 
 static fcn_status fcn__op_leaky_relu(fcn__onnx *o, const fcn__node *node, const char *where)
 {
