@@ -24,22 +24,92 @@
 
    WHAT LOADS
 
-   Caffe: NET.prototxt (text format: 'layer' or legacy 'layers', input_dim / input_shape /
-   an Input, Data or MemoryData layer with transform_param scale and mean_value) and
-   WEIGHTS.caffemodel (binary), blobs matched to layers by name. Layers: Convolution,
-   Pooling (MAX, AVE; Caffe's ceil rounding), InnerProduct (transpose too), ReLU, TanH,
-   Sigmoid, Dropout, Softmax, Flatten, in place or not.
+   A chain of layers, each reading the output of the one before (no branches, no skip
+   connections), from one input patch (batch 1) to the class scores. In detail:
 
-   ONNX: IR 3+, opsets 7 to 17; a chain of Conv, MaxPool, AveragePool, Global*Pool, Gemm,
-   MatMul (+ Add bias), Flatten, Reshape, Relu, LeakyRelu, Tanh, Sigmoid, Softmax,
-   Dropout, Identity, Constant; a Sub/Add and Mul/Div by constants at the input become
-   the transform.
+   Caffe: NET.prototxt (text format; 'layer' or legacy V1 'layers', a type as "ReLU" or
+   RELU in either; layers only in the TRAIN phase are skipped) and WEIGHTS.caffemodel
+   (binary; a layer's blobs found by its name, float or double, every value finite).
+     input         'input' with input_dim or input_shape (4 dims); or one Input
+                   (input_param shape), MemoryData (channels, height, width), Data or
+                   ImageData layer (size from transform_param crop_size, channels from
+                   the first weights); transform_param scale and mean_value (one, or
+                   one per channel), not mean_file
+     Convolution   num_output, bias_term, kernel_size/stride/pad or their _h/_w forms,
+                   the same stride and pad in both directions; group 1, dilation 1,
+                   axis 1
+     Pooling       MAX or AVE, kernel_size/stride/pad (single values or _h/_w, stride and
+                   pad the same both ways), global_pooling, round_mode CEIL (Caffe's
+                   default) or FLOOR
+     InnerProduct  num_output, bias_term, transpose; axis 1
+     ReLU (negative_slope), TanH, Sigmoid, Dropout, Softmax (axis 1), Flatten (axis 1
+     to the end), in place (top = bottom) or not.
+
+   ONNX: IR 3 and later, opsets 7 to 17 of the default domain; tensors of float, double,
+   int32 or int64 stored in the file (not external data); one graph input (float,
+   N x C x H x W, N 1 or dynamic, C, H, W fixed) and one output, the end of the chain.
+     Conv          2-D, group 1, dilations 1, equal strides, the same pad on every side
+                   (pads, or auto_pad VALID / SAME_UPPER / SAME_LOWER when that gives
+                   it), optional bias
+     MaxPool, AveragePool  the same geometry, ceil_mode; AveragePool with
+                   count_include_pad 1 or without padding; MaxPool's indices unused
+     GlobalMaxPool, GlobalAveragePool
+     Gemm          on a (1, K) value (transA: a (K, 1) one), transB, finite alpha and
+                   beta, bias C of 1 or N values
+     MatMul        on a (1, K) value
+     Add           of a bias right after Conv, Gemm without C or MatMul (Identity,
+                   Flatten, Reshape between them allowed): a scalar or one value per
+                   output, broadcast along axis 1
+     Relu, LeakyRelu (alpha), Tanh, Sigmoid, Dropout, Identity
+     Softmax       over the classes: axis 1 of a (1, K) or (1, K, 1, 1) value
+     Flatten, Reshape  of the network's value (any axis; any target shape with the
+                   same count, 0 and -1 as ONNX reads them)
+     the input transform: before the first layer, x - c (or x + c) with c a scalar or
+                   one value per channel, then x * s (or x / s) with one scale s, each at
+                   most once
+     on constants, folded while loading (the shape computations an exporter writes for
+                   a dynamic batch): Constant (value, value_float(s), value_int(s)),
+                   Identity, Dropout, Reshape, Shape (also of the network's value;
+                   without start, and end is not read), Gather (axis 0 of a 1-D int64
+                   constant), Unsqueeze and Squeeze (of a one-element constant, the axes
+                   not read), Concat (1-D int64 constants, axis 0), Cast (to float, int32
+                   or int64)
 
    Anything else is refused with FCN_ERR_UNSUPPORTED or FCN_ERR_FORMAT and a message
    naming the file, the layer or node and the cause. Everything read from a file is
    untrusted: every length is checked against the bytes that remain before it is used,
    every count against the data actually present before anything is allocated for it.
    The library never prints and never exits.
+
+   CONTENTS (each section opens with its anchor, a comment that starts ">>name": search
+   for ">>wire" and so on)
+
+     >>base          limits; the import context (the file name and fcn_error every
+                     message goes through: fcn__ifail); byte strings of the file
+     >>wire          the protobuf wire format: one field at a time, every length checked
+                     against the message it is in
+     >>text          the protobuf text format (the .prototxt) parsed into a tree of
+                     fields, and its typed scalars
+     >>net           the network being imported: layers appended one at a time, each
+                     checked against the shape before it, then built into an fcn_net
+     >>onnx          ONNX's messages (tensors, attributes, nodes) and the graph's values:
+                     constants, or the network's data flowing down the chain
+     >>onnx-ops      one handler per ONNX op or family of ops, and the table of them
+     >>onnx-graph    a ModelProto step by step: header, initializers, the input, the
+                     nodes in dependency order through the table, the output
+     >>caffe         the caffemodel's blobs and the prototxt's layer fields
+     >>caffe-layers  one handler per Caffe layer type, and the table of them
+     >>caffe-net     a NetParameter step by step: the input, each layer through the
+                     table, the mean
+     >>any           fcn_net_load_any: which loader, by extension or content
+
+   Where to start. To follow a model being read: fcn_net_load_onnx_memory (>>onnx-graph)
+   or fcn_net_load_caffe_memory (>>caffe-net). To add an ONNX op: write one handler in
+   >>onnx-ops and add its row to fcn__onnx_ops; a Caffe layer type: the same in
+   >>caffe-layers (fcn__caffe_layers). Handlers see the whole import: the layers added so
+   far (to fold into the last one, as ONNX's bias Add does), the graph or the prototxt
+   around their node. To see what a hostile file can make the code do: >>wire and >>text
+   read every byte.
 
    LICENSE: MIT, see the end of this file.
 */
@@ -79,15 +149,9 @@ FCNDEF fcn_status fcn_net_load_any(const char *const *paths, int n, fcn_net **ou
 #error "fcn_import.h's implementation needs fcn.h's in the same file: #define FCN_IMPLEMENTATION too, before including fcn_import.h"
 #endif
 
-/* >>import
-   Caffe (NET.prototxt + WEIGHTS.caffemodel) and ONNX (.onnx) patch classifiers, read
-   without a protobuf library: one small reader of the protobuf wire format (below), a
-   reader of the protobuf text format for the prototxt, and two loaders that turn the
-   network into an ordinary fcn_net (fcn__build, then the weights and the transform).
-   Everything read from a file is untrusted: every length is checked against the bytes
-   that remain before it is used, every count against the data actually present before
-   anything is allocated for it, and every failure is an fcn_status with a message that
-   names the file, the layer or node and the cause. */
+/* >>base
+   Limits on what a file may ask for, the context every message goes through, and byte
+   strings that point into the file. */
 
 #define FCN__IMP_MAX_NODES 65536   /* ONNX nodes, values, Caffe layers */
 #define FCN__IMP_MAX_DIMS 8
@@ -99,6 +163,7 @@ typedef struct fcn__ictx {
     fcn_error *err;
 } fcn__ictx;
 
+/* Every refusal of the importers: the message starts with the file's name. */
 static fcn_status fcn__ifail(fcn__ictx *c, fcn_status s, const char *fmt, ...)
 {
     char msg[448];
@@ -109,11 +174,21 @@ static fcn_status fcn__ifail(fcn__ictx *c, fcn_status s, const char *fmt, ...)
     return fcn__fail(c->err, s, "%s: %s", c->name, msg);
 }
 
+static fcn_status fcn__inomem(fcn__ictx *c) { return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory"); }
+
 /* A byte string inside the file (not NUL-terminated). */
 typedef struct fcn__str {
     const unsigned char *p;
     size_t n;
 } fcn__str;
+
+static fcn__str fcn__str_of(const unsigned char *p, size_t n)
+{
+    fcn__str s;
+    s.p = p;
+    s.n = n;
+    return s;
+}
 
 static int fcn__str_eq(fcn__str a, const char *b)
 {
@@ -137,7 +212,38 @@ static const char *fcn__str_show(fcn__str s, char *buf, size_t n)
     return buf;
 }
 
-/* ---- protobuf wire format ---- */
+static int fcn__finite(float x) { return x == x && x != FCN__INF && x != -FCN__INF; }
+
+/* The product of dims (each 0..), or 0 with *ok = 0 if absurd. */
+static size_t fcn__dims_count(int nd, const int64_t *dims, int *ok)
+{
+    size_t n = 1;
+    int k;
+    *ok = 1;
+    for (k = 0; k < nd; k++) {
+        if (dims[k] < 0 || (uint64_t)dims[k] > FCN__IMP_MAX_ELEMS || (dims[k] && n > FCN__IMP_MAX_ELEMS / (size_t)dims[k])) {
+            *ok = 0;
+            return 0;
+        }
+        n *= (size_t)dims[k];
+    }
+    return n;
+}
+
+/* dims as "2x3x4" ("scalar" for none) for messages. */
+static void fcn__dims_text(char *buf, size_t n, int nd, const int64_t *dims)
+{
+    size_t l = 0;
+    int k;
+    buf[0] = '\0';
+    if (nd == 0) snprintf(buf, n, "scalar");
+    for (k = 0; k < nd && l + 24 < n; k++) l += (size_t)snprintf(buf + l, n - l, k ? "x%lld" : "%lld", (long long)dims[k]);
+}
+
+/* >>wire
+   The protobuf wire format, enough for ONNX's and Caffe's messages: a message is a run of
+   fields, each a key (field number, wire type) and a value. A reader walks one message;
+   a nested message is walked by a reader of its own bytes. */
 
 typedef struct fcn__pb {
     const unsigned char *p, *end;
@@ -147,7 +253,7 @@ typedef struct fcn__pbf {
     uint32_t num;               /* field number */
     int wt;                     /* wire type: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32 */
     uint64_t v;                 /* wire types 0, 1, 5 */
-    const unsigned char *data;  /* wire type 2: the bytes */
+    const unsigned char *data;  /* wire types 1, 2, 5: the bytes */
     size_t len;
 } fcn__pbf;
 
@@ -206,11 +312,13 @@ static int fcn__pb_next(fcn__pb *r, fcn__pbf *f, const char **why)
         if ((*why = fcn__pb_varint(&r->p, r->end, &f->v)) != NULL) return -1;
         return 1;
     case 1:
-        if (r->end - r->p < 8) return *why = "truncated 64-bit field", -1;
+    case 5:
+        f->len = f->wt == 1 ? 8 : 4;
+        if ((size_t)(r->end - r->p) < f->len)
+            return *why = f->wt == 1 ? "truncated 64-bit field" : "truncated 32-bit field", -1;
         f->data = r->p;
-        f->len = 8;
-        f->v = fcn__le64(r->p);
-        r->p += 8;
+        f->v = f->wt == 1 ? fcn__le64(r->p) : fcn__le32(r->p);
+        r->p += f->len;
         return 1;
     case 2:
         if ((*why = fcn__pb_varint(&r->p, r->end, &len)) != NULL) return -1;
@@ -219,15 +327,20 @@ static int fcn__pb_next(fcn__pb *r, fcn__pbf *f, const char **why)
         f->len = (size_t)len;
         r->p += len;
         return 1;
-    case 5:
-        if (r->end - r->p < 4) return *why = "truncated 32-bit field", -1;
-        f->data = r->p;
-        f->len = 4;
-        f->v = fcn__le32(r->p);
-        r->p += 4;
-        return 1;
     default: *why = "unknown wire type (groups are not supported)"; return -1;
     }
+}
+
+/* Walks the whole message: NULL, or why it is malformed. */
+static const char *fcn__pb_check(const unsigned char *p, size_t n)
+{
+    fcn__pb r = fcn__pb_of(p, n);
+    fcn__pbf f;
+    const char *why = NULL;
+    int rc;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+    }
+    return rc < 0 ? why : NULL;
 }
 
 static float fcn__pb_f32(uint64_t v)
@@ -247,7 +360,9 @@ static double fcn__pb_f64(uint64_t v)
 
 /* Repeated scalar fields, packed (wire type 2) or not. kind: 'f' float (fixed32), 'd'
    double (fixed64), 'i' int64/int32 varint. Counts the elements of field f into *count
-   and, if out/iout is given, stores them from index *count on. NULL or why malformed. */
+   and, if out/iout is given, stores them from index *count on (a first call without
+   them counts, so that the caller can size out from what the file holds). NULL or why
+   malformed. */
 static const char *fcn__pb_rep(const fcn__pbf *f, int kind, size_t *count, float *out, int64_t *iout)
 {
     int want = kind == 'f' ? 5 : kind == 'd' ? 1 : 0;
@@ -293,13 +408,326 @@ static fcn_status fcn__pb_bad(fcn__ictx *c, const char *where, const char *why)
     return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %s", where, why);
 }
 
-/* ---- the network being imported: fcn layers and their parameters ---- */
+/* Counts the elements of repeated field f (fcn__pb_rep's first pass), into *count. */
+static fcn_status fcn__pb_count(fcn__ictx *c, const fcn__pbf *f, int kind, size_t *count, const char *where)
+{
+    const char *why = fcn__pb_rep(f, kind, count, NULL, NULL);
+    return why ? fcn__pb_bad(c, where, why) : FCN_OK;
+}
+
+/* Appends the dimensions of a repeated int64 field (a TensorProto's dims, a BlobShape's
+   dim) to dims[*nd...], at most FCN__IMP_MAX_DIMS in all. */
+static fcn_status fcn__pb_dims(fcn__ictx *c, const fcn__pbf *f, int64_t *dims, int *nd, const char *where)
+{
+    size_t k = 0;
+    fcn_status s = fcn__pb_count(c, f, 'i', &k, where);
+    if (s != FCN_OK) return s;
+    if (k > (size_t)(FCN__IMP_MAX_DIMS - *nd))
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than %d dimensions", where, FCN__IMP_MAX_DIMS);
+    k = 0;
+    fcn__pb_rep(f, 'i', &k, NULL, dims + *nd);
+    *nd += (int)k;
+    return FCN_OK;
+}
+
+/* >>text
+   The protobuf text format of a .prototxt, parsed into a tree of fields (no schema: the
+   Caffe section asks for fields by name). Node 0 is the root message; a message's fields
+   are its children in file order. */
+
+typedef struct fcn__tx {
+    fcn__str key, val; /* val: a scalar's text (inside the quotes for a string) */
+    int is_msg, is_str, line;
+    int child, next;   /* first child, next sibling: indices, -1 none */
+} fcn__tx;
+
+typedef struct fcn__txt {
+    fcn__tx *n;
+    int count, cap;
+} fcn__txt;
+
+/* The parser's position and the messages open at it. */
+typedef struct fcn__txp {
+    fcn__ictx *c;
+    fcn__txt *t;
+    const unsigned char *p, *end;
+    int line, depth;
+    int stack[FCN__IMP_MAX_DEPTH]; /* the open messages, the root at 0 */
+    int last[FCN__IMP_MAX_DEPTH];  /* the last field of each, -1 none yet */
+} fcn__txp;
+
+static int fcn__tx_isident(int ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' || ch == '+'; }
+
+/* Skips white space and the bytes of also ('#' in it: comments to the end of the line). */
+static void fcn__tx_skip(fcn__txp *s, const char *also)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n' ||
+                             (*s->p && strchr(also, *s->p)))) {
+        if (*s->p == '#')
+            while (s->p < s->end && *s->p != '\n') s->p++;
+        else {
+            if (*s->p == '\n') s->line++;
+            s->p++;
+        }
+    }
+}
+
+/* Appends a field named key to the innermost open message: its index, or -1 (*st set). */
+static int fcn__tx_add(fcn__txp *s, fcn__str key, fcn_status *st)
+{
+    fcn__txt *t = s->t;
+    fcn__tx *x;
+    int node;
+    if (t->count == t->cap) {
+        fcn__tx *nn;
+        if (t->cap >= FCN__IMP_MAX_NODES * 16) {
+            *st = fcn__ifail(s->c, FCN_ERR_UNSUPPORTED, "line %d: too many fields", s->line);
+            return -1;
+        }
+        if (!(nn = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap * 2, sizeof(fcn__tx))))) {
+            *st = fcn__inomem(s->c);
+            return -1;
+        }
+        memcpy(nn, t->n, (size_t)t->count * sizeof *nn);
+        FCN_FREE(t->n);
+        t->n = nn;
+        t->cap *= 2;
+    }
+    node = t->count++;
+    x = &t->n[node];
+    memset(x, 0, sizeof *x);
+    x->key = key;
+    x->line = s->line;
+    x->child = x->next = -1;
+    if (s->last[s->depth] >= 0) t->n[s->last[s->depth]].next = node;
+    else t->n[s->stack[s->depth]].child = node;
+    s->last[s->depth] = node;
+    return node;
+}
+
+/* One value of field key at s->p: '{' (or '<') opens a message whose fields follow; a
+   quoted string or a bare word (a number, an enum name, true) becomes the field's val. */
+static fcn_status fcn__tx_value(fcn__txp *s, fcn__str key, int list)
+{
+    fcn__tx *x;
+    fcn_status st = FCN_OK;
+    int node = fcn__tx_add(s, key, &st);
+    if (node < 0) return st;
+    x = &s->t->n[node];
+    if (*s->p == '{' || *s->p == '<') {
+        s->p++;
+        x->is_msg = 1;
+        if (s->depth + 1 >= FCN__IMP_MAX_DEPTH) return fcn__ifail(s->c, FCN_ERR_UNSUPPORTED, "line %d: messages nested too deep", s->line);
+        s->depth++;
+        s->stack[s->depth] = node;
+        s->last[s->depth] = -1;
+        if (list) return fcn__ifail(s->c, FCN_ERR_UNSUPPORTED, "line %d: lists of messages are not supported", s->line);
+    } else if (*s->p == '"' || *s->p == '\'') {
+        unsigned char q = *s->p++;
+        x->is_str = 1;
+        x->val.p = s->p;
+        while (s->p < s->end && *s->p != q && *s->p != '\n') s->p += (*s->p == '\\' && s->p + 1 < s->end) ? 2 : 1;
+        if (s->p >= s->end || *s->p != q) return fcn__ifail(s->c, FCN_ERR_FORMAT, "line %d: unterminated string", s->line);
+        x->val.n = (size_t)(s->p - x->val.p);
+        s->p++;
+    } else if (fcn__tx_isident(*s->p)) {
+        x->val.p = s->p;
+        while (s->p < s->end && fcn__tx_isident(*s->p)) s->p++;
+        x->val.n = (size_t)(s->p - x->val.p);
+    } else
+        return fcn__ifail(s->c, FCN_ERR_FORMAT, "line %d: field '%.*s': expected a value", s->line,
+                          (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
+    return FCN_OK;
+}
+
+/* One field at s->p: its name, an optional ':', then one value or a [list] of them. */
+static fcn_status fcn__tx_field(fcn__txp *s)
+{
+    fcn__str key;
+    int list = 0;
+    fcn_status st;
+    if (!fcn__tx_isident(*s->p))
+        return fcn__ifail(s->c, FCN_ERR_FORMAT, "line %d: expected a field name, found '%c'", s->line,
+                          *s->p >= 32 && *s->p < 127 ? *s->p : '?');
+    key.p = s->p;
+    while (s->p < s->end && fcn__tx_isident(*s->p)) s->p++;
+    key.n = (size_t)(s->p - key.p);
+    fcn__tx_skip(s, "");
+    if (s->p < s->end && *s->p == ':') {
+        s->p++;
+        fcn__tx_skip(s, "");
+    }
+    if (s->p < s->end && *s->p == '[') {
+        list = 1;
+        s->p++;
+    }
+    do {
+        fcn__tx_skip(s, ",");
+        if (list && s->p < s->end && *s->p == ']') {
+            s->p++;
+            break;
+        }
+        if (s->p >= s->end)
+            return fcn__ifail(s->c, FCN_ERR_FORMAT, "line %d: unexpected end of the text after '%.*s'", s->line,
+                              (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
+        if ((st = fcn__tx_value(s, key, list)) != FCN_OK) return st;
+    } while (list);
+    return FCN_OK;
+}
+
+/* Parses text into t (the caller frees t->n, also after an error). */
+static fcn_status fcn__tx_parse(fcn__ictx *c, const unsigned char *p, size_t size, fcn__txt *t)
+{
+    fcn__txp s;
+    fcn_status st;
+    memset(t, 0, sizeof *t);
+    t->cap = 64;
+    t->n = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap, sizeof(fcn__tx)));
+    if (!t->n) return fcn__inomem(c);
+    memset(&t->n[0], 0, sizeof t->n[0]);
+    t->n[0].is_msg = 1;
+    t->n[0].child = t->n[0].next = -1;
+    t->count = 1;
+    s.c = c;
+    s.t = t;
+    s.p = p;
+    s.end = p + size;
+    s.line = 1;
+    s.depth = 0;
+    s.stack[0] = 0;
+    s.last[0] = -1;
+    for (;;) {
+        fcn__tx_skip(&s, "#;,");
+        if (s.p >= s.end) break;
+        if (*s.p == '}' || *s.p == '>') {
+            if (s.depth == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unbalanced '%c'", s.line, *s.p);
+            s.depth--;
+            s.p++;
+            continue;
+        }
+        if ((st = fcn__tx_field(&s)) != FCN_OK) return st;
+    }
+    if (s.depth != 0)
+        return fcn__ifail(c, FCN_ERR_FORMAT, "unexpected end of the text: %d message%s not closed", s.depth,
+                          s.depth == 1 ? "" : "s");
+    return FCN_OK;
+}
+
+/* The k-th child of message node m named key (k from 0), or -1. */
+static int fcn__tx_get(const fcn__txt *t, int m, const char *key, int k)
+{
+    int i;
+    if (m < 0) return -1;
+    for (i = t->n[m].child; i >= 0; i = t->n[i].next)
+        if (fcn__str_eq(t->n[i].key, key) && k-- == 0) return i;
+    return -1;
+}
+
+static int fcn__tx_count(const fcn__txt *t, int m, const char *key)
+{
+    int k = 0;
+    while (fcn__tx_get(t, m, key, k) >= 0) k++;
+    return k;
+}
+
+/* Is node i's value the enum name, or its number (Caffe's files use either)? */
+static int fcn__tx_enum(const fcn__txt *t, int i, const char *name, const char *number)
+{
+    return fcn__str_eq(t->n[i].val, name) || fcn__str_eq(t->n[i].val, number);
+}
+
+/* Scalars; each returns FCN_OK (value set), or an error naming the line and field. */
+static fcn_status fcn__tx_long(fcn__ictx *c, const fcn__txt *t, int i, long long lo, long long hi, long long *v)
+{
+    const fcn__tx *x = &t->n[i];
+    size_t k = 0;
+    long long r = 0;
+    int neg = 0;
+    char b[72];
+    if (x->is_msg || x->is_str) goto bad;
+    if (k < x->val.n && (x->val.p[k] == '-' || x->val.p[k] == '+')) neg = x->val.p[k++] == '-';
+    if (k == x->val.n) goto bad;
+    for (; k < x->val.n; k++) {
+        if (x->val.p[k] < '0' || x->val.p[k] > '9' || r > 1000000000000LL) goto bad;
+        r = r * 10 + (x->val.p[k] - '0');
+    }
+    if (neg) r = -r;
+    if (r < lo || r > hi) {
+        return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: %lld out of range %lld..%lld", x->line,
+                          fcn__str_show(x->key, b, sizeof b), r, lo, hi);
+    }
+    *v = r;
+    return FCN_OK;
+bad:
+    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected an integer", x->line, fcn__str_show(x->key, b, sizeof b));
+}
+
+/* The k-th field key of message m as an int in lo..hi; dflt if absent. */
+static fcn_status fcn__tx_int(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, int lo, int hi, int dflt, int *v)
+{
+    long long x;
+    fcn_status s;
+    int i = fcn__tx_get(t, m, key, k);
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    if ((s = fcn__tx_long(c, t, i, lo, hi, &x)) != FCN_OK) return s;
+    *v = (int)x;
+    return FCN_OK;
+}
+
+/* The k-th field key of message m as a finite float; dflt if absent. */
+static fcn_status fcn__tx_float(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, float dflt, float *v)
+{
+    int i = fcn__tx_get(t, m, key, k);
+    char buf[64], b[72];
+    const fcn__tx *x;
+    size_t n;
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    x = &t->n[i];
+    n = x->val.n;
+    if (x->is_msg || x->is_str || n == 0 || n >= sizeof buf) goto bad;
+    memcpy(buf, x->val.p, n);
+    buf[n] = '\0';
+    if (n > 1 && (buf[n - 1] == 'f' || buf[n - 1] == 'F')) buf[n - 1] = '\0'; /* 1.0f */
+    if (buf[0] == '+') memmove(buf, buf + 1, n);
+    if (buf[0] == '.' || (buf[0] == '-' && buf[1] == '.')) {
+        /* ".5": fcn.h's number parser wants a digit first */
+        if (n + 2 >= sizeof buf) goto bad;
+        memmove(buf + (buf[0] == '-') + 1, buf + (buf[0] == '-'), strlen(buf) + 1 - (buf[0] == '-'));
+        buf[buf[0] == '-' ? 1 : 0] = '0';
+    }
+    if (!fcn__parse_float(buf, v)) goto bad;
+    return FCN_OK;
+bad:
+    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected a finite number", x->line, fcn__str_show(x->key, b, sizeof b));
+}
+
+/* A boolean field: true/false/1/0. */
+static fcn_status fcn__tx_bool(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int dflt, int *v)
+{
+    int i = fcn__tx_get(t, m, key, 0);
+    char b[72];
+    *v = dflt;
+    if (i < 0) return FCN_OK;
+    if (fcn__tx_enum(t, i, "true", "1") || fcn__str_eq(t->n[i].val, "True")) *v = 1;
+    else if (fcn__tx_enum(t, i, "false", "0") || fcn__str_eq(t->n[i].val, "False")) *v = 0;
+    else return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected true or false", t->n[i].line, fcn__str_show(t->n[i].key, b, sizeof b));
+    return FCN_OK;
+}
+
+/* >>net
+   The network being imported, one layer at a time: each is checked against the shape
+   the layers before it leave (with fcn.h's own rules, so that a refusal names the layer
+   of the file), its weights kept until fcn__imp_finish builds the fcn_net. Both loaders
+   fill it; fcn.h's layer types and shapes are the common ground. */
 
 typedef struct fcn__imp {
     fcn__ictx *c;
     int in_h, in_w, in_c;
-    float scale, *mean; /* mean: in_c values once known */
-    int have_scale, have_mean;
+    float scale, *mean; /* mean: in_c values once known (Caffe: nmean until the end) */
+    int have_scale;
+    int nmean;          /* mean values given: 0 none, 1 for every channel, or in_c */
     int n, cap;
     fcn_layer *layers;
     float **w, **b;     /* per layer, owned; NULL for layers without */
@@ -320,55 +748,56 @@ static void fcn__imp_free(fcn__imp *m)
     FCN_FREE(m->mean);
 }
 
+/* The layer, weight and bias arrays twice as long (16 at first). */
+static int fcn__imp_grow(fcn__imp *m)
+{
+    int cap = m->cap ? m->cap * 2 : 16;
+    fcn_layer *nl = FCN__CAST(fcn_layer *, fcn__alloc((size_t)cap, sizeof *nl));
+    float **nw = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nw));
+    float **nb = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nb));
+    if (!nl || !nw || !nb) {
+        FCN_FREE(nl);
+        FCN_FREE(nw);
+        FCN_FREE(nb);
+        return 0;
+    }
+    if (m->n) {
+        memcpy(nl, m->layers, (size_t)m->n * sizeof *nl);
+        memcpy(nw, m->w, (size_t)m->n * sizeof *nw);
+        memcpy(nb, m->b, (size_t)m->n * sizeof *nb);
+    }
+    FCN_FREE(m->layers);
+    FCN_FREE(m->w);
+    FCN_FREE(m->b);
+    m->layers = nl;
+    m->w = nw;
+    m->b = nb;
+    m->cap = cap;
+    return 1;
+}
+
 /* Appends layer d (checked against the current shape; where names it in messages) with
-   owned weights w and biases b (either may be NULL: zeros). */
+   weights w and biases b (either may be NULL: zeros), which it owns from now on, also
+   when it refuses the layer. */
 static fcn_status fcn__imp_add(fcn__imp *m, const fcn_layer *d, float *w, float *b, const char *where)
 {
     fcn__layer L;
-    fcn_status st;
+    fcn_status st = FCN_OK;
     char msg[300];
-    if (m->n >= FCN__MAX_LAYERS) {
-        FCN_FREE(w);
-        FCN_FREE(b);
-        return fcn__ifail(m->c, FCN_ERR_FORMAT, "%s: more than %d layers", where, FCN__MAX_LAYERS);
+    if (m->n >= FCN__MAX_LAYERS)
+        st = fcn__ifail(m->c, FCN_ERR_FORMAT, "%s: more than %d layers", where, FCN__MAX_LAYERS);
+    else if (m->flat && d->type != FCN_LAYER_FC && !(d->type >= FCN_LAYER_RELU && d->type <= FCN_LAYER_SOFTMAX) &&
+             (m->cur.h != 1 || m->cur.w != 1))
+        st = fcn__ifail(m->c, FCN_ERR_UNSUPPORTED, "%s: a %s after the value was flattened", where,
+                        fcn_layer_name(d->type));
+    else if (m->n == m->cap && !fcn__imp_grow(m))
+        st = fcn__inomem(m->c);
+    if (st == FCN_OK) {
+        memset(&L, 0, sizeof L);
+        L.d = *d;
+        snprintf(msg, sizeof msg, "%s: %s", m->c->name, where);
+        st = fcn__layer_shape(&L, m->cur, msg, m->c->err);
     }
-    if (m->flat && d->type != FCN_LAYER_FC && !(d->type >= FCN_LAYER_RELU && d->type <= FCN_LAYER_SOFTMAX) &&
-        (m->cur.h != 1 || m->cur.w != 1)) {
-        FCN_FREE(w);
-        FCN_FREE(b);
-        return fcn__ifail(m->c, FCN_ERR_UNSUPPORTED, "%s: a %s after the value was flattened", where,
-                          fcn_layer_name(d->type));
-    }
-    if (m->n == m->cap) {
-        int cap = m->cap ? m->cap * 2 : 16;
-        fcn_layer *nl = FCN__CAST(fcn_layer *, fcn__alloc((size_t)cap, sizeof *nl));
-        float **nw = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nw));
-        float **nb = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nb));
-        if (!nl || !nw || !nb) {
-            FCN_FREE(nl);
-            FCN_FREE(nw);
-            FCN_FREE(nb);
-            FCN_FREE(w);
-            FCN_FREE(b);
-            return fcn__ifail(m->c, FCN_ERR_NOMEM, "out of memory");
-        }
-        if (m->n) {
-            memcpy(nl, m->layers, (size_t)m->n * sizeof *nl);
-            memcpy(nw, m->w, (size_t)m->n * sizeof *nw);
-            memcpy(nb, m->b, (size_t)m->n * sizeof *nb);
-        }
-        FCN_FREE(m->layers);
-        FCN_FREE(m->w);
-        FCN_FREE(m->b);
-        m->layers = nl;
-        m->w = nw;
-        m->b = nb;
-        m->cap = cap;
-    }
-    memset(&L, 0, sizeof L);
-    L.d = *d;
-    snprintf(msg, sizeof msg, "%s: %s", m->c->name, where);
-    st = fcn__layer_shape(&L, m->cur, msg, m->c->err);
     if (st != FCN_OK) {
         FCN_FREE(w);
         FCN_FREE(b);
@@ -383,11 +812,25 @@ static fcn_status fcn__imp_add(fcn__imp *m, const fcn_layer *d, float *w, float 
     return FCN_OK;
 }
 
+/* The input shape is the current shape before the first layer. */
+static void fcn__imp_input(fcn__imp *m, int c, int h, int w)
+{
+    m->in_c = m->cur.c = c;
+    m->in_h = m->cur.h = h;
+    m->in_w = m->cur.w = w;
+}
+
 /* The expected weight count of a conv (maps x cur.c x kh x kw) or fc (maps x cur). */
 static size_t fcn__imp_wcount(const fcn__imp *m, const fcn_layer *d)
 {
     if (d->type == FCN_LAYER_CONV) return (size_t)d->maps * (size_t)m->cur.c * (size_t)d->kh * (size_t)d->kw;
     return (size_t)d->maps * (size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w;
+}
+
+/* The values of the current shape (what an fc layer reads). */
+static size_t fcn__imp_count(const fcn__imp *m)
+{
+    return (size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w;
 }
 
 /* Builds the fcn_net. */
@@ -399,11 +842,11 @@ static fcn_status fcn__imp_finish(fcn__imp *m, fcn_net **out)
     if (m->n == 0) return fcn__ifail(m->c, FCN_ERR_FORMAT, "the network has no layers");
     st = fcn__build(m->in_h, m->in_w, m->in_c, m->layers, m->n, m->c->name, NULL, NULL, &net, m->c->err);
     if (st != FCN_OK) return st;
-    for (i = 0; i < m->n; i++) {
-        fcn__layer *L = &net->layers[i];
-        if (!fcn__is_weighted(L->d.type)) continue;
-        if (m->w[i]) memcpy(L->w, m->w[i], L->nw * sizeof(float));
-        if (m->b[i]) memcpy(L->b, m->b[i], (size_t)L->out.c * sizeof(float));
+    for (i = 0; i < m->n; i++) { /* NULL (zeros) where the file gave none */
+        size_t nw, nb;
+        float *w = fcn_net_weights(net, i, &nw), *b = fcn_net_bias(net, i, &nb);
+        if (w && m->w[i]) memcpy(w, m->w[i], nw * sizeof(float));
+        if (b && m->b[i]) memcpy(b, m->b[i], nb * sizeof(float));
     }
     st = fcn_net_set_transform(net, m->scale, m->mean, m->c->err);
     if (st != FCN_OK) {
@@ -414,9 +857,14 @@ static fcn_status fcn__imp_finish(fcn__imp *m, fcn_net **out)
     return FCN_OK;
 }
 
-static int fcn__finite(float x) { return x == x && x != FCN__INF && x != -FCN__INF; }
+/* >>onnx
+   ONNX's messages (TensorProto, AttributeProto, NodeProto) and the graph's values. Every
+   value a node reads or writes has an fcn__val: a constant (an initializer, a Constant
+   node, or folded from constants), or the network's data, of which there is one at a
+   time (the head): each layer node reads the head and makes its output the new head. */
 
-/* ---- ONNX ---- */
+#define FCN__ONNX_MIN_OPSET 7
+#define FCN__ONNX_MAX_OPSET 17
 
 /* A tensor: an initializer, a Constant's value or a folded shape computation. */
 typedef struct fcn__tensor {
@@ -454,143 +902,147 @@ static fcn__tensor *fcn__tensor_new(int nd, const int64_t *dims, size_t count, i
     return t;
 }
 
-/* The product of dims (each 0..), or 0 with *ok = 0 if absurd. */
-static size_t fcn__dims_count(int nd, const int64_t *dims, int *ok)
-{
-    size_t n = 1;
-    int k;
-    *ok = 1;
-    for (k = 0; k < nd; k++) {
-        if (dims[k] < 0 || (uint64_t)dims[k] > FCN__IMP_MAX_ELEMS || (dims[k] && n > FCN__IMP_MAX_ELEMS / (size_t)dims[k])) {
-            *ok = 0;
-            return 0;
-        }
-        n *= (size_t)dims[k];
-    }
-    return n;
-}
+/* A TensorProto's fields before its data is read. */
+typedef struct fcn__tensor_fields {
+    int nd, dtype;
+    int64_t dims[FCN__IMP_MAX_DIMS];
+    const unsigned char *raw; /* raw_data if present (then even when empty) */
+    size_t rawn;
+    int typed;                /* a typed data field (float_data, int32_data, ...) is present */
+} fcn__tensor_fields;
 
-static void fcn__dims_text(char *buf, size_t n, int nd, const int64_t *dims)
-{
-    size_t l = 0;
-    int k;
-    buf[0] = '\0';
-    if (nd == 0) snprintf(buf, n, "scalar");
-    for (k = 0; k < nd && l + 24 < n; k++) l += (size_t)snprintf(buf + l, n - l, k ? "x%lld" : "%lld", (long long)dims[k]);
-}
+/* The data types read (float 1, int32 6, int64 7, double 11): the typed field that holds
+   their values, and how fcn__pb_rep reads it. */
+static int fcn__tensor_field(int dtype) { return dtype == 1 ? 4 : dtype == 6 ? 5 : dtype == 7 ? 7 : 10; }
+static int fcn__tensor_kind(int dtype) { return dtype == 1 ? 'f' : dtype == 11 ? 'd' : 'i'; }
 
-/* Parses a TensorProto (where names it). */
-static fcn_status fcn__onnx_tensor(fcn__ictx *c, const unsigned char *p, size_t n, const char *where,
-                                   fcn__tensor **out, fcn__str *name)
+static fcn_status fcn__onnx_tensor_fields(fcn__ictx *c, const unsigned char *p, size_t n, const char *where,
+                                          fcn__tensor_fields *h, fcn__str *name)
 {
     fcn__pb r = fcn__pb_of(p, n);
     fcn__pbf f;
     const char *why = NULL;
-    int64_t dims[FCN__IMP_MAX_DIMS];
-    int nd = 0, dtype = 0, rc, ok, pass;
-    size_t count, have = 0, rawn = 0;
-    const unsigned char *raw = NULL;
-    fcn__tensor *t = NULL;
-    int typed_field = 0;
-    *out = NULL;
-    if (name) name->p = NULL, name->n = 0;
+    fcn_status s;
+    int rc;
+    memset(h, 0, sizeof *h);
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
         switch (f.num) {
-        case 1: {
-            size_t k = 0;
-            int64_t tmp[64];
-            if ((why = fcn__pb_rep(&f, 'i', &k, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
-            if (nd + (int)(k < 64 ? k : 64) > FCN__IMP_MAX_DIMS || k > 64)
-                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than %d dimensions", where, FCN__IMP_MAX_DIMS);
-            k = 0;
-            fcn__pb_rep(&f, 'i', &k, NULL, tmp);
-            memcpy(dims + nd, tmp, k * sizeof *tmp);
-            nd += (int)k;
+        case 1:
+            if ((s = fcn__pb_dims(c, &f, h->dims, &h->nd, where)) != FCN_OK) return s;
             break;
-        }
         case 2:
-            if (fcn__pb_want(c, &f, 0, where) != FCN_OK) return c->err ? c->err->status : FCN_ERR_FORMAT;
-            dtype = (int)f.v;
+            if ((s = fcn__pb_want(c, &f, 0, where)) != FCN_OK) return s;
+            h->dtype = (int)f.v;
             break;
         case 3: return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: segmented tensors are not supported", where);
         case 8:
-            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
-            if (name) name->p = f.data, name->n = f.len;
+            if ((s = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return s;
+            if (name) *name = fcn__str_of(f.data, f.len);
             break;
         case 9:
-            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
-            raw = f.data;
-            rawn = f.len;
+            if ((s = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return s;
+            h->raw = f.data;
+            h->rawn = f.len;
             break;
         case 13:
-        case 14:
+        case 14: /* external_data; data_location 1 = EXTERNAL */
             if (f.num == 13 || f.v == 1)
                 return fcn__ifail(c, FCN_ERR_UNSUPPORTED,
                                   "%s: external data (weights in a separate file) is not supported", where);
             break;
-        case 4: case 5: case 7: case 10: case 11: typed_field = 1; break;
+        case 4: case 5: case 7: case 10: case 11: h->typed = 1; break;
         default: break;
         }
     }
     if (rc < 0) return fcn__pb_bad(c, where, why);
-    count = fcn__dims_count(nd, dims, &ok);
-    if (!ok) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: absurd dimensions", where);
-    if (dtype != 1 && dtype != 6 && dtype != 7 && dtype != 11)
-        return fcn__ifail(c, FCN_ERR_UNSUPPORTED,
-                          "%s: data type %d is not supported (float, double, int32 and int64 are)", where, dtype);
-    if (raw || !typed_field) {
-        size_t esz = (dtype == 7 || dtype == 11) ? 8 : 4;
-        if (rawn != count * esz)
-            return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %lu elements need %lu raw bytes, the tensor has %lu", where,
-                              (unsigned long)count, (unsigned long)(count * esz), (unsigned long)rawn);
-    } else {
-        /* count the typed elements first: nothing is allocated for data that is not there */
-        int field = dtype == 1 ? 4 : dtype == 6 ? 5 : dtype == 7 ? 7 : 10;
-        int kind = dtype == 1 ? 'f' : dtype == 11 ? 'd' : 'i';
-        r = fcn__pb_of(p, n);
-        while (fcn__pb_next(&r, &f, &why) > 0)
-            if ((int)f.num == field && (why = fcn__pb_rep(&f, kind, &have, NULL, NULL)) != NULL)
-                return fcn__pb_bad(c, where, why);
-        if (have != count)
-            return fcn__ifail(c, FCN_ERR_FORMAT, "%s: its dimensions give %lu elements, its data has %lu", where,
-                              (unsigned long)count, (unsigned long)have);
-    }
-    t = fcn__tensor_new(nd, dims, count, dtype == 6 || dtype == 7);
-    if (!t) return fcn__ifail(c, FCN_ERR_NOMEM, "%s: out of memory", where);
-    if (raw) {
-        size_t k;
-        for (k = 0; k < count; k++) {
-            if (dtype == 1) t->f[k] = fcn__pb_f32(fcn__le32(raw + 4 * k));
-            else if (dtype == 11) t->f[k] = (float)fcn__pb_f64(fcn__le64(raw + 8 * k));
-            else if (dtype == 6) t->i[k] = (int32_t)fcn__le32(raw + 4 * k);
-            else t->i[k] = (int64_t)fcn__le64(raw + 8 * k);
-        }
-    } else if (count) {
-        int field = dtype == 1 ? 4 : dtype == 6 ? 5 : dtype == 7 ? 7 : 10;
-        int kind = dtype == 1 ? 'f' : dtype == 11 ? 'd' : 'i';
-        have = 0;
-        r = fcn__pb_of(p, n);
-        for (pass = 0; fcn__pb_next(&r, &f, &why) > 0; pass++)
-            if ((int)f.num == field) fcn__pb_rep(&f, kind, &have, t->f, t->i);
-        if (dtype == 6)
-            for (have = 0; have < count; have++) t->i[have] = (int32_t)t->i[have];
-    }
-    *out = t;
     return FCN_OK;
 }
 
-/* Node attributes */
+/* Checks that the data present is what the dimensions announce, before it is allocated. */
+static fcn_status fcn__onnx_tensor_check(fcn__ictx *c, const unsigned char *p, size_t n, const fcn__tensor_fields *h,
+                                         size_t count, const char *where)
+{
+    fcn__pb r;
+    fcn__pbf f;
+    const char *why = NULL;
+    size_t have = 0;
+    int field = fcn__tensor_field(h->dtype), kind = fcn__tensor_kind(h->dtype);
+    fcn_status s;
+    if (h->raw || !h->typed) {
+        size_t esz = (h->dtype == 7 || h->dtype == 11) ? 8 : 4;
+        if (h->rawn != count * esz)
+            return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %lu elements need %lu raw bytes, the tensor has %lu", where,
+                              (unsigned long)count, (unsigned long)(count * esz), (unsigned long)h->rawn);
+        return FCN_OK;
+    }
+    r = fcn__pb_of(p, n);
+    while (fcn__pb_next(&r, &f, &why) > 0)
+        if ((int)f.num == field && (s = fcn__pb_count(c, &f, kind, &have, where)) != FCN_OK) return s;
+    if (have != count)
+        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: its dimensions give %lu elements, its data has %lu", where,
+                          (unsigned long)count, (unsigned long)have);
+    return FCN_OK;
+}
+
+/* Reads the (checked) data into t: raw little-endian bytes, or the typed field. */
+static void fcn__onnx_tensor_read(const unsigned char *p, size_t n, const fcn__tensor_fields *h, fcn__tensor *t)
+{
+    size_t k;
+    if (h->raw) {
+        const unsigned char *raw = h->raw;
+        for (k = 0; k < t->count; k++) {
+            if (h->dtype == 1) t->f[k] = fcn__pb_f32(fcn__le32(raw + 4 * k));
+            else if (h->dtype == 11) t->f[k] = (float)fcn__pb_f64(fcn__le64(raw + 8 * k));
+            else if (h->dtype == 6) t->i[k] = (int32_t)fcn__le32(raw + 4 * k);
+            else t->i[k] = (int64_t)fcn__le64(raw + 8 * k);
+        }
+    } else if (t->count) {
+        fcn__pb r = fcn__pb_of(p, n);
+        fcn__pbf f;
+        const char *why;
+        int field = fcn__tensor_field(h->dtype), kind = fcn__tensor_kind(h->dtype);
+        k = 0;
+        while (fcn__pb_next(&r, &f, &why) > 0)
+            if ((int)f.num == field) fcn__pb_rep(&f, kind, &k, t->f, t->i);
+        if (h->dtype == 6) /* int32_data holds int32 values as 64-bit varints */
+            for (k = 0; k < t->count; k++) t->i[k] = (int32_t)t->i[k];
+    }
+}
+
+/* Parses a TensorProto (where names it); *name its name if name is not NULL. */
+static fcn_status fcn__onnx_tensor(fcn__ictx *c, const unsigned char *p, size_t n, const char *where,
+                                   fcn__tensor **out, fcn__str *name)
+{
+    fcn__tensor_fields h;
+    fcn_status s;
+    size_t count;
+    int ok, dtype;
+    *out = NULL;
+    if (name) *name = fcn__str_of(NULL, 0);
+    if ((s = fcn__onnx_tensor_fields(c, p, n, where, &h, name)) != FCN_OK) return s;
+    count = fcn__dims_count(h.nd, h.dims, &ok);
+    if (!ok) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: absurd dimensions", where);
+    dtype = h.dtype;
+    if (dtype != 1 && dtype != 6 && dtype != 7 && dtype != 11)
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED,
+                          "%s: data type %d is not supported (float, double, int32 and int64 are)", where, dtype);
+    if ((s = fcn__onnx_tensor_check(c, p, n, &h, count, where)) != FCN_OK) return s;
+    *out = fcn__tensor_new(h.nd, h.dims, count, dtype == 6 || dtype == 7);
+    if (!*out) return fcn__ifail(c, FCN_ERR_NOMEM, "%s: out of memory", where);
+    fcn__onnx_tensor_read(p, n, &h, *out);
+    return FCN_OK;
+}
+
+/* A node's attribute (an AttributeProto), as far as the ops read them. */
 typedef struct fcn__attr {
     int found;
-    int type;            /* AttributeProto.type if given */
-    int has_f, has_i;
     float f;
     int64_t i;
     fcn__str s;
-    const unsigned char *t; /* tensor */
+    const unsigned char *t; /* a tensor's message */
     size_t tn;
     size_t nints, nfloats;
-    const unsigned char *p; /* the attribute message */
+    const unsigned char *p; /* the attribute's message */
     size_t n;
 } fcn__attr;
 
@@ -598,100 +1050,100 @@ typedef struct fcn__node {
     fcn__str name, op, domain;
     int nin, nout;
     fcn__str in[16], out[8];
-    int vin[16], vout[8]; /* value indices */
+    int vin[16], vout[8]; /* value indices; -1 for an omitted optional one */
     const unsigned char *p;
     size_t n;
 } fcn__node;
 
-/* Finds attribute 'key' of node nd; *a filled (found = 0 if absent). */
-static fcn_status fcn__onnx_attr(fcn__ictx *c, const fcn__node *nd, const char *key, fcn__attr *a,
-                                 const char *where)
+/* Reads the value fields of attribute message p (named key) into a. */
+static fcn_status fcn__onnx_attr_value(fcn__ictx *c, const unsigned char *p, size_t n, const char *key, fcn__attr *a,
+                                       const char *where)
 {
-    fcn__pb r = fcn__pb_of(nd->p, nd->n), q;
+    static const int wire[6] = {-1, -1, 5, 0, 2, 2}; /* of f (2), i (3), s (4), t (5) */
+    fcn__pb q = fcn__pb_of(p, n);
+    fcn__pbf g;
+    const char *why = NULL;
+    fcn_status s = FCN_OK;
+    a->found = 1;
+    a->p = p;
+    a->n = n;
+    while (fcn__pb_next(&q, &g, &why) > 0) {
+        if (g.num >= 2 && g.num <= 5 && g.wt != wire[g.num])
+            return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
+        switch (g.num) {
+        case 2: a->f = fcn__pb_f32(g.v); break;
+        case 3: a->i = (int64_t)g.v; break;
+        case 4: a->s = fcn__str_of(g.data, g.len); break;
+        case 5:
+            a->t = g.data;
+            a->tn = g.len;
+            break;
+        case 7: s = fcn__pb_count(c, &g, 'f', &a->nfloats, where); break;
+        case 8: s = fcn__pb_count(c, &g, 'i', &a->nints, where); break;
+        default: break;
+        }
+        if (s != FCN_OK) return s;
+    }
+    return FCN_OK;
+}
+
+/* Finds attribute key of node; *a filled (a->found = 0 if absent: the caller's default). */
+static fcn_status fcn__onnx_attr(fcn__ictx *c, const fcn__node *node, const char *key, fcn__attr *a, const char *where)
+{
+    fcn__pb r = fcn__pb_of(node->p, node->n), q;
     fcn__pbf f, g;
     const char *why = NULL;
     int rc;
     memset(a, 0, sizeof *a);
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
-        fcn__str nm;
+        fcn__str nm = fcn__str_of(NULL, 0);
         if (f.num != 5 || f.wt != 2) continue;
-        nm.p = NULL;
-        nm.n = 0;
         q = fcn__pb_of(f.data, f.len);
         while ((rc = fcn__pb_next(&q, &g, &why)) > 0)
-            if (g.num == 1 && g.wt == 2) nm.p = g.data, nm.n = g.len;
+            if (g.num == 1 && g.wt == 2) nm = fcn__str_of(g.data, g.len);
         if (rc < 0) return fcn__pb_bad(c, where, why);
-        if (!fcn__str_eq(nm, key)) continue;
-        a->found = 1;
-        a->p = f.data;
-        a->n = f.len;
-        q = fcn__pb_of(f.data, f.len);
-        while (fcn__pb_next(&q, &g, &why) > 0) {
-            switch (g.num) {
-            case 2:
-                if (g.wt != 5) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
-                a->has_f = 1;
-                a->f = fcn__pb_f32(g.v);
-                break;
-            case 3:
-                if (g.wt != 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
-                a->has_i = 1;
-                a->i = (int64_t)g.v;
-                break;
-            case 4:
-                if (g.wt != 2) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
-                a->s.p = g.data;
-                a->s.n = g.len;
-                break;
-            case 5:
-                if (g.wt != 2) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: attribute %s: wrong wire type", where, key);
-                a->t = g.data;
-                a->tn = g.len;
-                break;
-            case 7:
-                if ((why = fcn__pb_rep(&g, 'f', &a->nfloats, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
-                break;
-            case 8:
-                if ((why = fcn__pb_rep(&g, 'i', &a->nints, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
-                break;
-            case 20:
-                if (g.wt == 0) a->type = (int)g.v;
-                break;
-            default: break;
-            }
-        }
-        return FCN_OK;
+        if (fcn__str_eq(nm, key)) return fcn__onnx_attr_value(c, f.data, f.len, key, a, where);
     }
     if (rc < 0) return fcn__pb_bad(c, where, why);
     return FCN_OK;
 }
 
-/* The ints of attribute a into v (at most max; more is an error). */
-static fcn_status fcn__onnx_ints(fcn__ictx *c, const fcn__attr *a, int64_t *v, size_t max, size_t *n,
-                                 const char *where, const char *key)
+/* The ints of attribute key of node into v (more than max is an error); *n their
+   number, -1 if the node has no such attribute (v keeps the caller's defaults). */
+static fcn_status fcn__onnx_ints(fcn__ictx *c, const fcn__node *node, const char *key, int64_t *v, size_t max, int *n,
+                                 const char *where)
 {
-    fcn__pb q = fcn__pb_of(a->p, a->n);
+    fcn__attr a;
+    fcn__pb q;
     fcn__pbf g;
     const char *why;
-    *n = 0;
-    if (a->nints > max) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: attribute %s has %lu values, expected at most %lu",
-                                          where, key, (unsigned long)a->nints, (unsigned long)max);
+    size_t k = 0;
+    fcn_status s = fcn__onnx_attr(c, node, key, &a, where);
+    *n = -1;
+    if (s != FCN_OK || !a.found) return s;
+    if (a.nints > max) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: attribute %s has %lu values, expected at most %lu",
+                                         where, key, (unsigned long)a.nints, (unsigned long)max);
+    q = fcn__pb_of(a.p, a.n);
     while (fcn__pb_next(&q, &g, &why) > 0)
-        if (g.num == 8) fcn__pb_rep(&g, 'i', n, NULL, v);
+        if (g.num == 8) fcn__pb_rep(&g, 'i', &k, NULL, v);
+    *n = (int)k;
     return FCN_OK;
 }
+
+enum { FCN__VAL_NONE = 0, FCN__VAL_CONST = 1, FCN__VAL_DATA = 2 };
 
 typedef struct fcn__val {
     fcn__str name;
     int producer;     /* node index, -1 an initializer or graph input */
-    int kind;         /* 0 none (not computed), 1 constant, 2 the network's data */
+    int kind;         /* FCN__VAL_NONE (no node computed it: an unused output), _CONST, _DATA */
     fcn__tensor *t;   /* constant (owned unless alias) */
     int alias;
     int nd;           /* data: its ONNX shape (batch 1) */
     int64_t dims[FCN__IMP_MAX_DIMS];
-    int layer;        /* data: layers of the fcn net that produced it */
+    int layer;        /* data: the number of fcn layers before it */
 } fcn__val;
 
+/* The state of an ONNX import: the network so far, the nodes, the values by name. */
 typedef struct fcn__onnx {
     fcn__ictx *c;
     fcn__imp m;
@@ -700,11 +1152,22 @@ typedef struct fcn__onnx {
     int nn;
     fcn__val *vals;
     int nv, vcap;
-    int *hash;
+    int *hash;         /* open addressing over vals by name, -1 empty */
     size_t hcap;
     int head;          /* the value that holds the network's data now */
     int bias_open;     /* the head is the output of a conv/fc whose bias may still be set by an Add */
 } fcn__onnx;
+
+static void fcn__onnx_free(fcn__onnx *o)
+{
+    int i;
+    for (i = 0; i < o->nv; i++)
+        if (!o->vals[i].alias) fcn__tensor_free(o->vals[i].t);
+    FCN_FREE(o->vals);
+    FCN_FREE(o->hash);
+    FCN_FREE(o->nodes);
+    fcn__imp_free(&o->m);
+}
 
 static size_t fcn__hash_str(fcn__str s)
 {
@@ -738,25 +1201,37 @@ static int fcn__onnx_addval(fcn__onnx *o, fcn__str name, int producer)
     return o->nv++;
 }
 
-static void fcn__node_where(const fcn__node *nd, int idx, char *buf, size_t n)
+/* "node 'name' (Op)", or "node N (Op)" for an unnamed one: how messages name a node. */
+static void fcn__node_where(const fcn__node *node, int idx, char *buf, size_t n)
 {
     char a[72], b[72];
-    if (nd->name.n) snprintf(buf, n, "node '%s' (%s)", fcn__str_show(nd->name, a, sizeof a), fcn__str_show(nd->op, b, sizeof b));
-    else snprintf(buf, n, "node %d (%s)", idx + 1, fcn__str_show(nd->op, b, sizeof b));
+    if (node->name.n) snprintf(buf, n, "node '%s' (%s)", fcn__str_show(node->name, a, sizeof a), fcn__str_show(node->op, b, sizeof b));
+    else snprintf(buf, n, "node %d (%s)", idx + 1, fcn__str_show(node->op, b, sizeof b));
 }
 
-/* The constant input k of node nd (NULL if absent or not constant, with an error). */
-static fcn__tensor *fcn__onnx_const(fcn__onnx *o, const fcn__node *nd, int k, const char *where, const char *what,
-                                    fcn_status *st)
+/* Input 0 of node (every op but Constant reads one); NULL with *st set if absent. */
+static fcn__val *fcn__onnx_in0(fcn__onnx *o, const fcn__node *node, const char *where, fcn_status *st)
+{
+    if (node->nin < 1 || node->vin[0] < 0) {
+        *st = fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input", where);
+        return NULL;
+    }
+    return &o->vals[node->vin[0]];
+}
+
+/* Input k of node as a constant; NULL with *st set if it is absent or not a constant
+   (what names its role in the message). */
+static fcn__tensor *fcn__onnx_const_in(fcn__onnx *o, const fcn__node *node, int k, const char *where, const char *what,
+                                       fcn_status *st)
 {
     fcn__val *v;
     char b[72];
-    if (k >= nd->nin || nd->vin[k] < 0) {
+    if (k >= node->nin || node->vin[k] < 0) {
         *st = fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input %d (%s)", where, k + 1, what);
         return NULL;
     }
-    v = &o->vals[nd->vin[k]];
-    if (v->kind != 1) {
+    v = &o->vals[node->vin[k]];
+    if (v->kind != FCN__VAL_CONST) {
         *st = fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
                          "%s: its %s '%s' must be a constant (an initializer or a Constant node)", where, what,
                          fcn__str_show(v->name, b, sizeof b));
@@ -765,103 +1240,17 @@ static fcn__tensor *fcn__onnx_const(fcn__onnx *o, const fcn__node *nd, int k, co
     return v->t;
 }
 
-/* Ints of an attribute or defaults; all equal to want? */
-static int fcn__all_eq(const int64_t *v, size_t n, int64_t want)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (v[i] != want) return 0;
-    return 1;
-}
-
-/* Reads the spatial attributes of a Conv or pool node: kernel (kh, kw, from kernel_shape or
-   the weight dims kdims), stride, pad (square and symmetric, else refused). */
-static fcn_status fcn__onnx_spatial(fcn__onnx *o, const fcn__node *nd, const char *where, const int64_t *kdims,
-                                    fcn_layer *d)
-{
-    fcn__attr a;
-    int64_t ks[4] = {0, 0, 0, 0}, st[4] = {1, 1, 1, 1}, pd[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dl[4] = {1, 1, 1, 1};
-    size_t n;
-    int k, same = 0;
-    fcn_status s;
-    fcn_shape in = o->m.cur;
-    if ((s = fcn__onnx_attr(o->c, nd, "kernel_shape", &a, where)) != FCN_OK) return s;
-    if (a.found) {
-        if ((s = fcn__onnx_ints(o->c, &a, ks, 4, &n, where, "kernel_shape")) != FCN_OK) return s;
-        if (n != 2) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: kernel_shape has %lu values, expected 2 (2-D)", where, (unsigned long)n);
-        if (kdims && (ks[0] != kdims[0] || ks[1] != kdims[1]))
-            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: kernel_shape %lldx%lld differs from its weights' %lldx%lld", where,
-                              (long long)ks[0], (long long)ks[1], (long long)kdims[0], (long long)kdims[1]);
-    } else if (kdims) {
-        ks[0] = kdims[0];
-        ks[1] = kdims[1];
-    } else
-        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no kernel_shape", where);
-    if (ks[0] < 1 || ks[1] < 1 || ks[0] > FCN__MAX_PATCH || ks[1] > FCN__MAX_PATCH)
-        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: kernel %lldx%lld out of range", where, (long long)ks[0], (long long)ks[1]);
-    d->kh = (int)ks[0];
-    d->kw = (int)ks[1];
-    if ((s = fcn__onnx_attr(o->c, nd, "strides", &a, where)) != FCN_OK) return s;
-    if (a.found) {
-        if ((s = fcn__onnx_ints(o->c, &a, st, 4, &n, where, "strides")) != FCN_OK) return s;
-        if (n != 2) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: strides has %lu values, expected 2", where, (unsigned long)n);
-    }
-    if (st[0] != st[1])
-        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: strides %lldx%lld; fcn supports only equal strides", where,
-                          (long long)st[0], (long long)st[1]);
-    if (st[0] < 1 || st[0] > FCN__MAX_STRIDE) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: stride %lld out of range", where, (long long)st[0]);
-    d->stride = (int)st[0];
-    if ((s = fcn__onnx_attr(o->c, nd, "dilations", &a, where)) != FCN_OK) return s;
-    if (a.found) {
-        if ((s = fcn__onnx_ints(o->c, &a, dl, 4, &n, where, "dilations")) != FCN_OK) return s;
-        if (!fcn__all_eq(dl, n, 1)) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: dilations other than 1 are not supported", where);
-    }
-    if ((s = fcn__onnx_attr(o->c, nd, "pads", &a, where)) != FCN_OK) return s;
-    if (a.found) {
-        if ((s = fcn__onnx_ints(o->c, &a, pd, 8, &n, where, "pads")) != FCN_OK) return s;
-        if (n != 4) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: pads has %lu values, expected 4", where, (unsigned long)n);
-    }
-    if ((s = fcn__onnx_attr(o->c, nd, "auto_pad", &a, where)) != FCN_OK) return s;
-    if (a.found && !fcn__str_eq(a.s, "NOTSET")) {
-        if (fcn__str_eq(a.s, "VALID")) memset(pd, 0, sizeof pd);
-        else if (fcn__str_eq(a.s, "SAME_UPPER") || fcn__str_eq(a.s, "SAME_LOWER")) {
-            int dim[2];
-            dim[0] = in.h;
-            dim[1] = in.w;
-            same = 1;
-            for (k = 0; k < 2; k++) {
-                int64_t outn = (dim[k] + st[k] - 1) / st[k];
-                int64_t total = (outn - 1) * st[k] + ks[k] - dim[k];
-                if (total < 0) total = 0;
-                pd[k] = fcn__str_eq(a.s, "SAME_UPPER") ? total / 2 : total - total / 2;
-                pd[k + 2] = total - pd[k];
-            }
-        } else {
-            char b[72];
-            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: auto_pad '%s' is not supported", where, fcn__str_show(a.s, b, sizeof b));
-        }
-    }
-    if (!(pd[0] == pd[1] && pd[0] == pd[2] && pd[0] == pd[3]))
-        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
-                          "%s: pads %lld,%lld,%lld,%lld%s; fcn supports only the same padding on every side", where,
-                          (long long)pd[0], (long long)pd[1], (long long)pd[2], (long long)pd[3],
-                          same ? " (from auto_pad SAME)" : "");
-    if (pd[0] < 0 || pd[0] > FCN__MAX_PATCH) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: pad %lld out of range", where, (long long)pd[0]);
-    d->pad = (int)pd[0];
-    return FCN_OK;
-}
-
-/* The data input of node nd: input 0 must be the network's current value. */
-static fcn_status fcn__onnx_data_in(fcn__onnx *o, const fcn__node *nd, int k, const char *where)
+/* Input k of node must be the network's data, and the head: layers form a chain. */
+static fcn_status fcn__onnx_data_in(fcn__onnx *o, const fcn__node *node, int k, const char *where)
 {
     char b[72], h[72];
     fcn__val *v;
-    if (k >= nd->nin || nd->vin[k] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing its data input", where);
-    v = &o->vals[nd->vin[k]];
-    if (v->kind != 2)
+    if (k >= node->nin || node->vin[k] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing its data input", where);
+    v = &o->vals[node->vin[k]];
+    if (v->kind != FCN__VAL_DATA)
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: input '%s' is not computed from the network's input", where,
                           fcn__str_show(v->name, b, sizeof b));
-    if (nd->vin[k] != o->head)
+    if (node->vin[k] != o->head)
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
                           "%s: reads '%s' but the network's value is now '%s': only a chain of layers is supported "
                           "(no branches or skip connections)",
@@ -869,36 +1258,53 @@ static fcn_status fcn__onnx_data_in(fcn__onnx *o, const fcn__node *nd, int k, co
     return FCN_OK;
 }
 
-/* Sets output 0 of nd to the network's data with the given ONNX shape. */
-static fcn_status fcn__onnx_data_out(fcn__onnx *o, const fcn__node *nd, int nd_, const int64_t *dims, const char *where)
+/* Output 0 of node becomes the network's data (the new head) with ONNX shape dims. */
+static fcn_status fcn__onnx_data_out(fcn__onnx *o, const fcn__node *node, int ndims, const int64_t *dims, const char *where)
 {
     fcn__val *v;
-    if (nd->nout < 1 || nd->vout[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no output", where);
-    v = &o->vals[nd->vout[0]];
-    v->kind = 2;
-    v->nd = nd_;
-    memcpy(v->dims, dims, (size_t)nd_ * sizeof *dims);
+    if (node->nout < 1 || node->vout[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no output", where);
+    v = &o->vals[node->vout[0]];
+    v->kind = FCN__VAL_DATA;
+    v->nd = ndims;
+    memcpy(v->dims, dims, (size_t)ndims * sizeof *dims);
     v->layer = o->m.n;
-    o->head = nd->vout[0];
+    o->head = node->vout[0];
     o->bias_open = 0;
     return FCN_OK;
 }
 
-static fcn_status fcn__onnx_spatial_out(fcn__onnx *o, const fcn__node *nd, const char *where)
+/* The same, for the output of a spatial layer: (1, C, H, W) of the current shape. */
+static fcn_status fcn__onnx_spatial_out(fcn__onnx *o, const fcn__node *node, const char *where)
 {
     int64_t dims[4];
     dims[0] = 1;
     dims[1] = o->m.cur.c;
     dims[2] = o->m.cur.h;
     dims[3] = o->m.cur.w;
-    return fcn__onnx_data_out(o, nd, 4, dims, where);
+    return fcn__onnx_data_out(o, node, 4, dims, where);
 }
 
-/* The head as a vector for Gemm/MatMul: K values with ONNX shape (1, K). */
-static fcn_status fcn__onnx_vec_in(fcn__onnx *o, const fcn__node *nd, int trans, const char *where, size_t *K)
+/* Output k of node becomes the constant t, owned by the value from now on unless alias
+   (t then belongs to another value); freed here if there is no such output. */
+static fcn_status fcn__onnx_const_out(fcn__onnx *o, const fcn__node *node, int k, fcn__tensor *t, int alias, const char *where)
+{
+    fcn__val *v;
+    if (k >= node->nout || node->vout[k] < 0) {
+        if (!alias) fcn__tensor_free(t);
+        return k == 0 ? fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no output", where) : FCN_OK;
+    }
+    v = &o->vals[node->vout[k]];
+    v->kind = FCN__VAL_CONST;
+    v->t = t;
+    v->alias = alias;
+    return FCN_OK;
+}
+
+/* The head as a vector for Gemm/MatMul: K values with ONNX shape (1, K) ((K, 1) if trans). */
+static fcn_status fcn__onnx_vec_in(fcn__onnx *o, const fcn__node *node, int trans, const char *where, size_t *K)
 {
     fcn__val *v = &o->vals[o->head];
-    fcn_status s = fcn__onnx_data_in(o, nd, 0, where);
+    fcn_status s = fcn__onnx_data_in(o, node, 0, where);
     if (s != FCN_OK) return s;
     if (v->nd != 2 || v->dims[trans ? 1 : 0] != 1)
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
@@ -908,8 +1314,9 @@ static fcn_status fcn__onnx_vec_in(fcn__onnx *o, const fcn__node *nd, int trans,
     return FCN_OK;
 }
 
-/* A per-output-channel constant of node nd for the current head (conv: broadcasting to
-   (1, M, H, W); fc: to (1, N)): fills b (M values); 0 if its shape does not broadcast so. */
+/* A constant operand t that broadcasts to the head along axis 1 only (one value per
+   channel or output; (1, M, 1, 1), (M, 1, 1), (1, M), a scalar ...): fills b with its M
+   values; 0 if its shape does not broadcast so. */
 static int fcn__onnx_per_channel(const fcn__onnx *o, const fcn__tensor *t, int M, float *b)
 {
     const fcn__val *v = &o->vals[o->head];
@@ -929,123 +1336,110 @@ static int fcn__onnx_per_channel(const fcn__onnx *o, const fcn__tensor *t, int M
     return 1;
 }
 
-/* Sets output k of nd to the constant t (owned by the value from now on). */
-static fcn_status fcn__onnx_const_out(fcn__onnx *o, const fcn__node *nd, int k, fcn__tensor *t, int alias, const char *where)
+static int fcn__all_eq(const int64_t *v, size_t n, int64_t want)
 {
-    fcn__val *v;
-    if (k >= nd->nout || nd->vout[k] < 0) {
-        if (!alias) fcn__tensor_free(t);
-        return k == 0 ? fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no output", where) : FCN_OK;
-    }
-    v = &o->vals[nd->vout[k]];
-    v->kind = 1;
-    v->t = t;
-    v->alias = alias;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (v[i] != want) return 0;
+    return 1;
+}
+
+/* The kernel of a Conv or pool node into ks[0..1]: kernel_shape, or the weights' kdims. */
+static fcn_status fcn__onnx_kernel(fcn__onnx *o, const fcn__node *node, const char *where, const int64_t *kdims, int64_t *ks)
+{
+    int n;
+    fcn_status s = fcn__onnx_ints(o->c, node, "kernel_shape", ks, 4, &n, where);
+    if (s != FCN_OK) return s;
+    if (n >= 0) {
+        if (n != 2) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: kernel_shape has %lu values, expected 2 (2-D)", where, (unsigned long)n);
+        if (kdims && (ks[0] != kdims[0] || ks[1] != kdims[1]))
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: kernel_shape %lldx%lld differs from its weights' %lldx%lld", where,
+                              (long long)ks[0], (long long)ks[1], (long long)kdims[0], (long long)kdims[1]);
+    } else if (kdims) {
+        ks[0] = kdims[0];
+        ks[1] = kdims[1];
+    } else
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: no kernel_shape", where);
+    if (ks[0] < 1 || ks[1] < 1 || ks[0] > FCN__MAX_PATCH || ks[1] > FCN__MAX_PATCH)
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: kernel %lldx%lld out of range", where, (long long)ks[0], (long long)ks[1]);
     return FCN_OK;
 }
 
-/* Folds the few shape computations exporters write with a dynamic batch
-   (Shape -> Gather -> Unsqueeze -> Concat -> Reshape) and ops on constants. */
-static fcn_status fcn__onnx_fold(fcn__onnx *o, const fcn__node *nd, const char *where)
+/* The strides into st[0..1] (default 1): fcn's layers have one stride for both axes. */
+static fcn_status fcn__onnx_strides(fcn__onnx *o, const fcn__node *node, const char *where, int64_t *st)
+{
+    int n;
+    fcn_status s = fcn__onnx_ints(o->c, node, "strides", st, 4, &n, where);
+    if (s != FCN_OK) return s;
+    if (n >= 0 && n != 2) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: strides has %lu values, expected 2", where, (unsigned long)n);
+    if (st[0] != st[1])
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: strides %lldx%lld; fcn supports only equal strides", where,
+                          (long long)st[0], (long long)st[1]);
+    if (st[0] < 1 || st[0] > FCN__MAX_STRIDE) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: stride %lld out of range", where, (long long)st[0]);
+    return FCN_OK;
+}
+
+/* The pads (begin h, begin w, end h, end w) into pd: pads, or what auto_pad gives for the
+   current input, kernel ks and strides st. *same: they come from auto_pad SAME_*. */
+static fcn_status fcn__onnx_pads(fcn__onnx *o, const fcn__node *node, const char *where, const int64_t *ks,
+                                 const int64_t *st, int64_t *pd, int *same)
 {
     fcn__attr a;
-    fcn_status s = FCN_OK;
-    fcn__tensor *t = NULL, *x;
-    int64_t axis = 0;
-    size_t k;
-    if (fcn__str_eq(nd->op, "Shape")) {
-        const fcn__val *v = &o->vals[nd->vin[0]];
-        int64_t d[1];
-        int nd_ = v->kind == 2 ? v->nd : v->t->nd;
-        d[0] = nd_;
-        if ((s = fcn__onnx_attr(o->c, nd, "start", &a, where)) != FCN_OK) return s;
-        if (a.found) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Shape with start/end is not supported", where);
-        if (!(t = fcn__tensor_new(1, d, (size_t)nd_, 1))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-        for (k = 0; k < (size_t)nd_; k++) t->i[k] = v->kind == 2 ? v->dims[k] : v->t->dims[k];
-        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+    int k, n;
+    char b[72];
+    fcn_status s = fcn__onnx_ints(o->c, node, "pads", pd, 8, &n, where);
+    *same = 0;
+    if (s != FCN_OK) return s;
+    if (n >= 0 && n != 4) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: pads has %lu values, expected 4", where, (unsigned long)n);
+    if ((s = fcn__onnx_attr(o->c, node, "auto_pad", &a, where)) != FCN_OK) return s;
+    if (!a.found || fcn__str_eq(a.s, "NOTSET")) return FCN_OK;
+    if (fcn__str_eq(a.s, "VALID")) {
+        memset(pd, 0, 4 * sizeof *pd);
+        return FCN_OK;
     }
-    /* everything else here works on constants only */
-    for (k = 0; k < (size_t)nd->nin; k++)
-        if (nd->vin[k] >= 0 && o->vals[nd->vin[k]].kind != 1)
-            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: op %s on the network's data is not supported", where,
-                              fcn__str_eq(nd->op, "Gather") ? "Gather" : "this");
-    if (nd->nin < 1 || nd->vin[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input", where);
-    x = o->vals[nd->vin[0]].t;
-    if (fcn__str_eq(nd->op, "Gather")) {
-        fcn__tensor *idx;
-        if (!(idx = fcn__onnx_const(o, nd, 1, where, "indices", &s))) return s;
-        if ((s = fcn__onnx_attr(o->c, nd, "axis", &a, where)) != FCN_OK) return s;
-        if ((a.found && a.i != 0) || x->nd != 1 || !x->is_int || !idx->is_int || idx->nd > 1)
-            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only a Gather of int64 values of a 1-D constant is supported", where);
-        if (!(t = fcn__tensor_new(idx->nd, idx->dims, idx->count, 1))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-        for (k = 0; k < idx->count; k++) {
-            int64_t j = idx->i[k] < 0 ? idx->i[k] + (int64_t)x->count : idx->i[k];
-            if (j < 0 || j >= (int64_t)x->count) {
-                fcn__tensor_free(t);
-                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: index %lld out of range", where, (long long)idx->i[k]);
-            }
-            t->i[k] = x->i[j];
-        }
-        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
+    if (!fcn__str_eq(a.s, "SAME_UPPER") && !fcn__str_eq(a.s, "SAME_LOWER"))
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: auto_pad '%s' is not supported", where, fcn__str_show(a.s, b, sizeof b));
+    *same = 1;
+    for (k = 0; k < 2; k++) { /* ONNX: the output is ceil(in / stride); the odd pad at the end (UPPER) or begin */
+        int64_t in = k ? o->m.cur.w : o->m.cur.h;
+        int64_t outn = (in + st[k] - 1) / st[k];
+        int64_t total = (outn - 1) * st[k] + ks[k] - in;
+        if (total < 0) total = 0;
+        pd[k] = fcn__str_eq(a.s, "SAME_UPPER") ? total / 2 : total - total / 2;
+        pd[k + 2] = total - pd[k];
     }
-    if (fcn__str_eq(nd->op, "Unsqueeze") || fcn__str_eq(nd->op, "Squeeze")) {
-        /* only scalars <-> 1-element vectors, enough for shape computations */
-        int64_t one = 1;
-        if (x->count != 1 || x->nd > 1)
-            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only Unsqueeze/Squeeze of a one-element constant is supported", where);
-        if (!(t = fcn__tensor_new(fcn__str_eq(nd->op, "Unsqueeze") ? 1 : 0, &one, 1, x->is_int)))
-            return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-        if (x->is_int) t->i[0] = x->i[0];
-        else t->f[0] = x->f[0];
-        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
-    }
-    if (fcn__str_eq(nd->op, "Concat")) {
-        size_t total = 0, at = 0;
-        int64_t d[1];
-        int j;
-        if ((s = fcn__onnx_attr(o->c, nd, "axis", &a, where)) != FCN_OK) return s;
-        axis = a.i;
-        for (j = 0; j < nd->nin; j++) {
-            const fcn__tensor *y = nd->vin[j] >= 0 ? o->vals[nd->vin[j]].t : NULL;
-            if (!y || y->nd != 1 || !y->is_int || (axis != 0 && axis != -1))
-                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only a Concat of 1-D int64 constants is supported", where);
-            total += y->count;
-        }
-        d[0] = (int64_t)total;
-        if (total > FCN__IMP_MAX_DIMS * 4) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Concat too long", where);
-        if (!(t = fcn__tensor_new(1, d, total, 1))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-        for (j = 0; j < nd->nin; j++) {
-            const fcn__tensor *y = o->vals[nd->vin[j]].t;
-            memcpy(t->i + at, y->i, y->count * sizeof(int64_t));
-            at += y->count;
-        }
-        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
-    }
-    if (fcn__str_eq(nd->op, "Cast")) {
-        int64_t to;
-        if ((s = fcn__onnx_attr(o->c, nd, "to", &a, where)) != FCN_OK) return s;
-        to = a.i;
-        if (to != 1 && to != 7 && to != 6)
-            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Cast to type %lld is not supported", where, (long long)to);
-        if (!(t = fcn__tensor_new(x->nd, x->dims, x->count, to != 1))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-        for (k = 0; k < x->count; k++) {
-            if (to == 1) t->f[k] = x->is_int ? (float)x->i[k] : x->f[k];
-            else {
-                float fv = x->is_int ? 0.0f : x->f[k];
-                if (!x->is_int && !(fv > -9.2e18f && fv < 9.2e18f)) {
-                    fcn__tensor_free(t);
-                    return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: Cast of a value out of range", where);
-                }
-                t->i[k] = x->is_int ? x->i[k] : (int64_t)fv;
-            }
-        }
-        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
-    }
-    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: unsupported op", where);
+    return FCN_OK;
+}
+
+/* The geometry of a Conv or pool node into d: kernel (kernel_shape or the weight dims
+   kdims), stride, pad; what fcn's layers cannot express (unequal strides or pads,
+   dilations) is refused. */
+static fcn_status fcn__onnx_spatial(fcn__onnx *o, const fcn__node *node, const char *where, const int64_t *kdims,
+                                    fcn_layer *d)
+{
+    int64_t ks[4] = {0, 0, 0, 0}, st[4] = {1, 1, 1, 1}, pd[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dl[4] = {1, 1, 1, 1};
+    int same, n;
+    fcn_status s;
+    if ((s = fcn__onnx_kernel(o, node, where, kdims, ks)) != FCN_OK) return s;
+    d->kh = (int)ks[0];
+    d->kw = (int)ks[1];
+    if ((s = fcn__onnx_strides(o, node, where, st)) != FCN_OK) return s;
+    d->stride = (int)st[0];
+    if ((s = fcn__onnx_ints(o->c, node, "dilations", dl, 4, &n, where)) != FCN_OK) return s;
+    if (!fcn__all_eq(dl, 4, 1)) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: dilations other than 1 are not supported", where);
+    if ((s = fcn__onnx_pads(o, node, where, ks, st, pd, &same)) != FCN_OK) return s;
+    if (!(pd[0] == pd[1] && pd[0] == pd[2] && pd[0] == pd[3]))
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                          "%s: pads %lld,%lld,%lld,%lld%s; fcn supports only the same padding on every side", where,
+                          (long long)pd[0], (long long)pd[1], (long long)pd[2], (long long)pd[3],
+                          same ? " (from auto_pad SAME)" : "");
+    if (pd[0] < 0 || pd[0] > FCN__MAX_PATCH) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: pad %lld out of range", where, (long long)pd[0]);
+    d->pad = (int)pd[0];
+    return FCN_OK;
 }
 
 /* Reshape's target shape: 0 copies the input's dimension (unless allowzero), -1 is inferred. */
-static fcn_status fcn__onnx_reshape_dims(fcn__onnx *o, const fcn__node *nd, int in_nd, const int64_t *in_dims,
+static fcn_status fcn__onnx_reshape_dims(fcn__onnx *o, const fcn__node *node, int in_nd, const int64_t *in_dims,
                                          size_t count, int64_t *dims, int *out_nd, const char *where)
 {
     fcn__tensor *sh;
@@ -1053,8 +1447,8 @@ static fcn_status fcn__onnx_reshape_dims(fcn__onnx *o, const fcn__node *nd, int 
     fcn_status s = FCN_OK;
     size_t k, known = 1;
     int infer = -1, allowzero;
-    if (!(sh = fcn__onnx_const(o, nd, 1, where, "shape", &s))) return s;
-    if ((s = fcn__onnx_attr(o->c, nd, "allowzero", &a, where)) != FCN_OK) return s;
+    if (!(sh = fcn__onnx_const_in(o, node, 1, where, "shape", &s))) return s;
+    if ((s = fcn__onnx_attr(o->c, node, "allowzero", &a, where)) != FCN_OK) return s;
     allowzero = a.found && a.i;
     if (!sh->is_int || sh->nd != 1 || sh->count > FCN__IMP_MAX_DIMS)
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the shape must be a 1-D int64 constant of at most %d values", where,
@@ -1088,452 +1482,772 @@ static fcn_status fcn__onnx_reshape_dims(fcn__onnx *o, const fcn__node *nd, int 
     return FCN_OK;
 }
 
-/* Sets the head to the reshaped data value (memory order, C,H,W, never changes). */
-static fcn_status fcn__onnx_set_shape(fcn__onnx *o, const fcn__node *nd, int n, const int64_t *dims, const char *where)
+/* Sets the head to the reshaped data value (memory order, C,H,W, never changes): flat
+   unless it is the (1, C, H, W) of the current shape. */
+static fcn_status fcn__onnx_set_shape(fcn__onnx *o, const fcn__node *node, int n, const int64_t *dims, const char *where)
 {
     int spatial = n == 4 && dims[0] == 1 && dims[1] == o->m.cur.c && dims[2] == o->m.cur.h && dims[3] == o->m.cur.w;
     int bias = o->bias_open;
-    fcn_status s = fcn__onnx_data_out(o, nd, n, dims, where);
+    fcn_status s = fcn__onnx_data_out(o, node, n, dims, where);
     o->m.flat = !spatial;
     o->bias_open = bias;
     return s;
 }
 
-/* One layer node. */
-static fcn_status fcn__onnx_node(fcn__onnx *o, int idx)
+/* >>onnx-ops
+   One handler per ONNX op (or family of ops), found by name in fcn__onnx_ops below. A
+   handler gets the import state o, its node and where (how messages name the node); it
+   reads the node's inputs (fcn__onnx_data_in / fcn__onnx_const_in / fcn__onnx_in0),
+   appends layers to o->m (fcn__imp_add), and sets its outputs (fcn__onnx_data_out for the
+   network's data, fcn__onnx_const_out for a constant). It may look around: o->m.layers,
+   w and b hold the layers added so far (the bias Add folds into the last one), and
+   o->vals[node->vin[k]].producer leads to the node that made an input.
+
+   To add an op: write fcn__op_NAME and add a row {"Name", on_data, on_consts}. */
+
+typedef fcn_status (*fcn__onnx_op)(fcn__onnx *o, const fcn__node *node, const char *where);
+
+/* ---- constants, and ops that pass their input on ---- */
+
+/* value_float(s) / value_int(s) of a Constant node as a tensor. */
+static fcn_status fcn__onnx_const_numbers(fcn__onnx *o, const fcn__node *node, const char *where, fcn__tensor **out)
 {
-    fcn__node *nd = &o->nodes[idx];
-    char where[200];
+    static const char *const keys[] = {"value_float", "value_floats", "value_int", "value_ints"};
     fcn__attr a;
-    fcn_status s = FCN_OK;
-    fcn_layer d;
-    fcn__str op = nd->op;
-    int k, has_data = 0;
-    fcn__node_where(nd, idx, where, sizeof where);
-    memset(&d, 0, sizeof d);
-    if (nd->domain.n && !fcn__str_eq(nd->domain, "ai.onnx"))
-        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: op of a custom domain is not supported", where);
-    for (k = 0; k < nd->nin; k++)
-        if (nd->vin[k] >= 0) {
-            fcn__val *v = &o->vals[nd->vin[k]];
-            char b[72];
-            if (v->kind == 0)
-                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: input '%s' has no value here (an unused output such as a mask or indices)",
-                                  where, fcn__str_show(v->name, b, sizeof b));
-            if (v->kind == 2) has_data = 1;
-        }
-
-    if (fcn__str_eq(op, "Constant")) {
-        fcn__tensor *t = NULL;
-        if ((s = fcn__onnx_attr(o->c, nd, "value", &a, where)) != FCN_OK) return s;
-        if (a.found && a.t) {
-            if ((s = fcn__onnx_tensor(o->c, a.t, a.tn, where, &t, NULL)) != FCN_OK) return s;
-        } else {
-            static const char *const keys[] = {"value_float", "value_floats", "value_int", "value_ints"};
-            int j;
-            for (j = 0; j < 4 && !t; j++) {
-                int64_t dim[1];
-                size_t n = 0;
-                if ((s = fcn__onnx_attr(o->c, nd, keys[j], &a, where)) != FCN_OK) return s;
-                if (!a.found) continue;
-                n = j == 1 ? a.nfloats : j == 3 ? a.nints : 1;
-                dim[0] = (int64_t)n;
-                if (!(t = fcn__tensor_new(j == 0 || j == 2 ? 0 : 1, dim, n, j >= 2))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-                if (j == 0) t->f[0] = a.f;
-                else if (j == 2) t->i[0] = a.i;
-                else {
-                    fcn__pb q = fcn__pb_of(a.p, a.n);
-                    fcn__pbf g;
-                    const char *why;
-                    size_t m = 0;
-                    while (fcn__pb_next(&q, &g, &why) > 0)
-                        if ((int)g.num == (j == 1 ? 7 : 8)) fcn__pb_rep(&g, j == 1 ? 'f' : 'i', &m, t->f, t->i);
-                }
-            }
-            if (!t) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: no value (sparse or string constants are not supported)", where);
-        }
-        return fcn__onnx_const_out(o, nd, 0, t, 0, where);
-    }
-    if (fcn__str_eq(op, "Identity") || fcn__str_eq(op, "Dropout")) {
-        fcn__val *v;
-        if (nd->nin < 1 || nd->vin[0] < 0) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: missing input", where);
-        v = &o->vals[nd->vin[0]];
-        if (v->kind == 1) return fcn__onnx_const_out(o, nd, 0, v->t, 1, where);
-        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
-        if (fcn__str_eq(op, "Dropout")) {
-            d.type = FCN_LAYER_DROPOUT;
-            if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
-        }
-        {
-            int bias = o->bias_open, flat = o->m.flat;
-            s = fcn__onnx_data_out(o, nd, v->nd, v->dims, where);
-            o->bias_open = bias && fcn__str_eq(op, "Identity");
-            o->m.flat = flat;
-        }
-        return s;
-    }
-    if (!has_data) {
-        if (fcn__str_eq(op, "Reshape") || fcn__str_eq(op, "Flatten")) {
-            /* a Reshape of constants: new dims, same data */
-            fcn__tensor *x = o->vals[nd->vin[0]].t, *t;
-            int64_t dims[FCN__IMP_MAX_DIMS];
-            int n;
-            if (fcn__str_eq(op, "Flatten")) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Flatten of a constant", where);
-            if ((s = fcn__onnx_reshape_dims(o, nd, x->nd, x->dims, x->count, dims, &n, where)) != FCN_OK) return s;
-            if (!(t = fcn__tensor_new(n, dims, x->count, x->is_int))) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-            if (x->count) {
-                if (x->is_int) memcpy(t->i, x->i, x->count * sizeof(int64_t));
-                else memcpy(t->f, x->f, x->count * sizeof(float));
-            }
-            return fcn__onnx_const_out(o, nd, 0, t, 0, where);
-        }
-        if (fcn__str_eq(op, "Shape") || fcn__str_eq(op, "Gather") || fcn__str_eq(op, "Unsqueeze") ||
-            fcn__str_eq(op, "Squeeze") || fcn__str_eq(op, "Concat") || fcn__str_eq(op, "Cast"))
-            return fcn__onnx_fold(o, nd, where);
-        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: this op on constants is not supported", where);
-    }
-    if (fcn__str_eq(op, "Shape")) return fcn__onnx_fold(o, nd, where);
-
-    if (fcn__str_eq(op, "Conv")) {
-        fcn__tensor *W, *B = NULL;
-        float *w = NULL, *b = NULL;
-        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
-        if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Conv of a flattened value", where);
-        if (!(W = fcn__onnx_const(o, nd, 1, where, "weights", &s))) return s;
-        if (W->is_int || W->nd != 4)
-            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the weights must be a 4-D float tensor (2-D convolution)", where);
-        if ((s = fcn__onnx_attr(o->c, nd, "group", &a, where)) != FCN_OK) return s;
-        if (a.found && a.i != 1) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: group %lld; only group 1 is supported", where, (long long)a.i);
-        if (W->dims[1] != o->m.cur.c)
-            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: weights for %lld input channels, its input has %d", where,
-                              (long long)W->dims[1], o->m.cur.c);
-        if (W->dims[0] < 1 || W->dims[0] > FCN__MAX_MAPS)
-            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lld output maps out of range", where, (long long)W->dims[0]);
-        d.type = FCN_LAYER_CONV;
-        d.maps = (int)W->dims[0];
-        if ((s = fcn__onnx_spatial(o, nd, where, W->dims + 2, &d)) != FCN_OK) return s;
-        if (nd->nin > 2 && nd->vin[2] >= 0) {
-            if (!(B = fcn__onnx_const(o, nd, 2, where, "bias", &s))) return s;
-            if (B->is_int || B->count != (size_t)d.maps)
-                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: bias of %lu values for %d maps", where, (unsigned long)B->count, d.maps);
-        }
-        w = FCN__CAST(float *, fcn__alloc(W->count, sizeof(float)));
-        b = FCN__CAST(float *, fcn__alloc((size_t)d.maps, sizeof(float)));
-        if (!w || !b) {
-            FCN_FREE(w);
-            FCN_FREE(b);
-            return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-        }
-        memcpy(w, W->f, W->count * sizeof(float));
-        for (k = 0; k < d.maps; k++) b[k] = B ? B->f[k] : 0.0f;
-        if ((s = fcn__imp_add(&o->m, &d, w, b, where)) != FCN_OK) return s;
-        if ((s = fcn__onnx_spatial_out(o, nd, where)) != FCN_OK) return s;
-        o->bias_open = B == NULL;
-        return FCN_OK;
-    }
-    if (fcn__str_eq(op, "MaxPool") || fcn__str_eq(op, "AveragePool")) {
-        int avg = fcn__str_eq(op, "AveragePool");
-        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
-        if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pooling of a flattened value", where);
-        d.type = avg ? FCN_LAYER_AVGPOOL : FCN_LAYER_MAXPOOL;
-        if ((s = fcn__onnx_spatial(o, nd, where, NULL, &d)) != FCN_OK) return s;
-        if ((s = fcn__onnx_attr(o->c, nd, "ceil_mode", &a, where)) != FCN_OK) return s;
-        d.ceil_mode = a.found && a.i;
-        if (avg) {
-            if ((s = fcn__onnx_attr(o->c, nd, "count_include_pad", &a, where)) != FCN_OK) return s;
-            if (!(a.found && a.i) && d.pad > 0)
-                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
-                                  "%s: count_include_pad 0 with pads %d divides by the window inside the image; fcn "
-                                  "(as Caffe) divides by the window inside the padded image: export with "
-                                  "count_include_pad=1 or without padding",
-                                  where, d.pad);
-        }
-        if (nd->nout > 1 && nd->vout[1] >= 0) o->vals[nd->vout[1]].kind = 0; /* indices: unused */
-        if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
-        return fcn__onnx_spatial_out(o, nd, where);
-    }
-    if (fcn__str_eq(op, "GlobalAveragePool") || fcn__str_eq(op, "GlobalMaxPool")) {
-        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
-        if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pooling of a flattened value", where);
-        d.type = fcn__str_eq(op, "GlobalMaxPool") ? FCN_LAYER_MAXPOOL : FCN_LAYER_AVGPOOL;
-        d.kh = o->m.cur.h;
-        d.kw = o->m.cur.w;
-        d.stride = 1;
-        if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
-        return fcn__onnx_spatial_out(o, nd, where);
-    }
-    if (fcn__str_eq(op, "Gemm") || fcn__str_eq(op, "MatMul")) {
-        int gemm = fcn__str_eq(op, "Gemm"), ta = 0, tb = 0;
-        float alpha = 1.0f, beta = 1.0f;
-        fcn__tensor *B, *C = NULL;
-        size_t K = 0, N, i, j;
-        float *w, *b;
-        int64_t dims[2];
-        if (gemm) {
-            if ((s = fcn__onnx_attr(o->c, nd, "transA", &a, where)) != FCN_OK) return s;
-            ta = a.found && a.i;
-            if ((s = fcn__onnx_attr(o->c, nd, "transB", &a, where)) != FCN_OK) return s;
-            tb = a.found && a.i;
-            if ((s = fcn__onnx_attr(o->c, nd, "alpha", &a, where)) != FCN_OK) return s;
-            if (a.found) alpha = a.f;
-            if ((s = fcn__onnx_attr(o->c, nd, "beta", &a, where)) != FCN_OK) return s;
-            if (a.found) beta = a.f;
-            if (!fcn__finite(alpha) || !fcn__finite(beta))
-                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: alpha and beta must be finite", where);
-        }
-        if ((s = fcn__onnx_vec_in(o, nd, ta, where, &K)) != FCN_OK) return s;
-        if (!(B = fcn__onnx_const(o, nd, 1, where, "weights (input B)", &s))) return s;
-        if (B->is_int || B->nd != 2)
-            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the weights must be a 2-D float constant", where);
-        if ((size_t)B->dims[tb ? 1 : 0] != K) {
-            char t1[64];
-            fcn__dims_text(t1, sizeof t1, B->nd, B->dims);
-            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: weights %s (transB %d) do not fit its %lu inputs", where, t1, tb,
-                              (unsigned long)K);
-        }
-        if (K != (size_t)o->m.cur.c * (size_t)o->m.cur.h * (size_t)o->m.cur.w)
-            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lu inputs, the network's value has %d", where, (unsigned long)K,
-                              o->m.cur.c * o->m.cur.h * o->m.cur.w);
-        N = (size_t)B->dims[tb ? 0 : 1];
-        if (N < 1 || N > FCN__MAX_MAPS) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lu outputs out of range", where, (unsigned long)N);
-        d.type = FCN_LAYER_FC;
-        d.maps = (int)N;
-        w = FCN__CAST(float *, fcn__alloc(B->count, sizeof(float)));
-        b = FCN__CAST(float *, fcn__alloc(N, sizeof(float)));
-        if (!w || !b) {
-            FCN_FREE(w);
-            FCN_FREE(b);
-            return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-        }
-        for (i = 0; i < N; i++)
-            for (j = 0; j < K; j++) w[i * K + j] = (tb ? B->f[i * K + j] : B->f[j * N + i]) * alpha; /* alpha folded in */
-        for (i = 0; i < N; i++) b[i] = 0.0f;
-        if (gemm && nd->nin > 2 && nd->vin[2] >= 0) {
-            if (!(C = fcn__onnx_const(o, nd, 2, where, "bias (input C)", &s))) {
-                FCN_FREE(w);
-                FCN_FREE(b);
-                return s;
-            }
-            if (C->is_int || !(C->count == 1 || C->count == N) || C->nd > 2 || (C->nd == 2 && C->dims[0] != 1)) {
-                FCN_FREE(w);
-                FCN_FREE(b);
-                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: bias C of %lu values for %lu outputs", where,
-                                  (unsigned long)C->count, (unsigned long)N);
-            }
-            for (i = 0; i < N; i++) b[i] = (C->count == 1 ? C->f[0] : C->f[i]) * beta;
-        }
-        if ((s = fcn__imp_add(&o->m, &d, w, b, where)) != FCN_OK) return s;
-        dims[0] = 1;
-        dims[1] = (int64_t)N;
-        if ((s = fcn__onnx_data_out(o, nd, 2, dims, where)) != FCN_OK) return s;
-        o->m.flat = 1;
-        o->bias_open = !gemm || C == NULL;
-        return FCN_OK;
-    }
-    if (fcn__str_eq(op, "Add") || fcn__str_eq(op, "Sub") || fcn__str_eq(op, "Mul") || fcn__str_eq(op, "Div")) {
-        int di = nd->nin > 1 && nd->vin[1] >= 0 && o->vals[nd->vin[1]].kind == 2 ? 1 : 0;
+    fcn_status s;
+    int j;
+    for (j = 0; j < 4; j++) {
         fcn__tensor *t;
-        fcn__val *v;
-        int C = o->m.in_c, isadd = fcn__str_eq(op, "Add");
-        if (nd->nin != 2) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: expected 2 inputs", where);
-        if ((s = fcn__onnx_data_in(o, nd, di, where)) != FCN_OK) return s;
-        if (!(t = fcn__onnx_const(o, nd, 1 - di, where, "other operand", &s))) return s;
-        v = &o->vals[o->head];
-        if (isadd && o->bias_open && o->m.n > 0 && v->layer == o->m.n) {
-            /* a bias after Conv or MatMul */
-            int M = o->m.cur.c, i;
-            float *b = o->m.b[o->m.n - 1];
-            float *tmp = FCN__CAST(float *, fcn__alloc((size_t)M, sizeof(float)));
-            if (!tmp) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-            if (!fcn__onnx_per_channel(o, t, M, tmp)) {
-                char t1[64];
-                FCN_FREE(tmp);
-                fcn__dims_text(t1, sizeof t1, t->nd, t->dims);
-                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: an Add of a %s constant is not a bias of the %d outputs before it",
-                                  where, t1, M);
-            }
-            for (i = 0; i < M; i++) b[i] = tmp[i];
-            FCN_FREE(tmp);
-            {
-                int flat = o->m.flat;
-                s = fcn__onnx_data_out(o, nd, v->nd, v->dims, where);
-                o->m.flat = flat;
-            }
-            return s;
+        int64_t dim[1];
+        size_t n;
+        if ((s = fcn__onnx_attr(o->c, node, keys[j], &a, where)) != FCN_OK) return s;
+        if (!a.found) continue;
+        n = j == 1 ? a.nfloats : j == 3 ? a.nints : 1;
+        dim[0] = (int64_t)n;
+        if (!(t = fcn__tensor_new(j == 0 || j == 2 ? 0 : 1, dim, n, j >= 2))) return fcn__inomem(o->c);
+        if (j == 0) t->f[0] = a.f;
+        else if (j == 2) t->i[0] = a.i;
+        else { /* the repeated field, counted above */
+            fcn__pb q = fcn__pb_of(a.p, a.n);
+            fcn__pbf g;
+            const char *why;
+            size_t m = 0;
+            while (fcn__pb_next(&q, &g, &why) > 0)
+                if ((int)g.num == (j == 1 ? 7 : 8)) fcn__pb_rep(&g, j == 1 ? 'f' : 'i', &m, t->f, t->i);
         }
-        if (o->m.n == 0 && (di == 0 || isadd || fcn__str_eq(op, "Mul"))) {
-            /* the input transform x' = (x - mean[c]) * scale: Sub/Add then Mul/Div */
-            float *mean = FCN__CAST(float *, fcn__alloc((size_t)C, sizeof(float)));
-            int i, per;
-            if (!mean) return fcn__ifail(o->c, FCN_ERR_NOMEM, "out of memory");
-            per = fcn__onnx_per_channel(o, t, C, mean);
-            if (!per) {
-                FCN_FREE(mean);
-                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
-                                  "%s: an input transform must use a scalar or per-channel constant", where);
-            }
-            if (isadd || fcn__str_eq(op, "Sub")) {
-                if (o->m.have_scale || o->m.have_mean) {
-                    FCN_FREE(mean);
-                    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
-                                      "%s: the input transform must be one Sub (or Add) of the mean, then one Mul or Div by the scale",
-                                      where);
-                }
-                for (i = 0; i < C; i++) o->m.mean[i] = isadd ? -mean[i] : mean[i];
-                o->m.have_mean = 1;
-            } else {
-                for (i = 1; i < C; i++)
-                    if (mean[i] != mean[0]) {
-                        FCN_FREE(mean);
-                        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: a per-channel scale is not supported (one scale for all channels)", where);
-                    }
-                if (o->m.have_scale || (fcn__str_eq(op, "Div") && mean[0] == 0.0f)) {
-                    FCN_FREE(mean);
-                    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the input transform must be one Sub (or Add) of the mean, then one Mul or Div by the scale", where);
-                }
-                o->m.scale = fcn__str_eq(op, "Div") ? 1.0f / mean[0] : mean[0];
-                o->m.have_scale = 1;
-            }
-            FCN_FREE(mean);
-            if (!fcn__finite(o->m.scale))
-                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the input scale must be finite", where);
-            for (i = 0; i < C; i++)
-                if (!fcn__finite(o->m.mean[i])) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the input mean must be finite", where);
-            return fcn__onnx_data_out(o, nd, v->nd, v->dims, where);
-        }
-        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
-                          "%s: only a bias Add right after Conv/MatMul, or Sub/Add/Mul/Div by a constant at the input "
-                          "(the input transform), is supported",
-                          where);
+        *out = t;
+        return FCN_OK;
     }
-    if (fcn__str_eq(op, "Relu") || fcn__str_eq(op, "LeakyRelu") || fcn__str_eq(op, "Tanh") ||
-        fcn__str_eq(op, "Sigmoid") || fcn__str_eq(op, "Softmax")) {
-        fcn__val *v = &o->vals[o->head];
-        int flat = o->m.flat;
-        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
-        if (fcn__str_eq(op, "Relu")) d.type = FCN_LAYER_RELU;
-        else if (fcn__str_eq(op, "LeakyRelu")) {
-            d.type = FCN_LAYER_RELU;
-            d.slope = 0.01f;
-            if ((s = fcn__onnx_attr(o->c, nd, "alpha", &a, where)) != FCN_OK) return s;
-            if (a.found) d.slope = a.f;
-        } else if (fcn__str_eq(op, "Tanh")) d.type = FCN_LAYER_TANH;
-        else if (fcn__str_eq(op, "Sigmoid")) d.type = FCN_LAYER_SIGMOID;
-        else {
-            int64_t axis;
-            d.type = FCN_LAYER_SOFTMAX;
-            if ((s = fcn__onnx_attr(o->c, nd, "axis", &a, where)) != FCN_OK) return s;
-            axis = a.found ? a.i : (o->opset >= 13 ? -1 : 1);
-            if (axis < 0) axis += v->nd;
-            /* the class axis: 1 of (1, K) or of (1, K, 1, 1); before opset 13 axis 1 of
-               (1, K, 1, 1) flattens to the same K values */
-            if (!(axis == 1 && (v->nd == 2 || (v->nd == 4 && v->dims[2] == 1 && v->dims[3] == 1))))
-                return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: softmax must be over the classes (axis 1 of a (1, K) value)", where);
-        }
-        if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
-        s = fcn__onnx_data_out(o, nd, v->nd, v->dims, where);
-        o->m.flat = flat;
-        return s;
-    }
-    if (fcn__str_eq(op, "Flatten") || fcn__str_eq(op, "Reshape")) {
-        fcn__val *v = &o->vals[o->head];
-        int64_t dims[FCN__IMP_MAX_DIMS];
-        int n = 2;
-        size_t count = (size_t)o->m.cur.c * (size_t)o->m.cur.h * (size_t)o->m.cur.w;
-        if ((s = fcn__onnx_data_in(o, nd, 0, where)) != FCN_OK) return s;
-        if (fcn__str_eq(op, "Flatten")) {
-            int64_t axis, lead = 1;
-            if ((s = fcn__onnx_attr(o->c, nd, "axis", &a, where)) != FCN_OK) return s;
-            axis = a.found ? a.i : 1;
-            if (axis < 0) axis += v->nd;
-            if (axis < 0 || axis > v->nd) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: axis %lld out of range", where, (long long)a.i);
-            for (k = 0; k < axis; k++) lead *= v->dims[k];
-            dims[0] = lead;
-            dims[1] = (int64_t)count / lead;
-        } else if ((s = fcn__onnx_reshape_dims(o, nd, v->nd, v->dims, count, dims, &n, where)) != FCN_OK)
-            return s;
-        return fcn__onnx_set_shape(o, nd, n, dims, where);
-    }
-    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: op not supported", where);
+    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: no value (sparse or string constants are not supported)", where);
 }
 
-/* A ValueInfoProto: its name and, for the graph input, the NCHW float shape. */
-static fcn_status fcn__onnx_valueinfo(fcn__ictx *c, const unsigned char *p, size_t n, fcn__str *name, int *nd,
-                                      int64_t *dims, int *elem, const char *where)
+static fcn_status fcn__op_constant(fcn__onnx *o, const fcn__node *node, const char *where)
 {
-    fcn__pb r = fcn__pb_of(p, n), q, s, t;
-    fcn__pbf f, g, h, e;
+    fcn__attr a;
+    fcn__tensor *t = NULL;
+    fcn_status s;
+    if ((s = fcn__onnx_attr(o->c, node, "value", &a, where)) != FCN_OK) return s;
+    if (a.found && a.t) s = fcn__onnx_tensor(o->c, a.t, a.tn, where, &t, NULL);
+    else s = fcn__onnx_const_numbers(o, node, where, &t);
+    if (s != FCN_OK) return s;
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+/* Identity and Dropout: a constant stays the same constant, the network's value the same
+   value (Dropout also as an fcn dropout layer, which ends an open bias). */
+static fcn_status fcn__onnx_pass(fcn__onnx *o, const fcn__node *node, int dropout, const char *where)
+{
+    fcn__val *v;
+    fcn_status s = FCN_OK;
+    int bias, flat;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    if (v->kind == FCN__VAL_CONST) return fcn__onnx_const_out(o, node, 0, v->t, 1, where);
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if (dropout) {
+        fcn_layer d;
+        memset(&d, 0, sizeof d);
+        d.type = FCN_LAYER_DROPOUT;
+        if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+    }
+    bias = o->bias_open;
+    flat = o->m.flat;
+    s = fcn__onnx_data_out(o, node, v->nd, v->dims, where);
+    o->bias_open = bias && !dropout;
+    o->m.flat = flat;
+    return s;
+}
+
+static fcn_status fcn__op_identity(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_pass(o, node, 0, where); }
+static fcn_status fcn__op_dropout(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_pass(o, node, 1, where); }
+
+/* ---- shape computations on constants (an exporter's dynamic batch:
+   Shape -> Gather -> Unsqueeze -> Concat -> Reshape), folded while loading ---- */
+
+/* Shape: the input's dimensions (the network's value too: its ONNX shape, batch 1). */
+static fcn_status fcn__op_shape(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__val *v;
+    fcn__attr a;
+    fcn__tensor *t;
+    const int64_t *dims;
+    int64_t d[1];
+    int k, nd;
+    fcn_status s = FCN_OK;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    nd = v->kind == FCN__VAL_DATA ? v->nd : v->t->nd;
+    dims = v->kind == FCN__VAL_DATA ? v->dims : v->t->dims;
+    d[0] = nd;
+    if ((s = fcn__onnx_attr(o->c, node, "start", &a, where)) != FCN_OK) return s;
+    if (a.found) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Shape with start/end is not supported", where);
+    if (!(t = fcn__tensor_new(1, d, (size_t)nd, 1))) return fcn__inomem(o->c);
+    for (k = 0; k < nd; k++) t->i[k] = dims[k];
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+static fcn_status fcn__op_gather(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__val *v;
+    fcn__tensor *x, *idx, *t;
+    fcn__attr a;
+    fcn_status s = FCN_OK;
+    size_t k;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    x = v->t;
+    if (!(idx = fcn__onnx_const_in(o, node, 1, where, "indices", &s))) return s;
+    if ((s = fcn__onnx_attr(o->c, node, "axis", &a, where)) != FCN_OK) return s;
+    if ((a.found && a.i != 0) || x->nd != 1 || !x->is_int || !idx->is_int || idx->nd > 1)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only a Gather of int64 values of a 1-D constant is supported", where);
+    if (!(t = fcn__tensor_new(idx->nd, idx->dims, idx->count, 1))) return fcn__inomem(o->c);
+    for (k = 0; k < idx->count; k++) {
+        int64_t j = idx->i[k] < 0 ? idx->i[k] + (int64_t)x->count : idx->i[k];
+        if (j < 0 || j >= (int64_t)x->count) {
+            fcn__tensor_free(t);
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: index %lld out of range", where, (long long)idx->i[k]);
+        }
+        t->i[k] = x->i[j];
+    }
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+/* Unsqueeze (nd 1) and Squeeze (nd 0) of a one-element constant: a scalar <-> a
+   one-element vector, enough for shape computations (the axes are not read). */
+static fcn_status fcn__onnx_squeeze(fcn__onnx *o, const fcn__node *node, int nd, const char *where)
+{
+    fcn__val *v;
+    fcn__tensor *x, *t;
+    int64_t one = 1;
+    fcn_status s = FCN_OK;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    x = v->t;
+    if (x->count != 1 || x->nd > 1)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only Unsqueeze/Squeeze of a one-element constant is supported", where);
+    if (!(t = fcn__tensor_new(nd, &one, 1, x->is_int))) return fcn__inomem(o->c);
+    if (x->is_int) t->i[0] = x->i[0];
+    else t->f[0] = x->f[0];
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+static fcn_status fcn__op_unsqueeze(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_squeeze(o, node, 1, where); }
+static fcn_status fcn__op_squeeze(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_squeeze(o, node, 0, where); }
+
+static fcn_status fcn__op_concat(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__val *v;
+    fcn__attr a;
+    fcn__tensor *t;
+    size_t total = 0, at = 0;
+    int64_t d[1];
+    int j;
+    fcn_status s = FCN_OK;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    if ((s = fcn__onnx_attr(o->c, node, "axis", &a, where)) != FCN_OK) return s;
+    for (j = 0; j < node->nin; j++) {
+        const fcn__tensor *y = node->vin[j] >= 0 ? o->vals[node->vin[j]].t : NULL;
+        if (!y || y->nd != 1 || !y->is_int || (a.i != 0 && a.i != -1))
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: only a Concat of 1-D int64 constants is supported", where);
+        total += y->count;
+    }
+    d[0] = (int64_t)total;
+    if (total > FCN__IMP_MAX_DIMS * 4) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Concat too long", where);
+    if (!(t = fcn__tensor_new(1, d, total, 1))) return fcn__inomem(o->c);
+    for (j = 0; j < node->nin; j++) {
+        const fcn__tensor *y = o->vals[node->vin[j]].t;
+        memcpy(t->i + at, y->i, y->count * sizeof(int64_t));
+        at += y->count;
+    }
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+static fcn_status fcn__op_cast(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__val *v;
+    fcn__attr a;
+    fcn__tensor *x, *t;
+    int64_t to;
+    size_t k;
+    fcn_status s = FCN_OK;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    x = v->t;
+    if ((s = fcn__onnx_attr(o->c, node, "to", &a, where)) != FCN_OK) return s;
+    to = a.i;
+    if (to != 1 && to != 7 && to != 6)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Cast to type %lld is not supported", where, (long long)to);
+    if (!(t = fcn__tensor_new(x->nd, x->dims, x->count, to != 1))) return fcn__inomem(o->c);
+    for (k = 0; k < x->count; k++) {
+        if (to == 1) t->f[k] = x->is_int ? (float)x->i[k] : x->f[k];
+        else {
+            float fv = x->is_int ? 0.0f : x->f[k];
+            if (!x->is_int && !(fv > -9.2e18f && fv < 9.2e18f)) { /* else the conversion is undefined */
+                fcn__tensor_free(t);
+                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: Cast of a value out of range", where);
+            }
+            t->i[k] = x->is_int ? x->i[k] : (int64_t)fv;
+        }
+    }
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+/* A Reshape of a constant: new dims, the same data. */
+static fcn_status fcn__op_reshape_const(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__val *v;
+    fcn__tensor *x, *t;
+    int64_t dims[FCN__IMP_MAX_DIMS];
+    int n = 0;
+    fcn_status s = FCN_OK;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    x = v->t;
+    if ((s = fcn__onnx_reshape_dims(o, node, x->nd, x->dims, x->count, dims, &n, where)) != FCN_OK) return s;
+    if (!(t = fcn__tensor_new(n, dims, x->count, x->is_int))) return fcn__inomem(o->c);
+    if (x->count) {
+        if (x->is_int) memcpy(t->i, x->i, x->count * sizeof(int64_t));
+        else memcpy(t->f, x->f, x->count * sizeof(float));
+    }
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+static fcn_status fcn__op_flatten_const(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn_status s = FCN_OK;
+    if (!fcn__onnx_in0(o, node, where, &s)) return s;
+    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Flatten of a constant", where);
+}
+
+/* ---- layers on the network's value ---- */
+
+/* New arrays for nw weights and nb biases, the biases zero. */
+static fcn_status fcn__onnx_params(fcn__onnx *o, size_t nw, size_t nb, float **w, float **b)
+{
+    *w = FCN__CAST(float *, fcn__alloc(nw, sizeof(float)));
+    *b = FCN__CAST(float *, fcn__alloc(nb, sizeof(float)));
+    if (!*w || !*b) {
+        FCN_FREE(*w);
+        FCN_FREE(*b);
+        return fcn__inomem(o->c);
+    }
+    memset(*b, 0, nb * sizeof(float));
+    return FCN_OK;
+}
+
+static fcn_status fcn__op_conv(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__tensor *W, *B = NULL;
+    fcn__attr a;
+    fcn_layer d;
+    float *w, *b;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Conv of a flattened value", where);
+    if (!(W = fcn__onnx_const_in(o, node, 1, where, "weights", &s))) return s;
+    if (W->is_int || W->nd != 4)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the weights must be a 4-D float tensor (2-D convolution)", where);
+    if ((s = fcn__onnx_attr(o->c, node, "group", &a, where)) != FCN_OK) return s;
+    if (a.found && a.i != 1) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: group %lld; only group 1 is supported", where, (long long)a.i);
+    if (W->dims[1] != o->m.cur.c)
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: weights for %lld input channels, its input has %d", where,
+                          (long long)W->dims[1], o->m.cur.c);
+    if (W->dims[0] < 1 || W->dims[0] > FCN__MAX_MAPS)
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lld output maps out of range", where, (long long)W->dims[0]);
+    d.type = FCN_LAYER_CONV;
+    d.maps = (int)W->dims[0];
+    if ((s = fcn__onnx_spatial(o, node, where, W->dims + 2, &d)) != FCN_OK) return s;
+    if (node->nin > 2 && node->vin[2] >= 0) {
+        if (!(B = fcn__onnx_const_in(o, node, 2, where, "bias", &s))) return s;
+        if (B->is_int || B->count != (size_t)d.maps)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: bias of %lu values for %d maps", where, (unsigned long)B->count, d.maps);
+    }
+    if ((s = fcn__onnx_params(o, W->count, (size_t)d.maps, &w, &b)) != FCN_OK) return s;
+    memcpy(w, W->f, W->count * sizeof(float));
+    if (B) memcpy(b, B->f, (size_t)d.maps * sizeof(float));
+    if ((s = fcn__imp_add(&o->m, &d, w, b, where)) != FCN_OK) return s;
+    if ((s = fcn__onnx_spatial_out(o, node, where)) != FCN_OK) return s;
+    o->bias_open = B == NULL;
+    return FCN_OK;
+}
+
+/* MaxPool and AveragePool (type). */
+static fcn_status fcn__onnx_pool(fcn__onnx *o, const fcn__node *node, fcn_layer_type type, const char *where)
+{
+    fcn__attr a;
+    fcn_layer d;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pooling of a flattened value", where);
+    d.type = type;
+    if ((s = fcn__onnx_spatial(o, node, where, NULL, &d)) != FCN_OK) return s;
+    if ((s = fcn__onnx_attr(o->c, node, "ceil_mode", &a, where)) != FCN_OK) return s;
+    d.ceil_mode = a.found && a.i;
+    if (type == FCN_LAYER_AVGPOOL) {
+        if ((s = fcn__onnx_attr(o->c, node, "count_include_pad", &a, where)) != FCN_OK) return s;
+        if (!(a.found && a.i) && d.pad > 0)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                              "%s: count_include_pad 0 with pads %d divides by the window inside the image; fcn "
+                              "(as Caffe) divides by the window inside the padded image: export with "
+                              "count_include_pad=1 or without padding",
+                              where, d.pad);
+    }
+    /* MaxPool's output 1 (the indices) keeps no value: a node that reads it is refused */
+    if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+    return fcn__onnx_spatial_out(o, node, where);
+}
+
+static fcn_status fcn__op_maxpool(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_pool(o, node, FCN_LAYER_MAXPOOL, where); }
+static fcn_status fcn__op_avgpool(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_pool(o, node, FCN_LAYER_AVGPOOL, where); }
+
+/* GlobalMaxPool and GlobalAveragePool: a pool as large as the value. */
+static fcn_status fcn__onnx_global_pool(fcn__onnx *o, const fcn__node *node, fcn_layer_type type, const char *where)
+{
+    fcn_layer d;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pooling of a flattened value", where);
+    d.type = type;
+    d.kh = o->m.cur.h;
+    d.kw = o->m.cur.w;
+    d.stride = 1;
+    if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+    return fcn__onnx_spatial_out(o, node, where);
+}
+
+static fcn_status fcn__op_global_maxpool(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_global_pool(o, node, FCN_LAYER_MAXPOOL, where); }
+static fcn_status fcn__op_global_avgpool(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_global_pool(o, node, FCN_LAYER_AVGPOOL, where); }
+
+/* Gemm's attributes; MatMul is a Gemm with the defaults and no C. */
+typedef struct fcn__gemm {
+    int trans_a, trans_b;
+    float alpha, beta;
+    int has_c; /* input 2 (C) is read */
+} fcn__gemm;
+
+/* Gemm's bias C: 1 or N values (a scalar, (N), (1, N), (1, 1)); *C NULL if none. */
+static fcn_status fcn__onnx_gemm_c(fcn__onnx *o, const fcn__node *node, size_t N, const char *where, fcn__tensor **C)
+{
+    fcn_status s;
+    *C = NULL;
+    if (node->nin <= 2 || node->vin[2] < 0) return FCN_OK;
+    if (!(*C = fcn__onnx_const_in(o, node, 2, where, "bias (input C)", &s))) return s;
+    if ((*C)->is_int || !((*C)->count == 1 || (*C)->count == N) || (*C)->nd > 2 || ((*C)->nd == 2 && (*C)->dims[0] != 1))
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: bias C of %lu values for %lu outputs", where,
+                          (unsigned long)(*C)->count, (unsigned long)N);
+    return FCN_OK;
+}
+
+/* An fc layer from a Gemm or MatMul: y = alpha * x B (+ beta * C), the weights B a
+   constant (K, N) ((N, K) with transB), alpha and beta folded into them. */
+static fcn_status fcn__onnx_fc(fcn__onnx *o, const fcn__node *node, const fcn__gemm *g, const char *where)
+{
+    fcn__tensor *B, *C = NULL;
+    size_t K = 0, N, i, j;
+    float *w, *b;
+    int64_t dims[2];
+    fcn_layer d;
+    fcn_status s;
+    int tb = g->trans_b;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__onnx_vec_in(o, node, g->trans_a, where, &K)) != FCN_OK) return s;
+    if (!(B = fcn__onnx_const_in(o, node, 1, where, "weights (input B)", &s))) return s;
+    if (B->is_int || B->nd != 2)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the weights must be a 2-D float constant", where);
+    if ((size_t)B->dims[tb ? 1 : 0] != K) {
+        char t1[64];
+        fcn__dims_text(t1, sizeof t1, B->nd, B->dims);
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: weights %s (transB %d) do not fit its %lu inputs", where, t1, tb,
+                          (unsigned long)K);
+    }
+    if (K != fcn__imp_count(&o->m))
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lu inputs, the network's value has %d", where, (unsigned long)K,
+                          o->m.cur.c * o->m.cur.h * o->m.cur.w);
+    N = (size_t)B->dims[tb ? 0 : 1];
+    if (N < 1 || N > FCN__MAX_MAPS) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lu outputs out of range", where, (unsigned long)N);
+    if (g->has_c && (s = fcn__onnx_gemm_c(o, node, N, where, &C)) != FCN_OK) return s;
+    if ((s = fcn__onnx_params(o, B->count, N, &w, &b)) != FCN_OK) return s;
+    for (i = 0; i < N; i++)
+        for (j = 0; j < K; j++) w[i * K + j] = (tb ? B->f[i * K + j] : B->f[j * N + i]) * g->alpha;
+    if (C)
+        for (i = 0; i < N; i++) b[i] = (C->count == 1 ? C->f[0] : C->f[i]) * g->beta;
+    d.type = FCN_LAYER_FC;
+    d.maps = (int)N;
+    if ((s = fcn__imp_add(&o->m, &d, w, b, where)) != FCN_OK) return s;
+    dims[0] = 1;
+    dims[1] = (int64_t)N;
+    if ((s = fcn__onnx_data_out(o, node, 2, dims, where)) != FCN_OK) return s;
+    o->m.flat = 1;
+    o->bias_open = C == NULL;
+    return FCN_OK;
+}
+
+static fcn_status fcn__op_gemm(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__gemm g;
+    fcn__attr a;
+    fcn_status s;
+    if ((s = fcn__onnx_attr(o->c, node, "transA", &a, where)) != FCN_OK) return s;
+    g.trans_a = a.found && a.i;
+    if ((s = fcn__onnx_attr(o->c, node, "transB", &a, where)) != FCN_OK) return s;
+    g.trans_b = a.found && a.i;
+    if ((s = fcn__onnx_attr(o->c, node, "alpha", &a, where)) != FCN_OK) return s;
+    g.alpha = a.found ? a.f : 1.0f;
+    if ((s = fcn__onnx_attr(o->c, node, "beta", &a, where)) != FCN_OK) return s;
+    g.beta = a.found ? a.f : 1.0f;
+    if (!fcn__finite(g.alpha) || !fcn__finite(g.beta))
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: alpha and beta must be finite", where);
+    g.has_c = 1;
+    return fcn__onnx_fc(o, node, &g, where);
+}
+
+static fcn_status fcn__op_matmul(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__gemm g;
+    g.trans_a = g.trans_b = 0;
+    g.alpha = g.beta = 1.0f;
+    g.has_c = 0;
+    return fcn__onnx_fc(o, node, &g, where);
+}
+
+/* An Add of constant t right after a conv or fc layer without bias: t becomes its bias. */
+static fcn_status fcn__onnx_bias_add(fcn__onnx *o, const fcn__node *node, const fcn__tensor *t, const char *where)
+{
+    const fcn__val *v = &o->vals[o->head];
+    int M = o->m.cur.c, flat = o->m.flat;
+    float *b = o->m.b[o->m.n - 1];
+    fcn_status s;
+    if (!fcn__onnx_per_channel(o, t, M, b)) { /* writes b only when it fits */
+        char t1[64];
+        fcn__dims_text(t1, sizeof t1, t->nd, t->dims);
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: an Add of a %s constant is not a bias of the %d outputs before it",
+                          where, t1, M);
+    }
+    s = fcn__onnx_data_out(o, node, v->nd, v->dims, where);
+    o->m.flat = flat;
+    return s;
+}
+
+/* Sub/Add/Mul/Div by constant t before the first layer: fcn's input transform
+   x' = (x - mean[c]) * scale, so a Sub (or Add) of the mean, then a Mul or Div by one scale. */
+static fcn_status fcn__onnx_transform(fcn__onnx *o, const fcn__node *node, const fcn__tensor *t, const char *where)
+{
+    const fcn__val *v = &o->vals[o->head];
+    int C = o->m.in_c, i, shift = fcn__str_eq(node->op, "Add") || fcn__str_eq(node->op, "Sub");
+    int div = fcn__str_eq(node->op, "Div");
+    float *x = FCN__CAST(float *, fcn__alloc((size_t)C, sizeof(float)));
+    fcn_status s = FCN_OK;
+    const char *order = "%s: the input transform must be one Sub (or Add) of the mean, then one Mul or Div by the scale";
+    if (!x) return fcn__inomem(o->c);
+    if (!fcn__onnx_per_channel(o, t, C, x))
+        s = fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: an input transform must use a scalar or per-channel constant", where);
+    else if (shift && (o->m.have_scale || o->m.nmean))
+        s = fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, order, where);
+    else if (shift) {
+        for (i = 0; i < C; i++) o->m.mean[i] = fcn__str_eq(node->op, "Add") ? -x[i] : x[i];
+        o->m.nmean = C;
+    } else {
+        for (i = 1; i < C && x[i] == x[0]; i++) {
+        }
+        if (i < C)
+            s = fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: a per-channel scale is not supported (one scale for all channels)", where);
+        else if (o->m.have_scale || (div && x[0] == 0.0f))
+            s = fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, order, where);
+        else {
+            o->m.scale = div ? 1.0f / x[0] : x[0];
+            o->m.have_scale = 1;
+        }
+    }
+    FCN_FREE(x);
+    if (s != FCN_OK) return s;
+    if (!fcn__finite(o->m.scale)) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the input scale must be finite", where);
+    for (i = 0; i < C; i++)
+        if (!fcn__finite(o->m.mean[i])) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the input mean must be finite", where);
+    return fcn__onnx_data_out(o, node, v->nd, v->dims, where);
+}
+
+/* Add, Sub, Mul, Div of the network's value and a constant: a bias or the input transform. */
+static fcn_status fcn__op_arith(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    int di = node->nin > 1 && node->vin[1] >= 0 && o->vals[node->vin[1]].kind == FCN__VAL_DATA ? 1 : 0;
+    int add = fcn__str_eq(node->op, "Add");
+    fcn__tensor *t;
+    fcn_status s;
+    if (node->nin != 2) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: expected 2 inputs", where);
+    if ((s = fcn__onnx_data_in(o, node, di, where)) != FCN_OK) return s;
+    if (!(t = fcn__onnx_const_in(o, node, 1 - di, where, "other operand", &s))) return s;
+    if (add && o->bias_open && o->m.n > 0 && o->vals[o->head].layer == o->m.n) return fcn__onnx_bias_add(o, node, t, where);
+    if (o->m.n == 0 && (di == 0 || add || fcn__str_eq(node->op, "Mul"))) return fcn__onnx_transform(o, node, t, where);
+    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
+                      "%s: only a bias Add right after Conv/MatMul, or Sub/Add/Mul/Div by a constant at the input "
+                      "(the input transform), is supported",
+                      where);
+}
+
+/* Appends a pointwise layer: the value keeps its ONNX shape. */
+static fcn_status fcn__onnx_pointwise(fcn__onnx *o, const fcn__node *node, fcn_layer_type type, float slope, const char *where)
+{
+    const fcn__val *v = &o->vals[o->head];
+    int flat = o->m.flat;
+    fcn_layer d;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    d.type = type;
+    d.slope = slope;
+    if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+    s = fcn__onnx_data_out(o, node, v->nd, v->dims, where);
+    o->m.flat = flat;
+    return s;
+}
+
+/* An activation without attributes on the network's value. */
+static fcn_status fcn__onnx_activation(fcn__onnx *o, const fcn__node *node, fcn_layer_type type, const char *where)
+{
+    fcn_status s = fcn__onnx_data_in(o, node, 0, where);
+    return s != FCN_OK ? s : fcn__onnx_pointwise(o, node, type, 0.0f, where);
+}
+
+static fcn_status fcn__op_relu(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_activation(o, node, FCN_LAYER_RELU, where); }
+static fcn_status fcn__op_tanh(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_activation(o, node, FCN_LAYER_TANH, where); }
+static fcn_status fcn__op_sigmoid(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_activation(o, node, FCN_LAYER_SIGMOID, where); }
+
+static fcn_status fcn__op_leaky_relu(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__attr a;
+    fcn_status s;
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if ((s = fcn__onnx_attr(o->c, node, "alpha", &a, where)) != FCN_OK) return s;
+    return fcn__onnx_pointwise(o, node, FCN_LAYER_RELU, a.found ? a.f : 0.01f, where);
+}
+
+static fcn_status fcn__op_softmax(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    const fcn__val *v = &o->vals[o->head];
+    fcn__attr a;
+    int64_t axis;
+    fcn_status s;
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if ((s = fcn__onnx_attr(o->c, node, "axis", &a, where)) != FCN_OK) return s;
+    axis = a.found ? a.i : (o->opset >= 13 ? -1 : 1);
+    if (axis < 0) axis += v->nd;
+    /* the class axis: 1 of (1, K) or of (1, K, 1, 1); before opset 13 axis 1 of
+       (1, K, 1, 1) flattens to the same K values */
+    if (!(axis == 1 && (v->nd == 2 || (v->nd == 4 && v->dims[2] == 1 && v->dims[3] == 1))))
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: softmax must be over the classes (axis 1 of a (1, K) value)", where);
+    return fcn__onnx_pointwise(o, node, FCN_LAYER_SOFTMAX, 0.0f, where);
+}
+
+/* Flatten and Reshape of the network's value change its ONNX shape, not its memory. */
+static fcn_status fcn__op_flatten(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    const fcn__val *v = &o->vals[o->head];
+    int64_t dims[2], axis, lead = 1, k;
+    fcn__attr a;
+    fcn_status s;
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if ((s = fcn__onnx_attr(o->c, node, "axis", &a, where)) != FCN_OK) return s;
+    axis = a.found ? a.i : 1;
+    if (axis < 0) axis += v->nd;
+    if (axis < 0 || axis > v->nd) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: axis %lld out of range", where, (long long)a.i);
+    for (k = 0; k < axis; k++) lead *= v->dims[k];
+    dims[0] = lead;
+    dims[1] = (int64_t)fcn__imp_count(&o->m) / lead;
+    return fcn__onnx_set_shape(o, node, 2, dims, where);
+}
+
+static fcn_status fcn__op_reshape(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    const fcn__val *v = &o->vals[o->head];
+    int64_t dims[FCN__IMP_MAX_DIMS];
+    int n = 2;
+    fcn_status s;
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if ((s = fcn__onnx_reshape_dims(o, node, v->nd, v->dims, fcn__imp_count(&o->m), dims, &n, where)) != FCN_OK) return s;
+    return fcn__onnx_set_shape(o, node, n, dims, where);
+}
+
+/* ---- the table ---- */
+
+/* An op by name: its handler when an input is the network's data, and when every input
+   is a constant (the op is then folded while loading). NULL: refused. */
+typedef struct fcn__onnx_op_row {
+    const char *name;
+    fcn__onnx_op on_data, on_consts;
+} fcn__onnx_op_row;
+
+static const fcn__onnx_op_row fcn__onnx_ops[] = {
+    {"Conv", fcn__op_conv, NULL},
+    {"MaxPool", fcn__op_maxpool, NULL},
+    {"AveragePool", fcn__op_avgpool, NULL},
+    {"GlobalMaxPool", fcn__op_global_maxpool, NULL},
+    {"GlobalAveragePool", fcn__op_global_avgpool, NULL},
+    {"Gemm", fcn__op_gemm, NULL},
+    {"MatMul", fcn__op_matmul, NULL},
+    {"Add", fcn__op_arith, NULL},
+    {"Sub", fcn__op_arith, NULL},
+    {"Mul", fcn__op_arith, NULL},
+    {"Div", fcn__op_arith, NULL},
+    {"Relu", fcn__op_relu, NULL},
+    {"LeakyRelu", fcn__op_leaky_relu, NULL},
+    {"Tanh", fcn__op_tanh, NULL},
+    {"Sigmoid", fcn__op_sigmoid, NULL},
+    {"Softmax", fcn__op_softmax, NULL},
+    {"Flatten", fcn__op_flatten, fcn__op_flatten_const},
+    {"Reshape", fcn__op_reshape, fcn__op_reshape_const},
+    {"Dropout", fcn__op_dropout, fcn__op_dropout},
+    {"Identity", fcn__op_identity, fcn__op_identity},
+    {"Constant", fcn__op_constant, fcn__op_constant},
+    {"Shape", fcn__op_shape, fcn__op_shape},
+    {"Gather", NULL, fcn__op_gather},
+    {"Unsqueeze", NULL, fcn__op_unsqueeze},
+    {"Squeeze", NULL, fcn__op_squeeze},
+    {"Concat", NULL, fcn__op_concat},
+    {"Cast", NULL, fcn__op_cast},
+};
+
+/* Reads node idx through the table (nodes come in dependency order: its inputs are set). */
+static fcn_status fcn__onnx_node(fcn__onnx *o, int idx)
+{
+    const fcn__node *node = &o->nodes[idx];
+    fcn__onnx_op handler = NULL;
+    char where[200], b[72];
+    int k, has_data = 0;
+    size_t i;
+    fcn__node_where(node, idx, where, sizeof where);
+    if (node->domain.n && !fcn__str_eq(node->domain, "ai.onnx"))
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: op of a custom domain is not supported", where);
+    for (k = 0; k < node->nin; k++) {
+        const fcn__val *v = node->vin[k] >= 0 ? &o->vals[node->vin[k]] : NULL;
+        if (v && v->kind == FCN__VAL_NONE)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: input '%s' has no value here (an unused output such as a mask or indices)",
+                              where, fcn__str_show(v->name, b, sizeof b));
+        if (v && v->kind == FCN__VAL_DATA) has_data = 1;
+    }
+    for (i = 0; i < sizeof fcn__onnx_ops / sizeof fcn__onnx_ops[0]; i++)
+        if (fcn__str_eq(node->op, fcn__onnx_ops[i].name)) {
+            handler = has_data ? fcn__onnx_ops[i].on_data : fcn__onnx_ops[i].on_consts;
+            break;
+        }
+    if (handler) return handler(o, node, where);
+    if (has_data) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: op not supported", where);
+    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: this op on constants is not supported", where);
+}
+
+/* >>onnx-graph
+   A ModelProto step by step: the header (IR version, opset), then the graph: counts and
+   allocation, initializers, the input, the nodes and their outputs, the dependency order
+   (exporters need not write nodes in order), every node through the op table, and last
+   the output, which must be the end of the chain. */
+
+/* A TensorShapeProto: its dims (-1 for a dynamic one) into dims, their number into *nd. */
+static fcn_status fcn__onnx_shape(fcn__ictx *c, const unsigned char *p, size_t n, int *nd, int64_t *dims, const char *where)
+{
+    fcn__pb r = fcn__pb_of(p, n), u;
+    fcn__pbf e, x;
     const char *why = NULL;
     int rc;
-    name->p = NULL;
-    name->n = 0;
-    *nd = -1;
-    *elem = 0;
-    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
-        if (f.num == 1) {
-            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
-            name->p = f.data;
-            name->n = f.len;
-        } else if (f.num == 2 && f.wt == 2) { /* TypeProto */
-            q = fcn__pb_of(f.data, f.len);
-            while ((rc = fcn__pb_next(&q, &g, &why)) > 0) {
-                if (g.num != 1 || g.wt != 2) continue; /* tensor_type */
-                s = fcn__pb_of(g.data, g.len);
-                while ((rc = fcn__pb_next(&s, &h, &why)) > 0) {
-                    if (h.num == 1 && h.wt == 0) *elem = (int)h.v;
-                    if (h.num != 2 || h.wt != 2) continue; /* shape */
-                    *nd = 0;
-                    t = fcn__pb_of(h.data, h.len);
-                    while ((rc = fcn__pb_next(&t, &e, &why)) > 0) {
-                        fcn__pb u;
-                        fcn__pbf x;
-                        int64_t v = -1; /* dynamic */
-                        if (e.num != 1 || e.wt != 2) continue;
-                        u = fcn__pb_of(e.data, e.len);
-                        while ((rc = fcn__pb_next(&u, &x, &why)) > 0)
-                            if (x.num == 1 && x.wt == 0) v = (int64_t)x.v;
-                        if (rc < 0) return fcn__pb_bad(c, where, why);
-                        if (*nd >= FCN__IMP_MAX_DIMS) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: too many dimensions", where);
-                        dims[(*nd)++] = v;
-                    }
-                    if (rc < 0) return fcn__pb_bad(c, where, why);
-                }
-                if (rc < 0) return fcn__pb_bad(c, where, why);
-            }
-            if (rc < 0) return fcn__pb_bad(c, where, why);
-        }
+    *nd = 0;
+    while ((rc = fcn__pb_next(&r, &e, &why)) > 0) {
+        int64_t v = -1;
+        if (e.num != 1 || e.wt != 2) continue; /* dim */
+        u = fcn__pb_of(e.data, e.len);
+        while ((rc = fcn__pb_next(&u, &x, &why)) > 0)
+            if (x.num == 1 && x.wt == 0) v = (int64_t)x.v; /* dim_value; dim_param leaves it dynamic */
+        if (rc < 0) return fcn__pb_bad(c, where, why);
+        if (*nd >= FCN__IMP_MAX_DIMS) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: too many dimensions", where);
+        dims[(*nd)++] = v;
     }
     if (rc < 0) return fcn__pb_bad(c, where, why);
     return FCN_OK;
 }
 
-static fcn_status fcn__onnx_node_parse(fcn__ictx *c, const unsigned char *p, size_t n, fcn__node *nd, const char *where)
+/* A TypeProto: the element type and shape of its tensor_type (*nd stays -1 without one). */
+static fcn_status fcn__onnx_type(fcn__ictx *c, const unsigned char *p, size_t n, int *nd, int64_t *dims, int *elem,
+                                 const char *where)
+{
+    fcn__pb r = fcn__pb_of(p, n), q;
+    fcn__pbf g, h;
+    const char *why = NULL;
+    fcn_status s;
+    int rc;
+    while ((rc = fcn__pb_next(&r, &g, &why)) > 0) {
+        if (g.num != 1 || g.wt != 2) continue; /* tensor_type */
+        q = fcn__pb_of(g.data, g.len);
+        while ((rc = fcn__pb_next(&q, &h, &why)) > 0) {
+            if (h.num == 1 && h.wt == 0) *elem = (int)h.v;
+            if (h.num == 2 && h.wt == 2 && (s = fcn__onnx_shape(c, h.data, h.len, nd, dims, where)) != FCN_OK) return s;
+        }
+        if (rc < 0) return fcn__pb_bad(c, where, why);
+    }
+    if (rc < 0) return fcn__pb_bad(c, where, why);
+    return FCN_OK;
+}
+
+/* A ValueInfoProto: its name and, for the graph input, the element type and shape. */
+static fcn_status fcn__onnx_valueinfo(fcn__ictx *c, const unsigned char *p, size_t n, fcn__str *name, int *nd,
+                                      int64_t *dims, int *elem, const char *where)
 {
     fcn__pb r = fcn__pb_of(p, n);
     fcn__pbf f;
     const char *why = NULL;
+    fcn_status s;
     int rc;
-    memset(nd, 0, sizeof *nd);
-    nd->p = p;
-    nd->n = n;
+    *name = fcn__str_of(NULL, 0);
+    *nd = -1;
+    *elem = 0;
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
-        if (f.num >= 1 && f.num <= 4 && fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
-        if (f.num == 7 && fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
-        if (f.num == 5 && fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+        if (f.num == 1) {
+            if ((s = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return s;
+            *name = fcn__str_of(f.data, f.len);
+        } else if (f.num == 2 && f.wt == 2 && (s = fcn__onnx_type(c, f.data, f.len, nd, dims, elem, where)) != FCN_OK)
+            return s;
+    }
+    if (rc < 0) return fcn__pb_bad(c, where, why);
+    return FCN_OK;
+}
+
+/* A NodeProto: inputs, outputs, name, op_type, domain (attributes are read by the ops). */
+static fcn_status fcn__onnx_node_parse(fcn__ictx *c, const unsigned char *p, size_t n, fcn__node *node, const char *where)
+{
+    fcn__pb r = fcn__pb_of(p, n);
+    fcn__pbf f;
+    const char *why = NULL;
+    fcn_status s;
+    int rc;
+    memset(node, 0, sizeof *node);
+    node->p = p;
+    node->n = n;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        if (((f.num >= 1 && f.num <= 5) || f.num == 7) && (s = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return s;
         switch (f.num) {
         case 1:
-            if (nd->nin >= 16) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than 16 inputs", where);
-            nd->in[nd->nin].p = f.data;
-            nd->in[nd->nin++].n = f.len;
+            if (node->nin >= 16) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than 16 inputs", where);
+            node->in[node->nin++] = fcn__str_of(f.data, f.len);
             break;
         case 2:
-            if (nd->nout >= 8) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than 8 outputs", where);
-            nd->out[nd->nout].p = f.data;
-            nd->out[nd->nout++].n = f.len;
+            if (node->nout >= 8) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than 8 outputs", where);
+            node->out[node->nout++] = fcn__str_of(f.data, f.len);
             break;
-        case 3: nd->name.p = f.data, nd->name.n = f.len; break;
-        case 4: nd->op.p = f.data, nd->op.n = f.len; break;
-        case 7: nd->domain.p = f.data, nd->domain.n = f.len; break;
+        case 3: node->name = fcn__str_of(f.data, f.len); break;
+        case 4: node->op = fcn__str_of(f.data, f.len); break;
+        case 7: node->domain = fcn__str_of(f.data, f.len); break;
         default: break;
         }
     }
@@ -1541,35 +2255,16 @@ static fcn_status fcn__onnx_node_parse(fcn__ictx *c, const unsigned char *p, siz
     return FCN_OK;
 }
 
-static void fcn__onnx_free(fcn__onnx *o)
-{
-    int i;
-    for (i = 0; i < o->nv; i++)
-        if (!o->vals[i].alias) fcn__tensor_free(o->vals[i].t);
-    FCN_FREE(o->vals);
-    FCN_FREE(o->hash);
-    FCN_FREE(o->nodes);
-    fcn__imp_free(&o->m);
-}
-
-static fcn_status fcn__onnx_graph(fcn__onnx *o, const unsigned char *gp, size_t gn, fcn_net **out)
+/* Counts the graph's nodes, initializers and inputs (each must be a message) and
+   allocates the nodes and values for them. */
+static fcn_status fcn__onnx_alloc(fcn__onnx *o, const unsigned char *gp, size_t gn)
 {
     fcn__ictx *c = o->c;
-    fcn__pb r;
+    fcn__pb r = fcn__pb_of(gp, gn);
     fcn__pbf f;
     const char *why = NULL;
-    int rc, i, k, nin = 0, nout = 0, ninit = 0, input = -1, *indeg = NULL, *queue = NULL, *edges = NULL, *estart = NULL;
-    int qh = 0, qt = 0, ne = 0, done = 0;
-    fcn__str outname;
-    int64_t in_dims[FCN__IMP_MAX_DIMS];
-    int in_nd = -1, in_elem = 0;
-    fcn_status st = FCN_OK;
-    char b[72], where[160];
-
-    outname.p = NULL;
-    outname.n = 0;
-    /* count */
-    r = fcn__pb_of(gp, gn);
+    int rc, i, ninit = 0, nin = 0, nout = 0;
+    char where[160];
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
         if ((f.num == 1 || f.num == 5 || f.num == 11 || f.num == 12) && f.wt != 2) {
             snprintf(where, sizeof where, "graph: %s %d", f.num == 1 ? "node" : f.num == 5 ? "initializer" : "input/output",
@@ -1588,200 +2283,313 @@ static fcn_status fcn__onnx_graph(fcn__onnx *o, const unsigned char *gp, size_t 
     if (o->nn == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "graph: no nodes");
     if (nout != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph: %d outputs, expected 1 (the class scores)", nout);
     o->nodes = FCN__CAST(fcn__node *, fcn__alloc((size_t)o->nn, sizeof(fcn__node)));
-    o->vcap = o->nn * 8 + ninit + nin + 1;
+    o->vcap = o->nn * 8 + ninit + nin + 1; /* at most 8 outputs a node */
     o->vals = FCN__CAST(fcn__val *, fcn__alloc((size_t)o->vcap, sizeof(fcn__val)));
     for (o->hcap = 16; o->hcap < (size_t)o->vcap * 2; o->hcap *= 2) {
     }
     o->hash = FCN__CAST(int *, fcn__alloc(o->hcap, sizeof(int)));
-    if (!o->nodes || !o->vals || !o->hash) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+    if (!o->nodes || !o->vals || !o->hash) return fcn__inomem(c);
     for (i = 0; i < (int)o->hcap; i++) o->hash[i] = -1;
+    return FCN_OK;
+}
 
-    /* initializers, graph inputs, the output, the nodes */
-    r = fcn__pb_of(gp, gn);
-    k = 0;
+/* Initializers become constant values, and the graph output's name is noted: one pass in
+   file order, so that the fault reported is the first in the file. */
+static fcn_status fcn__onnx_read_initializers(fcn__onnx *o, const unsigned char *gp, size_t gn, fcn__str *outname)
+{
+    fcn__ictx *c = o->c;
+    fcn__pb r = fcn__pb_of(gp, gn);
+    fcn__pbf f;
+    const char *why = NULL;
+    int k = 0;
+    fcn_status st;
+    char b[72], where[160];
+    *outname = fcn__str_of(NULL, 0);
     while (fcn__pb_next(&r, &f, &why) > 0) {
         if (f.num == 5) {
             fcn__tensor *t;
             fcn__str nm;
             int v;
-            snprintf(where, sizeof where, "graph: initializer %d", ninit - (ninit - k) + 1);
+            snprintf(where, sizeof where, "graph: initializer %d", ++k);
             if ((st = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return st;
             if ((st = fcn__onnx_tensor(c, f.data, f.len, where, &t, &nm)) != FCN_OK) return st;
-            v = fcn__onnx_addval(o, nm, -1);
-            if (v < 0) {
+            if ((v = fcn__onnx_addval(o, nm, -1)) < 0) {
                 fcn__tensor_free(t);
                 return fcn__ifail(c, FCN_ERR_FORMAT, "graph: initializer '%s' is defined twice", fcn__str_show(nm, b, sizeof b));
             }
-            o->vals[v].kind = 1;
+            o->vals[v].kind = FCN__VAL_CONST;
             o->vals[v].t = t;
-            k++;
         } else if (f.num == 12) {
-            int e, nd_;
-            int64_t dd[FCN__IMP_MAX_DIMS];
+            int e, nd;
+            int64_t dims[FCN__IMP_MAX_DIMS];
             if ((st = fcn__pb_want(c, &f, 2, "graph output")) != FCN_OK) return st;
-            if ((st = fcn__onnx_valueinfo(c, f.data, f.len, &outname, &nd_, dd, &e, "graph output")) != FCN_OK) return st;
+            if ((st = fcn__onnx_valueinfo(c, f.data, f.len, outname, &nd, dims, &e, "graph output")) != FCN_OK) return st;
         }
     }
-    r = fcn__pb_of(gp, gn);
+    return FCN_OK;
+}
+
+/* The input value: a float N x C x H x W patch, N 1 or dynamic, C, H, W fixed; it is the
+   network's data, the first head. */
+static fcn_status fcn__onnx_input_shape(fcn__onnx *o, int input, int nd, const int64_t *dims, int elem)
+{
+    fcn__ictx *c = o->c;
+    fcn__val *v = &o->vals[input];
+    char b[72];
+    int k;
+    fcn__str_show(v->name, b, sizeof b);
+    if (elem != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': element type %d, expected float (1)", b, elem);
+    if (nd != 4)
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': %s; expected a 4-D N x C x H x W shape", b,
+                          nd < 0 ? "no shape" : "not 4-D");
+    if (dims[0] > 1)
+        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': batch %lld; export with batch 1 or a dynamic batch", b,
+                          (long long)dims[0]);
+    for (k = 1; k < 4; k++)
+        if (dims[k] < 1 || dims[k] > (k == 1 ? FCN__MAX_MAPS : FCN__MAX_PATCH))
+            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': dimension %d is %s", b, k,
+                              dims[k] < 1 ? "dynamic or not positive (the patch size must be fixed)" : "too large");
+    fcn__imp_input(&o->m, (int)dims[1], (int)dims[2], (int)dims[3]);
+    o->m.mean = FCN__CAST(float *, fcn__alloc((size_t)o->m.in_c, sizeof(float)));
+    if (!o->m.mean) return fcn__inomem(c);
+    memset(o->m.mean, 0, (size_t)o->m.in_c * sizeof(float));
+    v->kind = FCN__VAL_DATA;
+    v->nd = 4;
+    v->dims[0] = 1;
+    for (k = 1; k < 4; k++) v->dims[k] = dims[k];
+    o->head = input;
+    return FCN_OK;
+}
+
+/* The one graph input that is not an initializer (files before IR 4 list the
+   initializers among the inputs too). */
+static fcn_status fcn__onnx_read_input(fcn__onnx *o, const unsigned char *gp, size_t gn)
+{
+    fcn__ictx *c = o->c;
+    fcn__pb r = fcn__pb_of(gp, gn);
+    fcn__pbf f;
+    const char *why = NULL;
+    int input = -1, in_nd = -1, in_elem = 0;
+    int64_t in_dims[FCN__IMP_MAX_DIMS];
+    fcn_status st;
+    char b[72];
     while (fcn__pb_next(&r, &f, &why) > 0) {
-        if (f.num == 11) {
-            fcn__str nm;
-            int64_t dd[FCN__IMP_MAX_DIMS];
-            int nd_, e;
-            if ((st = fcn__pb_want(c, &f, 2, "graph input")) != FCN_OK) return st;
-            if ((st = fcn__onnx_valueinfo(c, f.data, f.len, &nm, &nd_, dd, &e, "graph input")) != FCN_OK) return st;
-            if (fcn__onnx_find(o, nm) >= 0) continue; /* an initializer listed as an input (IR < 4) */
-            if (input >= 0)
-                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph: more than one input ('%s' and another); a patch classifier has one",
-                                  fcn__str_show(nm, b, sizeof b));
-            input = fcn__onnx_addval(o, nm, -1);
-            if (input < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "graph: input '%s' is defined twice", fcn__str_show(nm, b, sizeof b));
-            in_nd = nd_;
-            in_elem = e;
-            if (nd_ > 0) memcpy(in_dims, dd, (size_t)nd_ * sizeof *dd);
-        }
+        fcn__str nm;
+        int64_t dims[FCN__IMP_MAX_DIMS];
+        int nd, e;
+        if (f.num != 11) continue;
+        if ((st = fcn__pb_want(c, &f, 2, "graph input")) != FCN_OK) return st;
+        if ((st = fcn__onnx_valueinfo(c, f.data, f.len, &nm, &nd, dims, &e, "graph input")) != FCN_OK) return st;
+        if (fcn__onnx_find(o, nm) >= 0) continue;
+        if (input >= 0)
+            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph: more than one input ('%s' and another); a patch classifier has one",
+                              fcn__str_show(nm, b, sizeof b));
+        input = fcn__onnx_addval(o, nm, -1);
+        if (input < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "graph: input '%s' is defined twice", fcn__str_show(nm, b, sizeof b));
+        in_nd = nd;
+        in_elem = e;
+        if (nd > 0) memcpy(in_dims, dims, (size_t)nd * sizeof *dims);
     }
     if (input < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "graph: no input (every graph input is an initializer)");
-    fcn__str_show(o->vals[input].name, b, sizeof b);
-    if (in_elem != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': element type %d, expected float (1)", b, in_elem);
-    if (in_nd != 4)
-        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': %s; expected a 4-D N x C x H x W shape", b,
-                          in_nd < 0 ? "no shape" : "not 4-D");
-    if (in_dims[0] > 1)
-        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': batch %lld; export with batch 1 or a dynamic batch", b,
-                          (long long)in_dims[0]);
-    for (k = 1; k < 4; k++)
-        if (in_dims[k] < 1 || in_dims[k] > (k == 1 ? FCN__MAX_MAPS : FCN__MAX_PATCH))
-            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph input '%s': dimension %d is %s", b, k,
-                              in_dims[k] < 1 ? "dynamic or not positive (the patch size must be fixed)" : "too large");
-    o->m.in_c = (int)in_dims[1];
-    o->m.in_h = (int)in_dims[2];
-    o->m.in_w = (int)in_dims[3];
-    o->m.cur.c = o->m.in_c;
-    o->m.cur.h = o->m.in_h;
-    o->m.cur.w = o->m.in_w;
-    o->m.mean = FCN__CAST(float *, fcn__alloc((size_t)o->m.in_c, sizeof(float)));
-    if (!o->m.mean) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-    memset(o->m.mean, 0, (size_t)o->m.in_c * sizeof(float));
-    o->vals[input].kind = 2;
-    o->vals[input].nd = 4;
-    o->vals[input].dims[0] = 1;
-    for (k = 1; k < 4; k++) o->vals[input].dims[k] = in_dims[k];
-    o->head = input;
+    return fcn__onnx_input_shape(o, input, in_nd, in_dims, in_elem);
+}
 
-    /* nodes and their outputs */
-    r = fcn__pb_of(gp, gn);
-    i = 0;
+/* Parses the nodes; each output gets its value (a name is produced once). */
+static fcn_status fcn__onnx_read_nodes(fcn__onnx *o, const unsigned char *gp, size_t gn)
+{
+    fcn__ictx *c = o->c;
+    fcn__pb r = fcn__pb_of(gp, gn);
+    fcn__pbf f;
+    const char *why = NULL;
+    int i = 0, k;
+    fcn_status st;
+    char b[72], where[160];
     while (fcn__pb_next(&r, &f, &why) > 0) {
-        fcn__node *nd;
+        fcn__node *node;
         if (f.num != 1) continue;
-        nd = &o->nodes[i];
+        node = &o->nodes[i];
         snprintf(where, sizeof where, "graph: node %d", i + 1);
         if ((st = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return st;
-        if ((st = fcn__onnx_node_parse(c, f.data, f.len, nd, where)) != FCN_OK) return st;
-        fcn__node_where(nd, i, where, sizeof where);
-        if (nd->op.n == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no op_type", where);
-        for (k = 0; k < nd->nout; k++) {
-            nd->vout[k] = -1;
-            if (nd->out[k].n == 0) continue;
-            nd->vout[k] = fcn__onnx_addval(o, nd->out[k], i);
-            if (nd->vout[k] < 0)
+        if ((st = fcn__onnx_node_parse(c, f.data, f.len, node, where)) != FCN_OK) return st;
+        fcn__node_where(node, i, where, sizeof where);
+        if (node->op.n == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no op_type", where);
+        for (k = 0; k < node->nout; k++) {
+            node->vout[k] = -1;
+            if (node->out[k].n == 0) continue; /* an omitted optional output */
+            node->vout[k] = fcn__onnx_addval(o, node->out[k], i);
+            if (node->vout[k] < 0)
                 return fcn__ifail(c, FCN_ERR_FORMAT, "%s: output '%s' is also produced elsewhere (or is an input)", where,
-                                  fcn__str_show(nd->out[k], b, sizeof b));
+                                  fcn__str_show(node->out[k], b, sizeof b));
         }
         i++;
     }
-    /* inputs -> values; the dependency graph; Kahn's topological order */
-    indeg = FCN__CAST(int *, fcn__alloc((size_t)o->nn, sizeof(int)));
-    queue = FCN__CAST(int *, fcn__alloc((size_t)o->nn, sizeof(int)));
-    estart = FCN__CAST(int *, fcn__alloc((size_t)o->nn + 1, sizeof(int)));
-    edges = FCN__CAST(int *, fcn__alloc((size_t)o->nn * 16 + 1, sizeof(int)));
-    if (!indeg || !queue || !estart || !edges) {
-        st = fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    memset(indeg, 0, (size_t)o->nn * sizeof(int));
-    memset(estart, 0, ((size_t)o->nn + 1) * sizeof(int));
-    for (i = 0; i < o->nn; i++) {
-        fcn__node *nd = &o->nodes[i];
-        for (k = 0; k < nd->nin; k++) {
-            nd->vin[k] = -1;
-            if (nd->in[k].n == 0) continue; /* an omitted optional input */
-            nd->vin[k] = fcn__onnx_find(o, nd->in[k]);
-            if (nd->vin[k] < 0) {
-                fcn__node_where(nd, i, where, sizeof where);
-                st = fcn__ifail(c, FCN_ERR_FORMAT, "%s: input '%s' is not produced by any node, initializer or graph input",
-                                where, fcn__str_show(nd->in[k], b, sizeof b));
-                goto done;
+    return FCN_OK;
+}
+
+/* Which node waits for which: Kahn's topological order over the nodes. */
+typedef struct fcn__onnx_deps {
+    int *indeg;  /* per node: its inputs that other nodes have not computed yet */
+    int *queue;  /* the nodes ready to run, in order */
+    int *estart; /* node u's consumers are edges[estart[u] .. estart[u + 1]) */
+    int *edges;
+} fcn__onnx_deps;
+
+static void fcn__onnx_deps_free(fcn__onnx_deps *g)
+{
+    FCN_FREE(g->indeg);
+    FCN_FREE(g->queue);
+    FCN_FREE(g->estart);
+    FCN_FREE(g->edges);
+}
+
+/* Links each node input to its value, and each node to the nodes that read its outputs. */
+static fcn_status fcn__onnx_link(fcn__onnx *o, fcn__onnx_deps *g)
+{
+    int i, k, nn = o->nn, *fill;
+    char b[72], where[160];
+    g->indeg = FCN__CAST(int *, fcn__alloc((size_t)nn, sizeof(int)));
+    g->queue = FCN__CAST(int *, fcn__alloc((size_t)nn, sizeof(int)));
+    g->estart = FCN__CAST(int *, fcn__alloc((size_t)nn + 1, sizeof(int)));
+    g->edges = FCN__CAST(int *, fcn__alloc((size_t)nn * 16 + 1, sizeof(int))); /* 16 inputs a node at most */
+    if (!g->indeg || !g->queue || !g->estart || !g->edges) return fcn__inomem(o->c);
+    memset(g->indeg, 0, (size_t)nn * sizeof(int));
+    memset(g->estart, 0, ((size_t)nn + 1) * sizeof(int));
+    for (i = 0; i < nn; i++) {
+        fcn__node *node = &o->nodes[i];
+        for (k = 0; k < node->nin; k++) {
+            node->vin[k] = -1;
+            if (node->in[k].n == 0) continue; /* an omitted optional input */
+            node->vin[k] = fcn__onnx_find(o, node->in[k]);
+            if (node->vin[k] < 0) {
+                fcn__node_where(node, i, where, sizeof where);
+                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: input '%s' is not produced by any node, initializer or graph input",
+                                  where, fcn__str_show(node->in[k], b, sizeof b));
             }
-            if (o->vals[nd->vin[k]].producer >= 0) {
-                indeg[i]++;
-                estart[o->vals[nd->vin[k]].producer + 1]++;
+            if (o->vals[node->vin[k]].producer >= 0) {
+                g->indeg[i]++;
+                g->estart[o->vals[node->vin[k]].producer + 1]++;
             }
         }
     }
-    for (i = 0; i < o->nn; i++) estart[i + 1] += estart[i];
-    {
-        int *fill = queue; /* borrowed as the fill pointers */
-        for (i = 0; i < o->nn; i++) fill[i] = estart[i];
-        for (i = 0; i < o->nn; i++) {
-            fcn__node *nd = &o->nodes[i];
-            for (k = 0; k < nd->nin; k++)
-                if (nd->vin[k] >= 0 && o->vals[nd->vin[k]].producer >= 0) edges[fill[o->vals[nd->vin[k]].producer]++] = i;
+    for (i = 0; i < nn; i++) g->estart[i + 1] += g->estart[i];
+    fill = g->queue; /* borrowed as each node's next free edge until the order starts */
+    for (i = 0; i < nn; i++) fill[i] = g->estart[i];
+    for (i = 0; i < nn; i++)
+        for (k = 0; k < o->nodes[i].nin; k++) {
+            int v = o->nodes[i].vin[k];
+            if (v >= 0 && o->vals[v].producer >= 0) g->edges[fill[o->vals[v].producer]++] = i;
         }
-        ne = estart[o->nn];
-        (void)ne;
-    }
+    return FCN_OK;
+}
+
+/* Reads every node once all its inputs are known; a node that never gets there is in a cycle. */
+static fcn_status fcn__onnx_run(fcn__onnx *o, fcn__onnx_deps *g)
+{
+    int i, k, qh = 0, qt = 0;
+    char where[160];
+    fcn_status st;
     for (i = 0; i < o->nn; i++)
-        if (indeg[i] == 0) queue[qt++] = i;
+        if (g->indeg[i] == 0) g->queue[qt++] = i;
     while (qh < qt) {
-        int u = queue[qh++];
-        if ((st = fcn__onnx_node(o, u)) != FCN_OK) goto done;
-        done++;
-        for (k = estart[u]; k < estart[u + 1]; k++)
-            if (--indeg[edges[k]] == 0) queue[qt++] = edges[k];
+        int u = g->queue[qh++];
+        if ((st = fcn__onnx_node(o, u)) != FCN_OK) return st;
+        for (k = g->estart[u]; k < g->estart[u + 1]; k++)
+            if (--g->indeg[g->edges[k]] == 0) g->queue[qt++] = g->edges[k];
     }
-    if (done < o->nn) {
-        for (i = 0; i < o->nn && indeg[i] == 0; i++) {
-        }
-        fcn__node_where(&o->nodes[i], i, where, sizeof where);
-        st = fcn__ifail(c, FCN_ERR_FORMAT, "%s: the graph has a cycle (this node depends on its own output)", where);
-        goto done;
+    if (qt == o->nn) return FCN_OK;
+    for (i = 0; i < o->nn && g->indeg[i] == 0; i++) {
     }
-    /* the output */
-    {
-        int ov = fcn__onnx_find(o, outname);
-        if (ov < 0) {
-            st = fcn__ifail(c, FCN_ERR_FORMAT, "graph output '%s' is not produced by any node", fcn__str_show(outname, b, sizeof b));
-            goto done;
-        }
-        if (ov != o->head) {
-            char h[72];
-            st = fcn__ifail(c, FCN_ERR_UNSUPPORTED, "graph output '%s' is not the end of the chain of layers ('%s')",
-                            fcn__str_show(outname, b, sizeof b), fcn__str_show(o->vals[o->head].name, h, sizeof h));
-            goto done;
-        }
-    }
-    st = fcn__imp_finish(&o->m, out);
-done:
-    FCN_FREE(indeg);
-    FCN_FREE(queue);
-    FCN_FREE(estart);
-    FCN_FREE(edges);
+    fcn__node_where(&o->nodes[i], i, where, sizeof where);
+    return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the graph has a cycle (this node depends on its own output)", where);
+}
+
+/* The graph output must be what the chain ends with. */
+static fcn_status fcn__onnx_output(fcn__onnx *o, fcn__str outname)
+{
+    char b[72], h[72];
+    int ov = fcn__onnx_find(o, outname);
+    if (ov < 0)
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "graph output '%s' is not produced by any node", fcn__str_show(outname, b, sizeof b));
+    if (ov != o->head)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "graph output '%s' is not the end of the chain of layers ('%s')",
+                          fcn__str_show(outname, b, sizeof b), fcn__str_show(o->vals[o->head].name, h, sizeof h));
+    return FCN_OK;
+}
+
+/* A GraphProto into an fcn_net. */
+static fcn_status fcn__onnx_graph(fcn__onnx *o, const unsigned char *gp, size_t gn, fcn_net **out)
+{
+    fcn__onnx_deps g;
+    fcn__str outname;
+    fcn_status st;
+    memset(&g, 0, sizeof g);
+    if ((st = fcn__onnx_alloc(o, gp, gn)) != FCN_OK) return st;
+    if ((st = fcn__onnx_read_initializers(o, gp, gn, &outname)) != FCN_OK) return st;
+    if ((st = fcn__onnx_read_input(o, gp, gn)) != FCN_OK) return st;
+    if ((st = fcn__onnx_read_nodes(o, gp, gn)) != FCN_OK) return st;
+    st = fcn__onnx_link(o, &g);
+    if (st == FCN_OK) st = fcn__onnx_run(o, &g);
+    if (st == FCN_OK) st = fcn__onnx_output(o, outname);
+    if (st == FCN_OK) st = fcn__imp_finish(&o->m, out);
+    fcn__onnx_deps_free(&g);
     return st;
+}
+
+/* An OperatorSetIdProto: the version of the default domain ('' or ai.onnx) is the opset. */
+static fcn_status fcn__onnx_opset_import(fcn__onnx *o, const fcn__pbf *f)
+{
+    fcn__pb q = fcn__pb_of(f->data, f->len);
+    fcn__pbf g;
+    fcn__str dom = fcn__str_of(NULL, 0);
+    int64_t ver = -1;
+    const char *why = NULL;
+    fcn_status st;
+    int rc;
+    if ((st = fcn__pb_want(o->c, f, 2, "ModelProto.opset_import")) != FCN_OK) return st;
+    while ((rc = fcn__pb_next(&q, &g, &why)) > 0) {
+        if (g.num == 1 && g.wt == 2) dom = fcn__str_of(g.data, g.len);
+        if (g.num == 2 && g.wt == 0) ver = (int64_t)g.v;
+    }
+    if (rc < 0) return fcn__pb_bad(o->c, "opset_import", why);
+    if (dom.n == 0 || fcn__str_eq(dom, "ai.onnx")) o->opset = ver > INT_MAX ? INT_MAX : (int)ver;
+    return FCN_OK;
+}
+
+/* A ModelProto's header: IR version and opset checked, *graph the GraphProto's bytes. */
+static fcn_status fcn__onnx_model(fcn__onnx *o, const unsigned char *p, size_t n, fcn__str *graph)
+{
+    fcn__pb r = fcn__pb_of(p, n);
+    fcn__pbf f;
+    const char *why = NULL;
+    int rc, ngraph = 0;
+    int64_t ir = -1;
+    fcn_status st;
+    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
+        if (f.num == 1) {
+            if ((st = fcn__pb_want(o->c, &f, 0, "ModelProto.ir_version")) != FCN_OK) return st;
+            ir = (int64_t)f.v;
+        } else if (f.num == 7) {
+            if ((st = fcn__pb_want(o->c, &f, 2, "ModelProto.graph")) != FCN_OK) return st;
+            *graph = fcn__str_of(f.data, f.len);
+            ngraph++;
+        } else if (f.num == 8 && (st = fcn__onnx_opset_import(o, &f)) != FCN_OK)
+            return st;
+    }
+    if (rc < 0) return fcn__pb_bad(o->c, "ModelProto", why);
+    if (ir < 0 || ngraph == 0)
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "not an ONNX model (%s)", ir < 0 ? "no ir_version" : "no graph");
+    if (ir < 3) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "ONNX IR version %lld; IR 3 and later are supported", (long long)ir);
+    if (o->opset < FCN__ONNX_MIN_OPSET || o->opset > FCN__ONNX_MAX_OPSET)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "ONNX opset %d; opsets %d to %d are supported", o->opset,
+                          FCN__ONNX_MIN_OPSET, FCN__ONNX_MAX_OPSET);
+    return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_net_load_onnx_memory(const void *data, size_t size, const char *name, fcn_net **out, fcn_error *err)
 {
     fcn__ictx c;
     fcn__onnx o;
-    fcn__pb r, q;
-    fcn__pbf f, g;
-    const char *why = NULL;
-    const unsigned char *graph = NULL;
-    size_t graph_n = 0;
-    int rc, ngraph = 0;
-    int64_t ir = -1;
+    fcn__str graph = fcn__str_of(NULL, 0);
     fcn_status st;
     if (!out) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_onnx_memory: out is NULL");
     *out = NULL;
@@ -1793,38 +2601,8 @@ FCNDEF fcn_status fcn_net_load_onnx_memory(const void *data, size_t size, const 
     o.m.c = &c;
     o.m.scale = 1.0f;
     o.opset = -1;
-    r = fcn__pb_of(FCN__CAST(const unsigned char *, data), size);
-    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
-        if (f.num == 1) {
-            if ((st = fcn__pb_want(&c, &f, 0, "ModelProto.ir_version")) != FCN_OK) return st;
-            ir = (int64_t)f.v;
-        } else if (f.num == 7) {
-            if ((st = fcn__pb_want(&c, &f, 2, "ModelProto.graph")) != FCN_OK) return st;
-            graph = f.data;
-            graph_n = f.len;
-            ngraph++;
-        } else if (f.num == 8) {
-            fcn__str dom;
-            int64_t ver = -1;
-            if ((st = fcn__pb_want(&c, &f, 2, "ModelProto.opset_import")) != FCN_OK) return st;
-            dom.p = NULL;
-            dom.n = 0;
-            q = fcn__pb_of(f.data, f.len);
-            while ((rc = fcn__pb_next(&q, &g, &why)) > 0) {
-                if (g.num == 1 && g.wt == 2) dom.p = g.data, dom.n = g.len;
-                if (g.num == 2 && g.wt == 0) ver = (int64_t)g.v;
-            }
-            if (rc < 0) return fcn__pb_bad(&c, "opset_import", why);
-            if (dom.n == 0 || fcn__str_eq(dom, "ai.onnx")) o.opset = ver > INT_MAX ? INT_MAX : (int)ver;
-        }
-    }
-    if (rc < 0) return fcn__pb_bad(&c, "ModelProto", why);
-    if (ir < 0 || ngraph == 0)
-        return fcn__ifail(&c, FCN_ERR_FORMAT, "not an ONNX model (%s)", ir < 0 ? "no ir_version" : "no graph");
-    if (ir < 3) return fcn__ifail(&c, FCN_ERR_UNSUPPORTED, "ONNX IR version %lld; IR 3 and later are supported", (long long)ir);
-    if (o.opset < 7 || o.opset > 17)
-        return fcn__ifail(&c, FCN_ERR_UNSUPPORTED, "ONNX opset %d; opsets 7 to 17 are supported", o.opset);
-    st = fcn__onnx_graph(&o, graph, graph_n, out);
+    st = fcn__onnx_model(&o, FCN__CAST(const unsigned char *, data), size, &graph);
+    if (st == FCN_OK) st = fcn__onnx_graph(&o, graph.p, graph.n, out);
     fcn__onnx_free(&o);
     if (st == FCN_OK) fcn__ok(err);
     return st;
@@ -1843,226 +2621,9 @@ FCNDEF fcn_status fcn_net_load_onnx(const char *path, fcn_net **out, fcn_error *
     return st;
 }
 
-/* ---- protobuf text format (the .prototxt) ---- */
-
-typedef struct fcn__tx {
-    fcn__str key, val; /* val: a scalar's text (inside the quotes for a string) */
-    int is_msg, is_str, line;
-    int child, next;   /* first child, next sibling: indices, -1 none */
-} fcn__tx;
-
-typedef struct fcn__txt {
-    fcn__tx *n;
-    int count, cap;
-} fcn__txt;
-
-static int fcn__tx_isident(int ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' || ch == '+'; }
-
-/* Parses text into t: node 0 is the root message. */
-static fcn_status fcn__tx_parse(fcn__ictx *c, const unsigned char *p, size_t size, fcn__txt *t)
-{
-    const unsigned char *end = p + size;
-    int stack[FCN__IMP_MAX_DEPTH], last[FCN__IMP_MAX_DEPTH], depth = 0, line = 1;
-    memset(t, 0, sizeof *t);
-    t->cap = 64;
-    t->n = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap, sizeof(fcn__tx)));
-    if (!t->n) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-    memset(&t->n[0], 0, sizeof t->n[0]);
-    t->n[0].is_msg = 1;
-    t->n[0].child = t->n[0].next = -1;
-    t->count = 1;
-    stack[0] = 0;
-    last[0] = -1;
-    for (;;) {
-        fcn__str key;
-        int node, list = 0;
-        /* skip space, comments, separators */
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '#' || *p == ';' || *p == ',')) {
-            if (*p == '#')
-                while (p < end && *p != '\n') p++;
-            else {
-                if (*p == '\n') line++;
-                p++;
-            }
-        }
-        if (p >= end) break;
-        if (*p == '}' || *p == '>') {
-            if (depth == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unbalanced '%c'", line, *p);
-            depth--;
-            p++;
-            continue;
-        }
-        if (!fcn__tx_isident(*p)) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: expected a field name, found '%c'", line, *p >= 32 && *p < 127 ? *p : '?');
-        key.p = p;
-        while (p < end && fcn__tx_isident(*p)) p++;
-        key.n = (size_t)(p - key.p);
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
-            if (*p == '\n') line++;
-            p++;
-        }
-        if (p < end && *p == ':') {
-            p++;
-            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
-                if (*p == '\n') line++;
-                p++;
-            }
-        }
-        if (p < end && *p == '[') {
-            list = 1;
-            p++;
-        }
-        do {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ',')) {
-                if (*p == '\n') line++;
-                p++;
-            }
-            if (list && p < end && *p == ']') {
-                p++;
-                break;
-            }
-            if (p >= end) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unexpected end of the text after '%.*s'", line, (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
-            if (t->count == t->cap) {
-                fcn__tx *nn;
-                if (t->cap >= FCN__IMP_MAX_NODES * 16) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: too many fields", line);
-                nn = FCN__CAST(fcn__tx *, fcn__alloc((size_t)t->cap * 2, sizeof(fcn__tx)));
-                if (!nn) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-                memcpy(nn, t->n, (size_t)t->count * sizeof *nn);
-                FCN_FREE(t->n);
-                t->n = nn;
-                t->cap *= 2;
-            }
-            node = t->count++;
-            memset(&t->n[node], 0, sizeof t->n[node]);
-            t->n[node].key = key;
-            t->n[node].line = line;
-            t->n[node].child = t->n[node].next = -1;
-            if (last[depth] >= 0) t->n[last[depth]].next = node;
-            else t->n[stack[depth]].child = node;
-            last[depth] = node;
-            if (*p == '{' || *p == '<') {
-                p++;
-                t->n[node].is_msg = 1;
-                if (depth + 1 >= FCN__IMP_MAX_DEPTH) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: messages nested too deep", line);
-                depth++;
-                stack[depth] = node;
-                last[depth] = -1;
-                if (list) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "line %d: lists of messages are not supported", line);
-            } else if (*p == '"' || *p == '\'') {
-                unsigned char q = *p++;
-                t->n[node].is_str = 1;
-                t->n[node].val.p = p;
-                while (p < end && *p != q && *p != '\n') p += (*p == '\\' && p + 1 < end) ? 2 : 1;
-                if (p >= end || *p != q) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: unterminated string", line);
-                t->n[node].val.n = (size_t)(p - t->n[node].val.p);
-                p++;
-            } else if (fcn__tx_isident(*p)) {
-                t->n[node].val.p = p;
-                while (p < end && fcn__tx_isident(*p)) p++;
-                t->n[node].val.n = (size_t)(p - t->n[node].val.p);
-            } else
-                return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: field '%.*s': expected a value", line, (int)(key.n > 40 ? 40 : key.n), (const char *)key.p);
-        } while (list);
-    }
-    if (depth != 0) return fcn__ifail(c, FCN_ERR_FORMAT, "unexpected end of the text: %d message%s not closed", depth, depth == 1 ? "" : "s");
-    return FCN_OK;
-}
-
-/* The k-th child of message node m named key (k from 0), or -1. */
-static int fcn__tx_get(const fcn__txt *t, int m, const char *key, int k)
-{
-    int i;
-    if (m < 0) return -1;
-    for (i = t->n[m].child; i >= 0; i = t->n[i].next)
-        if (fcn__str_eq(t->n[i].key, key) && k-- == 0) return i;
-    return -1;
-}
-
-static int fcn__tx_count(const fcn__txt *t, int m, const char *key)
-{
-    int k = 0;
-    while (fcn__tx_get(t, m, key, k) >= 0) k++;
-    return k;
-}
-
-/* Scalars; each returns FCN_OK (value set), or an error naming the line and field. */
-static fcn_status fcn__tx_long(fcn__ictx *c, const fcn__txt *t, int i, long long lo, long long hi, long long *v)
-{
-    const fcn__tx *x = &t->n[i];
-    size_t k = 0;
-    long long r = 0;
-    int neg = 0;
-    char b[72];
-    if (x->is_msg || x->is_str) goto bad;
-    if (k < x->val.n && (x->val.p[k] == '-' || x->val.p[k] == '+')) neg = x->val.p[k++] == '-';
-    if (k == x->val.n) goto bad;
-    for (; k < x->val.n; k++) {
-        if (x->val.p[k] < '0' || x->val.p[k] > '9' || r > 1000000000000LL) goto bad;
-        r = r * 10 + (x->val.p[k] - '0');
-    }
-    if (neg) r = -r;
-    if (r < lo || r > hi) {
-        return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: %lld out of range %lld..%lld", x->line,
-                          fcn__str_show(x->key, b, sizeof b), r, lo, hi);
-    }
-    *v = r;
-    return FCN_OK;
-bad:
-    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected an integer", x->line, fcn__str_show(x->key, b, sizeof b));
-}
-
-static fcn_status fcn__tx_int(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, int lo, int hi, int dflt, int *v)
-{
-    long long x;
-    fcn_status s;
-    int i = fcn__tx_get(t, m, key, k);
-    *v = dflt;
-    if (i < 0) return FCN_OK;
-    if ((s = fcn__tx_long(c, t, i, lo, hi, &x)) != FCN_OK) return s;
-    *v = (int)x;
-    return FCN_OK;
-}
-
-static fcn_status fcn__tx_float(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int k, float dflt, float *v)
-{
-    int i = fcn__tx_get(t, m, key, k);
-    char buf[64], b[72];
-    const fcn__tx *x;
-    size_t n;
-    *v = dflt;
-    if (i < 0) return FCN_OK;
-    x = &t->n[i];
-    n = x->val.n;
-    if (x->is_msg || x->is_str || n == 0 || n >= sizeof buf) goto bad;
-    memcpy(buf, x->val.p, n);
-    buf[n] = '\0';
-    if (n > 1 && (buf[n - 1] == 'f' || buf[n - 1] == 'F')) buf[n - 1] = '\0'; /* 1.0f */
-    if (buf[0] == '+') memmove(buf, buf + 1, n);
-    if (buf[0] == '.' || (buf[0] == '-' && buf[1] == '.')) {
-        /* ".5": the library's parser wants a digit first */
-        if (n + 2 >= sizeof buf) goto bad;
-        memmove(buf + (buf[0] == '-') + 1, buf + (buf[0] == '-'), strlen(buf) + 1 - (buf[0] == '-'));
-        buf[buf[0] == '-' ? 1 : 0] = '0';
-    }
-    if (!fcn__parse_float(buf, v)) goto bad;
-    return FCN_OK;
-bad:
-    return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected a finite number", x->line, fcn__str_show(x->key, b, sizeof b));
-}
-
-/* A boolean field: true/false/1/0. */
-static fcn_status fcn__tx_bool(fcn__ictx *c, const fcn__txt *t, int m, const char *key, int dflt, int *v)
-{
-    int i = fcn__tx_get(t, m, key, 0);
-    char b[72];
-    *v = dflt;
-    if (i < 0) return FCN_OK;
-    if (fcn__str_eq(t->n[i].val, "true") || fcn__str_eq(t->n[i].val, "True") || fcn__str_eq(t->n[i].val, "1")) *v = 1;
-    else if (fcn__str_eq(t->n[i].val, "false") || fcn__str_eq(t->n[i].val, "False") || fcn__str_eq(t->n[i].val, "0")) *v = 0;
-    else return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s: expected true or false", t->n[i].line, fcn__str_show(t->n[i].key, b, sizeof b));
-    return FCN_OK;
-}
-
-/* ---- Caffe ---- */
+/* >>caffe
+   The caffemodel's blobs (found by layer name, as Caffe finds them) and the prototxt's
+   layer fields. */
 
 /* A BlobProto's data (float or double, packed or not) and its shape for messages. */
 typedef struct fcn__blob {
@@ -2079,37 +2640,28 @@ static fcn_status fcn__caffe_blob(fcn__ictx *c, const unsigned char *p, size_t n
     fcn__pbf f, g;
     const char *why = NULL;
     int rc, legacy[4] = {0, 0, 0, 0}, has_legacy = 0, has_shape = 0, k;
+    fcn_status s;
     memset(b, 0, sizeof *b);
     b->p = p;
     b->n = n;
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
         switch (f.num) {
-        case 1: case 2: case 3: case 4:
-            if (fcn__pb_want(c, &f, 0, where) != FCN_OK) return FCN_ERR_FORMAT;
+        case 1: case 2: case 3: case 4: /* num, channels, height, width (before BlobShape) */
+            if ((s = fcn__pb_want(c, &f, 0, where)) != FCN_OK) return s;
             legacy[f.num - 1] = (int)(int32_t)f.v;
             has_legacy = 1;
             break;
-        case 5:
-            if ((why = fcn__pb_rep(&f, 'f', &b->count, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
+        case 5: /* data */
+        case 8: /* double_data */
+            if ((s = fcn__pb_count(c, &f, f.num == 5 ? 'f' : 'd', &b->count, where)) != FCN_OK) return s;
             break;
-        case 8:
-            if ((why = fcn__pb_rep(&f, 'd', &b->count, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
-            break;
-        case 7:
-            if (fcn__pb_want(c, &f, 2, where) != FCN_OK) return FCN_ERR_FORMAT;
+        case 7: /* BlobShape */
+            if ((s = fcn__pb_want(c, &f, 2, where)) != FCN_OK) return s;
             has_shape = 1;
             b->nd = 0;
             q = fcn__pb_of(f.data, f.len);
-            while ((rc = fcn__pb_next(&q, &g, &why)) > 0) {
-                size_t m = 0;
-                if (g.num != 1) continue;
-                if ((why = fcn__pb_rep(&g, 'i', &m, NULL, NULL)) != NULL) return fcn__pb_bad(c, where, why);
-                if (b->nd + (int)m > FCN__IMP_MAX_DIMS || m > FCN__IMP_MAX_DIMS)
-                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: more than %d dimensions", where, FCN__IMP_MAX_DIMS);
-                m = 0;
-                fcn__pb_rep(&g, 'i', &m, NULL, b->dims + b->nd);
-                b->nd += (int)m;
-            }
+            while ((rc = fcn__pb_next(&q, &g, &why)) > 0)
+                if (g.num == 1 && (s = fcn__pb_dims(c, &g, b->dims, &b->nd, where)) != FCN_OK) return s;
             if (rc < 0) return fcn__pb_bad(c, where, why);
             break;
         default: break;
@@ -2136,6 +2688,24 @@ static void fcn__caffe_blob_data(const fcn__blob *b, float *out)
     }
 }
 
+/* The blobs (field blobf) of a caffemodel layer message: up to 4 into blobs, *nb of them. */
+static fcn_status fcn__caffe_layer_blobs(fcn__ictx *c, const fcn__pbf *layer, int blobf, fcn__blob *blobs, int *nb,
+                                         const char *where)
+{
+    fcn__pb q = fcn__pb_of(layer->data, layer->len);
+    fcn__pbf g;
+    const char *why = NULL;
+    fcn_status s;
+    while (fcn__pb_next(&q, &g, &why) > 0) {
+        if ((int)g.num != blobf) continue;
+        if ((s = fcn__pb_want(c, &g, 2, where)) != FCN_OK) return s;
+        if (*nb >= 4) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: more than 4 blobs in the caffemodel", where);
+        if ((s = fcn__caffe_blob(c, g.data, g.len, &blobs[*nb], where)) != FCN_OK) return s;
+        (*nb)++;
+    }
+    return FCN_OK;
+}
+
 /* The blobs of the caffemodel layer named name (V2 'layer' field 100: name 1, blobs 7;
    V1 'layers' field 2: name 4, blobs 6): up to 4 blob spans; *nb their count; *found. */
 static fcn_status fcn__caffe_find(fcn__ictx *c, const unsigned char *w, size_t wn, fcn__str name,
@@ -2148,30 +2718,17 @@ static fcn_status fcn__caffe_find(fcn__ictx *c, const unsigned char *w, size_t w
     *nb = 0;
     *found = 0;
     while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
-        int v1 = f.num == 2, namef, blobf;
-        fcn__str nm;
+        int v1 = f.num == 2, namef = v1 ? 4 : 1;
+        fcn__str nm = fcn__str_of(NULL, 0);
         if (f.num != 100 && f.num != 2) continue;
         if (f.wt != 2) return fcn__pb_bad(c, "caffemodel", "a layer field has the wrong wire type");
-        namef = v1 ? 4 : 1;
-        blobf = v1 ? 6 : 7;
-        nm.p = NULL;
-        nm.n = 0;
         q = fcn__pb_of(f.data, f.len);
         while ((rc = fcn__pb_next(&q, &g, &why)) > 0)
-            if ((int)g.num == namef && g.wt == 2) nm.p = g.data, nm.n = g.len;
+            if ((int)g.num == namef && g.wt == 2) nm = fcn__str_of(g.data, g.len);
         if (rc < 0) return fcn__pb_bad(c, "caffemodel layer", why);
         if (!fcn__str_same(nm, name)) continue;
         *found = 1;
-        q = fcn__pb_of(f.data, f.len);
-        while (fcn__pb_next(&q, &g, &why) > 0) {
-            fcn_status s;
-            if ((int)g.num != blobf) continue;
-            if ((s = fcn__pb_want(c, &g, 2, where)) != FCN_OK) return s;
-            if (*nb >= 4) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: more than 4 blobs in the caffemodel", where);
-            if ((s = fcn__caffe_blob(c, g.data, g.len, &blobs[*nb], where)) != FCN_OK) return s;
-            (*nb)++;
-        }
-        return FCN_OK; /* the first layer of that name, as Caffe */
+        return fcn__caffe_layer_blobs(c, &f, v1 ? 6 : 7, blobs, nb, where); /* the first layer of that name, as Caffe */
     }
     if (rc < 0) return fcn__pb_bad(c, "caffemodel", why);
     return FCN_OK;
@@ -2191,7 +2748,7 @@ static fcn_status fcn__caffe_take(fcn__ictx *c, const fcn__blob *b, size_t want,
                           (unsigned long)b->count);
     }
     *out = FCN__CAST(float *, fcn__alloc(want, sizeof(float)));
-    if (!*out) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+    if (!*out) return fcn__inomem(c);
     fcn__caffe_blob_data(b, *out);
     for (i = 0; i < want; i++)
         if (!fcn__finite((*out)[i])) {
@@ -2202,363 +2759,543 @@ static fcn_status fcn__caffe_take(fcn__ictx *c, const fcn__blob *b, size_t want,
     return FCN_OK;
 }
 
-/* The layer type as a V2 name; V1 enum identifiers map to the same names. */
-static const char *fcn__caffe_type(fcn__str t)
+/* The state of a Caffe import: the prototxt's tree, the caffemodel's bytes, the network. */
+typedef struct fcn__caffe {
+    fcn__ictx *c;
+    const fcn__txt *t;
+    const unsigned char *w; /* the caffemodel */
+    size_t wn;
+    fcn__imp *m;
+    fcn__str head;          /* the blob the chain has reached; head.p NULL before the input */
+} fcn__caffe;
+
+/* The text of field key of message node m (empty if absent). */
+static fcn__str fcn__caffe_text(const fcn__txt *t, int m, const char *key)
 {
-    static const char *const v1[][2] = {
-        {"CONVOLUTION", "Convolution"}, {"POOLING", "Pooling"}, {"INNER_PRODUCT", "InnerProduct"},
-        {"RELU", "ReLU"}, {"TANH", "TanH"}, {"SIGMOID", "Sigmoid"}, {"DROPOUT", "Dropout"},
-        {"SOFTMAX", "Softmax"}, {"DATA", "Data"}, {"IMAGE_DATA", "ImageData"}, {"MEMORY_DATA", "MemoryData"},
-        {"FLATTEN", "Flatten"}, {"SPLIT", "Split"}};
-    static const char *const v2[] = {"Convolution", "Pooling", "InnerProduct", "ReLU", "TanH", "Sigmoid",
-                                     "Dropout", "Softmax", "Data", "ImageData", "MemoryData", "Input", "Flatten"};
-    size_t i;
-    for (i = 0; i < sizeof v1 / sizeof v1[0]; i++)
-        if (fcn__str_eq(t, v1[i][0])) return v1[i][1];
-    for (i = 0; i < sizeof v2 / sizeof v2[0]; i++)
-        if (fcn__str_eq(t, v2[i])) return v2[i];
-    return NULL;
+    int i = fcn__tx_get(t, m, key, 0);
+    return i >= 0 ? t->n[i].val : fcn__str_of(NULL, 0);
 }
 
 /* Reads 1 or 2 values of a repeated field (kernel_size, stride, pad) or its _h/_w forms. */
-static fcn_status fcn__caffe_hw(fcn__ictx *c, const fcn__txt *t, int p, const char *key, int dflt, int lo, int *h,
-                                int *w, const char *where)
+static fcn_status fcn__caffe_hw(fcn__caffe *cn, int p, const char *key, int dflt, int lo, int *h, int *w, const char *where)
 {
+    const fcn__txt *t = cn->t;
     char kh[32], kw[32];
     int n = fcn__tx_count(t, p, key), hh, ww;
     fcn_status s;
     snprintf(kh, sizeof kh, "%s_h", strcmp(key, "kernel_size") == 0 ? "kernel" : key);
     snprintf(kw, sizeof kw, "%s_w", strcmp(key, "kernel_size") == 0 ? "kernel" : key);
     *h = *w = dflt;
-    if (n > 2) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: %s has %d values (only 2-D is supported)", where, key, n);
-    if ((s = fcn__tx_int(c, t, p, key, 0, lo, FCN__MAX_PATCH, dflt, h)) != FCN_OK) return s;
-    if ((s = fcn__tx_int(c, t, p, key, n == 2 ? 1 : 0, lo, FCN__MAX_PATCH, dflt, w)) != FCN_OK) return s;
+    if (n > 2) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: %s has %d values (only 2-D is supported)", where, key, n);
+    if ((s = fcn__tx_int(cn->c, t, p, key, 0, lo, FCN__MAX_PATCH, dflt, h)) != FCN_OK) return s;
+    if ((s = fcn__tx_int(cn->c, t, p, key, n == 2 ? 1 : 0, lo, FCN__MAX_PATCH, dflt, w)) != FCN_OK) return s;
     if ((fcn__tx_get(t, p, kh, 0) >= 0) != (fcn__tx_get(t, p, kw, 0) >= 0))
-        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %s and %s must be given together", where, kh, kw);
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: %s and %s must be given together", where, kh, kw);
     if (fcn__tx_get(t, p, kh, 0) >= 0) {
-        if (n) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: either %s or %s/%s, not both", where, key, kh, kw);
-        if ((s = fcn__tx_int(c, t, p, kh, 0, lo, FCN__MAX_PATCH, dflt, &hh)) != FCN_OK) return s;
-        if ((s = fcn__tx_int(c, t, p, kw, 0, lo, FCN__MAX_PATCH, dflt, &ww)) != FCN_OK) return s;
+        if (n) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: either %s or %s/%s, not both", where, key, kh, kw);
+        if ((s = fcn__tx_int(cn->c, t, p, kh, 0, lo, FCN__MAX_PATCH, dflt, &hh)) != FCN_OK) return s;
+        if ((s = fcn__tx_int(cn->c, t, p, kw, 0, lo, FCN__MAX_PATCH, dflt, &ww)) != FCN_OK) return s;
         *h = hh;
         *w = ww;
     }
     return FCN_OK;
 }
 
+/* fcn's layers have one stride and one pad for both directions. */
+static fcn_status fcn__caffe_same(fcn__caffe *cn, const char *what, int h, int w, const char *where)
+{
+    if (h == w) return FCN_OK;
+    return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: %s %dx%d (fcn needs the same %s in both directions)", where, what, h, w, what);
+}
+
 /* Input shape from dims (N, C, H, W). */
-static fcn_status fcn__caffe_shape4(fcn__ictx *c, fcn__imp *m, const long long *d, int n, const char *where)
+static fcn_status fcn__caffe_shape4(fcn__caffe *cn, const long long *d, int n, const char *where)
 {
-    if (n != 4) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: the input shape has %d dimensions, expected 4 (N, C, H, W)", where, n);
+    if (n != 4) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: the input shape has %d dimensions, expected 4 (N, C, H, W)", where, n);
     if (d[1] < 1 || d[2] < 1 || d[3] < 1 || d[1] > FCN__MAX_MAPS || d[2] > FCN__MAX_PATCH || d[3] > FCN__MAX_PATCH)
-        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: input shape %lldx%lldx%lldx%lld out of range", where, d[0], d[1], d[2], d[3]);
-    m->in_c = (int)d[1];
-    m->in_h = (int)d[2];
-    m->in_w = (int)d[3];
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: input shape %lldx%lldx%lldx%lld out of range", where, d[0], d[1], d[2], d[3]);
+    cn->m->in_c = (int)d[1];
+    cn->m->in_h = (int)d[2];
+    cn->m->in_w = (int)d[3];
     return FCN_OK;
 }
 
-static fcn_status fcn__caffe_dims(fcn__ictx *c, const fcn__txt *t, int shape, const char *key, long long *d, int *n)
+/* The values of repeated field key of message shape into d (*n of them; 5 means more than 4). */
+static fcn_status fcn__caffe_dims(fcn__caffe *cn, int shape, const char *key, long long *d, int *n)
 {
-    int k, i;
+    int k;
     fcn_status s;
-    *n = fcn__tx_count(t, shape, key);
+    *n = fcn__tx_count(cn->t, shape, key);
     if (*n > 4) *n = 5;
-    for (k = 0; k < *n && k < 4; k++) {
-        i = fcn__tx_get(t, shape, key, k);
-        if ((s = fcn__tx_long(c, t, i, 0, 1LL << 30, &d[k])) != FCN_OK) return s;
-    }
+    for (k = 0; k < *n && k < 4; k++)
+        if ((s = fcn__tx_long(cn->c, cn->t, fcn__tx_get(cn->t, shape, key, k), 0, 1LL << 30, &d[k])) != FCN_OK) return s;
     return FCN_OK;
 }
 
-/* The data layer's transform_param (scale, mean_value). */
-static fcn_status fcn__caffe_transform(fcn__ictx *c, const fcn__txt *t, int layer, fcn__imp *m, const char *where)
+/* A data layer's transform_param (scale, mean_value, crop_size). */
+static fcn_status fcn__caffe_transform(fcn__caffe *cn, int layer, const char *where)
 {
+    const fcn__txt *t = cn->t;
+    fcn__imp *m = cn->m;
     int tp = fcn__tx_get(t, layer, "transform_param", 0), n, k;
     fcn_status s;
     if (tp < 0) return FCN_OK;
     if (fcn__tx_get(t, tp, "mean_file", 0) >= 0)
-        return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: transform_param mean_file is not supported (use mean_value)", where);
-    if ((s = fcn__tx_float(c, t, tp, "scale", 0, 1.0f, &m->scale)) != FCN_OK) return s;
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: transform_param mean_file is not supported (use mean_value)", where);
+    if ((s = fcn__tx_float(cn->c, t, tp, "scale", 0, 1.0f, &m->scale)) != FCN_OK) return s;
     n = fcn__tx_count(t, tp, "mean_value");
     if (n && m->in_c && n != 1 && n != m->in_c)
-        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %d mean_value for %d channels", where, n, m->in_c);
-    if (n > FCN__MAX_MAPS) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: too many mean values", where);
-    m->have_mean = n;
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: %d mean_value for %d channels", where, n, m->in_c);
+    if (n > FCN__MAX_MAPS) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: too many mean values", where);
+    m->nmean = n;
     if (n) {
         m->mean = FCN__CAST(float *, fcn__alloc((size_t)n, sizeof(float)));
-        if (!m->mean) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
+        if (!m->mean) return fcn__inomem(cn->c);
         for (k = 0; k < n; k++)
-            if ((s = fcn__tx_float(c, t, tp, "mean_value", k, 0.0f, &m->mean[k])) != FCN_OK) return s;
+            if ((s = fcn__tx_float(cn->c, t, tp, "mean_value", k, 0.0f, &m->mean[k])) != FCN_OK) return s;
     }
     if (fcn__tx_get(t, tp, "crop_size", 0) >= 0 && !m->in_h) {
         int cs;
-        if ((s = fcn__tx_int(c, t, tp, "crop_size", 0, 1, FCN__MAX_PATCH, 0, &cs)) != FCN_OK) return s;
+        if ((s = fcn__tx_int(cn->c, t, tp, "crop_size", 0, 1, FCN__MAX_PATCH, 0, &cs)) != FCN_OK) return s;
         m->in_h = m->in_w = cs;
     }
     return FCN_OK;
 }
 
-/* Is this layer excluded from the TEST phase (include { phase: TRAIN } / exclude { phase: TEST })? */
+/* Is this layer left out of the TEST phase (include { phase: TRAIN } / exclude { phase: TEST })? */
 static int fcn__caffe_skip(const fcn__txt *t, int layer)
 {
     int k, r;
     for (k = 0; (r = fcn__tx_get(t, layer, "include", k)) >= 0; k++) {
         int ph = fcn__tx_get(t, r, "phase", 0);
-        if (ph >= 0 && (fcn__str_eq(t->n[ph].val, "TRAIN") || fcn__str_eq(t->n[ph].val, "0"))) return 1;
+        if (ph >= 0 && fcn__tx_enum(t, ph, "TRAIN", "0")) return 1;
     }
     for (k = 0; (r = fcn__tx_get(t, layer, "exclude", k)) >= 0; k++) {
         int ph = fcn__tx_get(t, r, "phase", 0);
-        if (ph >= 0 && (fcn__str_eq(t->n[ph].val, "TEST") || fcn__str_eq(t->n[ph].val, "1"))) return 1;
+        if (ph >= 0 && fcn__tx_enum(t, ph, "TEST", "1")) return 1;
     }
     return 0;
 }
 
-static fcn_status fcn__caffe_net(fcn__ictx *c, const fcn__txt *t, const unsigned char *w, size_t wn, fcn__imp *m,
-                                 fcn_net **out)
-{
-    int root = 0, nl = fcn__tx_count(t, root, "layer"), nl1 = fcn__tx_count(t, root, "layers"), v1 = 0, li, k, i;
-    const char *key;
-    fcn__str head;
-    char where[200], b1[72], b2[72];
-    fcn_status s;
-    long long d[5];
-    int n;
+/* >>caffe-layers
+   One handler per Caffe layer type, found by its V2 or V1 name in fcn__caffe_layers
+   below. A handler gets the import state cn, the layer's message L in the prototxt tree
+   and where (how messages name the layer); it reads the layer's parameters and appends
+   what it makes to cn->m (fcn__imp_add). Before it runs, the chain is checked (one bottom,
+   the blob the layer before wrote; one top). It may look around: cn->m holds the layers
+   added so far, cn->t->n[L].next is the next field of the net.
 
-    head.p = NULL;
-    head.n = 0;
-    if (nl && nl1) return fcn__ifail(c, FCN_ERR_FORMAT, "the net mixes 'layer' and legacy 'layers' fields");
-    if (nl1) v1 = 1, nl = nl1;
-    key = v1 ? "layers" : "layer";
-    if (nl == 0) return fcn__ifail(c, FCN_ERR_FORMAT, "no layers (not a Caffe NetParameter prototxt?)");
-    /* net-level input: input + input_dim or input_shape */
-    if ((i = fcn__tx_get(t, root, "input", 0)) >= 0) {
-        head = t->n[i].val;
-        if (fcn__tx_count(t, root, "input") > 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "the net has more than one input");
-        if (fcn__tx_get(t, root, "input_dim", 0) >= 0) {
-            if ((s = fcn__caffe_dims(c, t, root, "input_dim", d, &n)) != FCN_OK) return s;
-        } else if ((k = fcn__tx_get(t, root, "input_shape", 0)) >= 0) {
-            if ((s = fcn__caffe_dims(c, t, k, "dim", d, &n)) != FCN_OK) return s;
-        } else
-            return fcn__ifail(c, FCN_ERR_FORMAT, "input '%s' without input_dim or input_shape", fcn__str_show(head, b1, sizeof b1));
-        if ((s = fcn__caffe_shape4(c, m, d, n, "net input")) != FCN_OK) return s;
-        m->cur.c = m->in_c;
-        m->cur.h = m->in_h;
-        m->cur.w = m->in_w;
+   To add a layer type: write fcn__caffe_NAME and add a row {"Name", "V1_NAME", fn, 0}. */
+
+typedef fcn_status (*fcn__caffe_fn)(fcn__caffe *cn, int L, const char *where);
+
+/* ---- data layers: where the chain starts ---- */
+
+/* Input: input_param { shape { dim: N dim: C dim: H dim: W } }. */
+static fcn_status fcn__caffe_input(fcn__caffe *cn, int L, const char *where)
+{
+    long long d[5];
+    int n, sh = fcn__tx_get(cn->t, fcn__tx_get(cn->t, L, "input_param", 0), "shape", 0);
+    fcn_status s;
+    if (sh < 0) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no input_param { shape { dim ... } }", where);
+    if ((s = fcn__caffe_dims(cn, sh, "dim", d, &n)) != FCN_OK) return s;
+    return fcn__caffe_shape4(cn, d, n, where);
+}
+
+/* MemoryData: memory_data_param { channels height width }. */
+static fcn_status fcn__caffe_memory_data(fcn__caffe *cn, int L, const char *where)
+{
+    static const char *const keys[] = {"channels", "height", "width"};
+    long long d[4];
+    int mp = fcn__tx_get(cn->t, L, "memory_data_param", 0), x, v;
+    fcn_status s;
+    d[0] = 1;
+    for (x = 0; x < 3; x++) {
+        if ((s = fcn__tx_int(cn->c, cn->t, mp, keys[x], 0, 0, 1 << 30, 0, &v)) != FCN_OK) return s;
+        d[x + 1] = v;
     }
-    for (li = 0; li < nl; li++) {
-        int L = fcn__tx_get(t, root, key, li), ti = fcn__tx_get(t, L, "type", 0), ni = fcn__tx_get(t, L, "name", 0);
-        int nb = fcn__tx_count(t, L, "bottom"), nt = fcn__tx_count(t, L, "top"), p;
-        const char *type;
-        fcn__str name, tn;
-        fcn_layer dl;
-        name.p = NULL;
-        name.n = 0;
-        tn = name;
-        if (!t->n[L].is_msg) return fcn__ifail(c, FCN_ERR_FORMAT, "line %d: %s must be a message", t->n[L].line, key);
-        if (ni >= 0) name = t->n[ni].val;
-        if (ti >= 0) tn = t->n[ti].val;
-        snprintf(where, sizeof where, "line %d: layer '%s' (%s)", t->n[L].line, fcn__str_show(name, b1, sizeof b1),
-                 fcn__str_show(tn, b2, sizeof b2));
-        if (fcn__caffe_skip(t, L)) continue;
-        type = fcn__caffe_type(tn);
-        if (!type) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
-        memset(&dl, 0, sizeof dl);
-        /* data layers start the chain */
-        if (!strcmp(type, "Input") || !strcmp(type, "Data") || !strcmp(type, "ImageData") || !strcmp(type, "MemoryData")) {
-            if (head.p) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: a second input (only one is supported)", where);
-            if (nt < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no top", where);
-            head = t->n[fcn__tx_get(t, L, "top", 0)].val;
-            if (!strcmp(type, "Input")) {
-                int ip = fcn__tx_get(t, L, "input_param", 0), sh = fcn__tx_get(t, ip, "shape", 0);
-                if (sh < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no input_param { shape { dim ... } }", where);
-                if ((s = fcn__caffe_dims(c, t, sh, "dim", d, &n)) != FCN_OK) return s;
-                if ((s = fcn__caffe_shape4(c, m, d, n, where)) != FCN_OK) return s;
-            } else if (!strcmp(type, "MemoryData")) {
-                int mp = fcn__tx_get(t, L, "memory_data_param", 0), x;
-                d[0] = 1;
-                for (x = 0; x < 3; x++) {
-                    static const char *const mk[] = {"channels", "height", "width"};
-                    int v;
-                    if ((s = fcn__tx_int(c, t, mp, mk[x], 0, 0, 1 << 30, 0, &v)) != FCN_OK) return s;
-                    d[x + 1] = v;
-                }
-                if ((s = fcn__caffe_shape4(c, m, d, 4, where)) != FCN_OK) return s;
-            }
-            if ((s = fcn__caffe_transform(c, t, L, m, where)) != FCN_OK) return s;
-            if (!m->in_h)
-                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no input shape (give transform_param crop_size, or use an Input layer)", where);
-            m->cur.c = m->in_c;
-            m->cur.h = m->in_h;
-            m->cur.w = m->in_w;
-            continue;
-        }
-        if (!head.p) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: comes before the net's input", where);
-        if (nb != 1 || nt != 1)
-            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: %d bottoms and %d tops; only a chain of layers (one each) is supported",
-                              where, nb, nt);
-        {
-            fcn__str bot = t->n[fcn__tx_get(t, L, "bottom", 0)].val;
-            if (!fcn__str_same(bot, head))
-                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: reads '%s' but the net's current blob is '%s' (only a chain of layers is supported)",
-                                  where, fcn__str_show(bot, b1, sizeof b1), fcn__str_show(head, b2, sizeof b2));
-            head = t->n[fcn__tx_get(t, L, "top", 0)].val; /* in place when top == bottom */
-        }
-        if (!strcmp(type, "Convolution") || !strcmp(type, "InnerProduct")) {
-            int conv = !strcmp(type, "Convolution"), bias, nblob, found, ph, pw, sh, sw, nout;
-            fcn__blob blobs[4];
-            float *wt = NULL, *bs = NULL;
-            char shape[96];
-            size_t want;
-            p = fcn__tx_get(t, L, conv ? "convolution_param" : "inner_product_param", 0);
-            if (p < 0) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no %s", where, conv ? "convolution_param" : "inner_product_param");
-            if ((s = fcn__tx_int(c, t, p, "num_output", 0, 1, FCN__MAX_MAPS, 0, &nout)) != FCN_OK) return s;
-            if (nout < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no num_output", where);
-            if ((s = fcn__tx_bool(c, t, p, "bias_term", 1, &bias)) != FCN_OK) return s;
-            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
-            if (k != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: axis %d (only 1 is supported)", where, k);
-            dl.maps = nout;
-            if (conv) {
-                int g, dil = 1, x;
-                if ((s = fcn__tx_int(c, t, p, "group", 0, 0, 1 << 30, 1, &g)) != FCN_OK) return s;
-                if (g != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: group %d (only group 1 is supported)", where, g);
-                for (x = 0; x < fcn__tx_count(t, p, "dilation"); x++) {
-                    if ((s = fcn__tx_int(c, t, p, "dilation", x, 0, 1 << 30, 1, &dil)) != FCN_OK) return s;
-                    if (dil != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: dilation %d (only 1 is supported)", where, dil);
-                }
-                dl.type = FCN_LAYER_CONV;
-                if ((s = fcn__caffe_hw(c, t, p, "kernel_size", 0, 1, &dl.kh, &dl.kw, where)) != FCN_OK) return s;
-                if (dl.kh < 1 || dl.kw < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
-                if ((s = fcn__caffe_hw(c, t, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
-                if ((s = fcn__caffe_hw(c, t, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
-                if (sh != sw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: stride %dx%d (fcn needs the same stride in both directions)", where, sh, sw);
-                if (ph != pw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pad %dx%d (fcn needs the same pad in both directions)", where, ph, pw);
-                dl.stride = sh;
-                dl.pad = ph;
-            } else {
-                dl.type = FCN_LAYER_FC;
-                m->flat = 0;
-            }
-            /* the blobs, matched by layer name as Caffe does */
-            if ((s = fcn__caffe_find(c, w, wn, name, blobs, &nblob, &found, where)) != FCN_OK) return s;
-            if (!found) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: the caffemodel has no layer of that name", where);
-            if (nblob != 1 + bias)
-                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: needs %d blob%s (bias_term %s), the caffemodel has %d", where, 1 + bias,
-                                  bias ? "s" : "", bias ? "true" : "false", nblob);
-            if (!m->in_c) {
-                /* a Data layer without channel count: take it from the first layer's weights */
-                size_t per = conv ? (size_t)nout * (size_t)dl.kh * (size_t)dl.kw : (size_t)nout * (size_t)m->cur.h * (size_t)m->cur.w;
-                if (blobs[0].count == 0 || blobs[0].count % per || blobs[0].count / per > FCN__MAX_MAPS)
-                    return fcn__ifail(c, FCN_ERR_FORMAT, "%s: cannot infer the input channels from its %lu weights", where,
-                                      (unsigned long)blobs[0].count);
-                m->in_c = m->cur.c = (int)(blobs[0].count / per);
-            }
-            want = fcn__imp_wcount(m, &dl);
-            if (conv) snprintf(shape, sizeof shape, "%dx%dx%dx%d", nout, m->cur.c, dl.kh, dl.kw);
-            else snprintf(shape, sizeof shape, "%dx%lu", nout, (unsigned long)((size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w));
-            if (!conv) {
-                int tr;
-                if ((s = fcn__tx_bool(c, t, p, "transpose", 0, &tr)) != FCN_OK) return s;
-                if ((s = fcn__caffe_take(c, &blobs[0], want, shape, where, 0, &wt)) != FCN_OK) return s;
-                if (tr) { /* the blob is K x N */
-                    size_t K = want / (size_t)nout, a, bb;
-                    float *tw = FCN__CAST(float *, fcn__alloc(want, sizeof(float)));
-                    if (!tw) {
-                        FCN_FREE(wt);
-                        return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-                    }
-                    for (a = 0; a < (size_t)nout; a++)
-                        for (bb = 0; bb < K; bb++) tw[a * K + bb] = wt[bb * (size_t)nout + a];
-                    FCN_FREE(wt);
-                    wt = tw;
-                }
-            } else if ((s = fcn__caffe_take(c, &blobs[0], want, shape, where, 0, &wt)) != FCN_OK)
-                return s;
-            if (bias) {
-                snprintf(shape, sizeof shape, "%d", nout);
-                if ((s = fcn__caffe_take(c, &blobs[1], (size_t)nout, shape, where, 1, &bs)) != FCN_OK) {
-                    FCN_FREE(wt);
-                    return s;
-                }
-            }
-            if ((s = fcn__imp_add(m, &dl, wt, bs, where)) != FCN_OK) return s;
-            continue;
-        }
-        if (!strcmp(type, "Pooling")) {
-            int pool = 0, pi, glob, ph, pw, sh, sw, rm;
-            p = fcn__tx_get(t, L, "pooling_param", 0);
-            pi = fcn__tx_get(t, p, "pool", 0);
-            if (pi >= 0) {
-                if (fcn__str_eq(t->n[pi].val, "MAX") || fcn__str_eq(t->n[pi].val, "0")) pool = 0;
-                else if (fcn__str_eq(t->n[pi].val, "AVE") || fcn__str_eq(t->n[pi].val, "1")) pool = 1;
-                else
-                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pool method '%s' (MAX and AVE are supported)", where,
-                                      fcn__str_show(t->n[pi].val, b1, sizeof b1));
-            }
-            dl.type = pool ? FCN_LAYER_AVGPOOL : FCN_LAYER_MAXPOOL;
-            if ((s = fcn__tx_bool(c, t, p, "global_pooling", 0, &glob)) != FCN_OK) return s;
-            if (fcn__tx_count(t, p, "kernel_size") > 1 || fcn__tx_count(t, p, "stride") > 1 || fcn__tx_count(t, p, "pad") > 1)
-                return fcn__ifail(c, FCN_ERR_FORMAT, "%s: kernel_size, stride and pad are single values in pooling_param", where);
-            if ((s = fcn__caffe_hw(c, t, p, "kernel_size", 0, 1, &dl.kh, &dl.kw, where)) != FCN_OK) return s;
-            if ((s = fcn__caffe_hw(c, t, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
-            if ((s = fcn__caffe_hw(c, t, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
-            if (glob) {
-                dl.kh = m->cur.h;
-                dl.kw = m->cur.w;
-                sh = sw = 1;
-                if (ph || pw) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: global pooling with padding", where);
-            }
-            if (dl.kh < 1) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
-            if (sh != sw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: stride %dx%d (fcn needs the same stride in both directions)", where, sh, sw);
-            if (ph != pw) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: pad %dx%d (fcn needs the same pad in both directions)", where, ph, pw);
-            dl.stride = sh;
-            dl.pad = ph;
-            rm = fcn__tx_get(t, p, "round_mode", 0);
-            dl.ceil_mode = 1; /* Caffe's default: CEIL */
-            if (rm >= 0) {
-                if (fcn__str_eq(t->n[rm].val, "FLOOR") || fcn__str_eq(t->n[rm].val, "1")) dl.ceil_mode = 0;
-                else if (!(fcn__str_eq(t->n[rm].val, "CEIL") || fcn__str_eq(t->n[rm].val, "0")))
-                    return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: round_mode '%s'", where, fcn__str_show(t->n[rm].val, b1, sizeof b1));
-            }
-            if ((s = fcn__imp_add(m, &dl, NULL, NULL, where)) != FCN_OK) return s;
-            continue;
-        }
-        if (!strcmp(type, "ReLU")) {
-            dl.type = FCN_LAYER_RELU;
-            p = fcn__tx_get(t, L, "relu_param", 0);
-            if ((s = fcn__tx_float(c, t, p, "negative_slope", 0, 0.0f, &dl.slope)) != FCN_OK) return s;
-        } else if (!strcmp(type, "TanH")) dl.type = FCN_LAYER_TANH;
-        else if (!strcmp(type, "Sigmoid")) dl.type = FCN_LAYER_SIGMOID;
-        else if (!strcmp(type, "Dropout")) dl.type = FCN_LAYER_DROPOUT;
-        else if (!strcmp(type, "Softmax")) {
-            p = fcn__tx_get(t, L, "softmax_param", 0);
-            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
-            if (k != 1) return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: softmax axis %d (only 1, the channels)", where, k);
-            dl.type = FCN_LAYER_SOFTMAX;
-        } else if (!strcmp(type, "Flatten")) {
-            p = fcn__tx_get(t, L, "flatten_param", 0);
-            if ((s = fcn__tx_int(c, t, p, "axis", 0, -4, 4, 1, &k)) != FCN_OK) return s;
-            if (k != 1 || fcn__tx_get(t, p, "end_axis", 0) >= 0)
-                return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: only a Flatten from axis 1 to the end is supported", where);
-            m->flat = 1;
-            continue;
-        } else
-            return fcn__ifail(c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
-        if ((s = fcn__imp_add(m, &dl, NULL, NULL, where)) != FCN_OK) return s;
+    return fcn__caffe_shape4(cn, d, 4, where);
+}
+
+/* ---- layers with weights ---- */
+
+/* num_output, bias_term, axis: what Convolution and InnerProduct share; *p their param. */
+static fcn_status fcn__caffe_weighted(fcn__caffe *cn, int L, const char *param, fcn_layer *d, int *p, int *bias,
+                                      const char *where)
+{
+    int axis;
+    fcn_status s;
+    *p = fcn__tx_get(cn->t, L, param, 0);
+    if (*p < 0) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no %s", where, param);
+    if ((s = fcn__tx_int(cn->c, cn->t, *p, "num_output", 0, 1, FCN__MAX_MAPS, 0, &d->maps)) != FCN_OK) return s;
+    if (d->maps < 1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no num_output", where);
+    if ((s = fcn__tx_bool(cn->c, cn->t, *p, "bias_term", 1, bias)) != FCN_OK) return s;
+    if ((s = fcn__tx_int(cn->c, cn->t, *p, "axis", 0, -4, 4, 1, &axis)) != FCN_OK) return s;
+    if (axis != 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: axis %d (only 1 is supported)", where, axis);
+    return FCN_OK;
+}
+
+/* A Data layer may not say its channels: the first weights tell them (blob 0 of b). */
+static fcn_status fcn__caffe_infer_channels(fcn__caffe *cn, const fcn_layer *d, const fcn__blob *b, const char *where)
+{
+    fcn__imp *m = cn->m;
+    size_t per = d->type == FCN_LAYER_CONV ? (size_t)d->maps * (size_t)d->kh * (size_t)d->kw
+                                           : (size_t)d->maps * (size_t)m->cur.h * (size_t)m->cur.w;
+    if (b->count == 0 || b->count % per || b->count / per > FCN__MAX_MAPS)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: cannot infer the input channels from its %lu weights", where,
+                          (unsigned long)b->count);
+    m->in_c = m->cur.c = (int)(b->count / per);
+    return FCN_OK;
+}
+
+/* The weights of layer d from blob b into *w: conv maps x C x kh x kw, fc maps x K (an
+   InnerProduct with transpose stores K x maps). */
+static fcn_status fcn__caffe_weights(fcn__caffe *cn, int p, const fcn_layer *d, const fcn__blob *b, float **w,
+                                     const char *where)
+{
+    size_t want = fcn__imp_wcount(cn->m, d), K = want / (size_t)d->maps, i, j;
+    char shape[96];
+    int tr = 0;
+    float *tw;
+    fcn_status s;
+    if (d->type == FCN_LAYER_CONV) snprintf(shape, sizeof shape, "%dx%dx%dx%d", d->maps, cn->m->cur.c, d->kh, d->kw);
+    else snprintf(shape, sizeof shape, "%dx%lu", d->maps, (unsigned long)fcn__imp_count(cn->m));
+    if (d->type == FCN_LAYER_FC && (s = fcn__tx_bool(cn->c, cn->t, p, "transpose", 0, &tr)) != FCN_OK) return s;
+    if ((s = fcn__caffe_take(cn->c, b, want, shape, where, 0, w)) != FCN_OK || !tr) return s;
+    if (!(tw = FCN__CAST(float *, fcn__alloc(want, sizeof(float))))) {
+        FCN_FREE(*w);
+        return fcn__inomem(cn->c);
     }
-    if (!head.p || !m->in_h) return fcn__ifail(c, FCN_ERR_FORMAT, "the net has no input (input_dim, input_shape or an Input layer)");
-    /* the mean: one value for every channel, or one per channel */
-    if (m->have_mean) {
-        if (m->have_mean != 1 && m->have_mean != m->in_c)
-            return fcn__ifail(c, FCN_ERR_FORMAT, "transform_param: %d mean_value for %d channels", m->have_mean, m->in_c);
-        if (m->have_mean == 1 && m->in_c > 1) {
-            float v = m->mean[0], *mm = FCN__CAST(float *, fcn__alloc((size_t)m->in_c, sizeof(float)));
-            if (!mm) return fcn__ifail(c, FCN_ERR_NOMEM, "out of memory");
-            for (k = 0; k < m->in_c; k++) mm[k] = v;
-            FCN_FREE(m->mean);
-            m->mean = mm;
+    for (i = 0; i < (size_t)d->maps; i++)
+        for (j = 0; j < K; j++) tw[i * K + j] = (*w)[j * (size_t)d->maps + i];
+    FCN_FREE(*w);
+    *w = tw;
+    return FCN_OK;
+}
+
+/* Finds the layer's blobs by its name in the caffemodel and appends layer d with them. */
+static fcn_status fcn__caffe_add_weighted(fcn__caffe *cn, int L, int p, const fcn_layer *d, int bias, const char *where)
+{
+    fcn__blob blobs[4];
+    int nblob, found;
+    float *w = NULL, *b = NULL;
+    char shape[32];
+    fcn_status s;
+    if ((s = fcn__caffe_find(cn->c, cn->w, cn->wn, fcn__caffe_text(cn->t, L, "name"), blobs, &nblob, &found, where)) != FCN_OK)
+        return s;
+    if (!found) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: the caffemodel has no layer of that name", where);
+    if (nblob != 1 + bias)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: needs %d blob%s (bias_term %s), the caffemodel has %d", where, 1 + bias,
+                          bias ? "s" : "", bias ? "true" : "false", nblob);
+    if (!cn->m->in_c && (s = fcn__caffe_infer_channels(cn, d, &blobs[0], where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_weights(cn, p, d, &blobs[0], &w, where)) != FCN_OK) return s;
+    if (bias) {
+        snprintf(shape, sizeof shape, "%d", d->maps);
+        if ((s = fcn__caffe_take(cn->c, &blobs[1], (size_t)d->maps, shape, where, 1, &b)) != FCN_OK) {
+            FCN_FREE(w);
+            return s;
         }
     }
-    return fcn__imp_finish(m, out);
+    return fcn__imp_add(cn->m, d, w, b, where);
+}
+
+static fcn_status fcn__caffe_conv(fcn__caffe *cn, int L, const char *where)
+{
+    fcn_layer d;
+    int p, bias, group, dil, x, sh, sw, ph, pw;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__caffe_weighted(cn, L, "convolution_param", &d, &p, &bias, where)) != FCN_OK) return s;
+    if ((s = fcn__tx_int(cn->c, cn->t, p, "group", 0, 0, 1 << 30, 1, &group)) != FCN_OK) return s;
+    if (group != 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: group %d (only group 1 is supported)", where, group);
+    for (x = 0; x < fcn__tx_count(cn->t, p, "dilation"); x++) {
+        if ((s = fcn__tx_int(cn->c, cn->t, p, "dilation", x, 0, 1 << 30, 1, &dil)) != FCN_OK) return s;
+        if (dil != 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: dilation %d (only 1 is supported)", where, dil);
+    }
+    d.type = FCN_LAYER_CONV;
+    if ((s = fcn__caffe_hw(cn, p, "kernel_size", 0, 1, &d.kh, &d.kw, where)) != FCN_OK) return s;
+    if (d.kh < 1 || d.kw < 1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
+    if ((s = fcn__caffe_hw(cn, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_hw(cn, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_same(cn, "stride", sh, sw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_same(cn, "pad", ph, pw, where)) != FCN_OK) return s;
+    d.stride = sh;
+    d.pad = ph;
+    return fcn__caffe_add_weighted(cn, L, p, &d, bias, where);
+}
+
+static fcn_status fcn__caffe_inner_product(fcn__caffe *cn, int L, const char *where)
+{
+    fcn_layer d;
+    int p, bias;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__caffe_weighted(cn, L, "inner_product_param", &d, &p, &bias, where)) != FCN_OK) return s;
+    d.type = FCN_LAYER_FC;
+    return fcn__caffe_add_weighted(cn, L, p, &d, bias, where);
+}
+
+/* ---- pooling ---- */
+
+/* pooling_param's pool: MAX or AVE (by name or number). */
+static fcn_status fcn__caffe_pool_method(fcn__caffe *cn, int p, fcn_layer *d, const char *where)
+{
+    int pi = fcn__tx_get(cn->t, p, "pool", 0);
+    char b[72];
+    d->type = FCN_LAYER_MAXPOOL;
+    if (pi >= 0 && fcn__tx_enum(cn->t, pi, "AVE", "1")) d->type = FCN_LAYER_AVGPOOL;
+    else if (pi >= 0 && !fcn__tx_enum(cn->t, pi, "MAX", "0"))
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: pool method '%s' (MAX and AVE are supported)", where,
+                          fcn__str_show(cn->t->n[pi].val, b, sizeof b));
+    return FCN_OK;
+}
+
+/* pooling_param's round_mode: CEIL (Caffe's default) or FLOOR. */
+static fcn_status fcn__caffe_round_mode(fcn__caffe *cn, int p, fcn_layer *d, const char *where)
+{
+    int rm = fcn__tx_get(cn->t, p, "round_mode", 0);
+    char b[72];
+    d->ceil_mode = 1;
+    if (rm >= 0 && fcn__tx_enum(cn->t, rm, "FLOOR", "1")) d->ceil_mode = 0;
+    else if (rm >= 0 && !fcn__tx_enum(cn->t, rm, "CEIL", "0"))
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: round_mode '%s'", where, fcn__str_show(cn->t->n[rm].val, b, sizeof b));
+    return FCN_OK;
+}
+
+static fcn_status fcn__caffe_pooling(fcn__caffe *cn, int L, const char *where)
+{
+    const fcn__txt *t = cn->t;
+    fcn_layer d;
+    int p = fcn__tx_get(t, L, "pooling_param", 0), glob, sh, sw, ph, pw;
+    fcn_status s;
+    memset(&d, 0, sizeof d);
+    if ((s = fcn__caffe_pool_method(cn, p, &d, where)) != FCN_OK) return s;
+    if ((s = fcn__tx_bool(cn->c, t, p, "global_pooling", 0, &glob)) != FCN_OK) return s;
+    if (fcn__tx_count(t, p, "kernel_size") > 1 || fcn__tx_count(t, p, "stride") > 1 || fcn__tx_count(t, p, "pad") > 1)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: kernel_size, stride and pad are single values in pooling_param", where);
+    if ((s = fcn__caffe_hw(cn, p, "kernel_size", 0, 1, &d.kh, &d.kw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_hw(cn, p, "stride", 1, 1, &sh, &sw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_hw(cn, p, "pad", 0, 0, &ph, &pw, where)) != FCN_OK) return s;
+    if (glob) {
+        d.kh = cn->m->cur.h;
+        d.kw = cn->m->cur.w;
+        sh = sw = 1;
+        if (ph || pw) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: global pooling with padding", where);
+    }
+    if (d.kh < 1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no kernel_size", where);
+    if ((s = fcn__caffe_same(cn, "stride", sh, sw, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_same(cn, "pad", ph, pw, where)) != FCN_OK) return s;
+    d.stride = sh;
+    d.pad = ph;
+    if ((s = fcn__caffe_round_mode(cn, p, &d, where)) != FCN_OK) return s;
+    return fcn__imp_add(cn->m, &d, NULL, NULL, where);
+}
+
+/* ---- pointwise layers ---- */
+
+static fcn_status fcn__caffe_pointwise(fcn__caffe *cn, fcn_layer_type type, float slope, const char *where)
+{
+    fcn_layer d;
+    memset(&d, 0, sizeof d);
+    d.type = type;
+    d.slope = slope;
+    return fcn__imp_add(cn->m, &d, NULL, NULL, where);
+}
+
+static fcn_status fcn__caffe_relu(fcn__caffe *cn, int L, const char *where)
+{
+    float slope;
+    fcn_status s = fcn__tx_float(cn->c, cn->t, fcn__tx_get(cn->t, L, "relu_param", 0), "negative_slope", 0, 0.0f, &slope);
+    return s != FCN_OK ? s : fcn__caffe_pointwise(cn, FCN_LAYER_RELU, slope, where);
+}
+
+static fcn_status fcn__caffe_tanh(fcn__caffe *cn, int L, const char *where) { (void)L; return fcn__caffe_pointwise(cn, FCN_LAYER_TANH, 0.0f, where); }
+static fcn_status fcn__caffe_sigmoid(fcn__caffe *cn, int L, const char *where) { (void)L; return fcn__caffe_pointwise(cn, FCN_LAYER_SIGMOID, 0.0f, where); }
+static fcn_status fcn__caffe_dropout(fcn__caffe *cn, int L, const char *where) { (void)L; return fcn__caffe_pointwise(cn, FCN_LAYER_DROPOUT, 0.0f, where); }
+
+static fcn_status fcn__caffe_softmax(fcn__caffe *cn, int L, const char *where)
+{
+    int axis;
+    fcn_status s = fcn__tx_int(cn->c, cn->t, fcn__tx_get(cn->t, L, "softmax_param", 0), "axis", 0, -4, 4, 1, &axis);
+    if (s != FCN_OK) return s;
+    if (axis != 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: softmax axis %d (only 1, the channels)", where, axis);
+    return fcn__caffe_pointwise(cn, FCN_LAYER_SOFTMAX, 0.0f, where);
+}
+
+/* Flatten changes no values: only fc and pointwise layers may follow. */
+static fcn_status fcn__caffe_flatten(fcn__caffe *cn, int L, const char *where)
+{
+    int p = fcn__tx_get(cn->t, L, "flatten_param", 0), axis;
+    fcn_status s = fcn__tx_int(cn->c, cn->t, p, "axis", 0, -4, 4, 1, &axis);
+    if (s != FCN_OK) return s;
+    if (axis != 1 || fcn__tx_get(cn->t, p, "end_axis", 0) >= 0)
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: only a Flatten from axis 1 to the end is supported", where);
+    cn->m->flat = 1;
+    return FCN_OK;
+}
+
+/* ---- the table ---- */
+
+/* A layer type by its V2 name or V1 enum name (either may be NULL). source: a data layer,
+   where the chain starts (fn, if any, reads the input shape); else fn reads the layer
+   (NULL: known but refused). */
+typedef struct fcn__caffe_row {
+    const char *name, *v1;
+    fcn__caffe_fn fn;
+    int source;
+} fcn__caffe_row;
+
+static const fcn__caffe_row fcn__caffe_layers[] = {
+    {"Convolution", "CONVOLUTION", fcn__caffe_conv, 0},
+    {"Pooling", "POOLING", fcn__caffe_pooling, 0},
+    {"InnerProduct", "INNER_PRODUCT", fcn__caffe_inner_product, 0},
+    {"ReLU", "RELU", fcn__caffe_relu, 0},
+    {"TanH", "TANH", fcn__caffe_tanh, 0},
+    {"Sigmoid", "SIGMOID", fcn__caffe_sigmoid, 0},
+    {"Dropout", "DROPOUT", fcn__caffe_dropout, 0},
+    {"Softmax", "SOFTMAX", fcn__caffe_softmax, 0},
+    {"Flatten", "FLATTEN", fcn__caffe_flatten, 0},
+    {"Input", NULL, fcn__caffe_input, 1},
+    {"MemoryData", "MEMORY_DATA", fcn__caffe_memory_data, 1},
+    {"Data", "DATA", NULL, 1},
+    {"ImageData", "IMAGE_DATA", NULL, 1},
+    {NULL, "SPLIT", NULL, 0}, /* V1 nets write it: refused by the chain check (two tops) */
+};
+
+static const fcn__caffe_row *fcn__caffe_row_of(fcn__str type)
+{
+    size_t i;
+    for (i = 0; i < sizeof fcn__caffe_layers / sizeof fcn__caffe_layers[0]; i++) {
+        const fcn__caffe_row *r = &fcn__caffe_layers[i];
+        if ((r->name && fcn__str_eq(type, r->name)) || (r->v1 && fcn__str_eq(type, r->v1))) return r;
+    }
+    return NULL;
+}
+
+/* >>caffe-net
+   A NetParameter step by step: which field lists the layers, the net-level input, each
+   layer through the table (data layers start the chain, every other layer must read the
+   blob the one before wrote), then the mean for every channel. */
+
+/* 'layer' (V2) or 'layers' (V1), not both; *key the one used. */
+static fcn_status fcn__caffe_layer_key(fcn__caffe *cn, const char **key)
+{
+    int nl = fcn__tx_count(cn->t, 0, "layer"), nl1 = fcn__tx_count(cn->t, 0, "layers");
+    if (nl && nl1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "the net mixes 'layer' and legacy 'layers' fields");
+    if (nl + nl1 == 0) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "no layers (not a Caffe NetParameter prototxt?)");
+    *key = nl1 ? "layers" : "layer";
+    return FCN_OK;
+}
+
+/* The net-level input: 'input' with input_dim or input_shape (older nets; later ones
+   have an Input layer). */
+static fcn_status fcn__caffe_net_input(fcn__caffe *cn)
+{
+    const fcn__txt *t = cn->t;
+    long long d[5];
+    int i = fcn__tx_get(t, 0, "input", 0), k, n;
+    char b[72];
+    fcn_status s;
+    if (i < 0) return FCN_OK;
+    cn->head = t->n[i].val;
+    if (fcn__tx_count(t, 0, "input") > 1) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "the net has more than one input");
+    if (fcn__tx_get(t, 0, "input_dim", 0) >= 0) {
+        if ((s = fcn__caffe_dims(cn, 0, "input_dim", d, &n)) != FCN_OK) return s;
+    } else if ((k = fcn__tx_get(t, 0, "input_shape", 0)) >= 0) {
+        if ((s = fcn__caffe_dims(cn, k, "dim", d, &n)) != FCN_OK) return s;
+    } else
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "input '%s' without input_dim or input_shape", fcn__str_show(cn->head, b, sizeof b));
+    if ((s = fcn__caffe_shape4(cn, d, n, "net input")) != FCN_OK) return s;
+    fcn__imp_input(cn->m, cn->m->in_c, cn->m->in_h, cn->m->in_w);
+    return FCN_OK;
+}
+
+/* A data layer: its top is the net's input; its shape from its own parameters (shape,
+   if any) or transform_param's crop_size. */
+static fcn_status fcn__caffe_source(fcn__caffe *cn, int L, fcn__caffe_fn shape, const char *where)
+{
+    fcn__imp *m = cn->m;
+    fcn_status s;
+    if (cn->head.p) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: a second input (only one is supported)", where);
+    if (fcn__tx_count(cn->t, L, "top") < 1) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no top", where);
+    cn->head = fcn__caffe_text(cn->t, L, "top");
+    if (shape && (s = shape(cn, L, where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_transform(cn, L, where)) != FCN_OK) return s;
+    if (!m->in_h)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: no input shape (give transform_param crop_size, or use an Input layer)", where);
+    fcn__imp_input(m, m->in_c, m->in_h, m->in_w);
+    return FCN_OK;
+}
+
+/* Any other layer reads the blob the chain has reached and writes the next (in place
+   when top == bottom), then its handler fn (NULL: refused) reads it. */
+static fcn_status fcn__caffe_link(fcn__caffe *cn, int L, fcn__caffe_fn fn, const char *where)
+{
+    const fcn__txt *t = cn->t;
+    int nb = fcn__tx_count(t, L, "bottom"), nt = fcn__tx_count(t, L, "top");
+    fcn__str bot;
+    char b1[72], b2[72];
+    if (!cn->head.p) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: comes before the net's input", where);
+    if (nb != 1 || nt != 1)
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: %d bottoms and %d tops; only a chain of layers (one each) is supported",
+                          where, nb, nt);
+    bot = fcn__caffe_text(t, L, "bottom");
+    if (!fcn__str_same(bot, cn->head))
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: reads '%s' but the net's current blob is '%s' (only a chain of layers is supported)",
+                          where, fcn__str_show(bot, b1, sizeof b1), fcn__str_show(cn->head, b2, sizeof b2));
+    cn->head = fcn__caffe_text(t, L, "top");
+    if (!fn) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
+    return fn(cn, L, where);
+}
+
+/* One layer of the net (key: 'layer' or 'layers'), through the table. */
+static fcn_status fcn__caffe_layer(fcn__caffe *cn, int L, const char *key)
+{
+    const fcn__txt *t = cn->t;
+    const fcn__caffe_row *row;
+    fcn__str type = fcn__caffe_text(t, L, "type");
+    char where[200], b1[72], b2[72];
+    if (!t->n[L].is_msg) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "line %d: %s must be a message", t->n[L].line, key);
+    snprintf(where, sizeof where, "line %d: layer '%s' (%s)", t->n[L].line,
+             fcn__str_show(fcn__caffe_text(t, L, "name"), b1, sizeof b1), fcn__str_show(type, b2, sizeof b2));
+    if (fcn__caffe_skip(t, L)) return FCN_OK;
+    if (!(row = fcn__caffe_row_of(type))) return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: layer type not supported", where);
+    if (row->source) return fcn__caffe_source(cn, L, row->fn, where);
+    return fcn__caffe_link(cn, L, row->fn, where);
+}
+
+/* The mean: one value for every channel, or one per channel. */
+static fcn_status fcn__caffe_mean(fcn__caffe *cn)
+{
+    fcn__imp *m = cn->m;
+    float *mm;
+    int k;
+    if (!m->nmean) return FCN_OK;
+    if (m->nmean != 1 && m->nmean != m->in_c)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "transform_param: %d mean_value for %d channels", m->nmean, m->in_c);
+    if (m->nmean == 1 && m->in_c > 1) {
+        if (!(mm = FCN__CAST(float *, fcn__alloc((size_t)m->in_c, sizeof(float))))) return fcn__inomem(cn->c);
+        for (k = 0; k < m->in_c; k++) mm[k] = m->mean[0];
+        FCN_FREE(m->mean);
+        m->mean = mm;
+    }
+    return FCN_OK;
+}
+
+static fcn_status fcn__caffe_net(fcn__caffe *cn, fcn_net **out)
+{
+    const fcn__txt *t = cn->t;
+    const char *key = NULL;
+    fcn_status s;
+    int L;
+    if ((s = fcn__caffe_layer_key(cn, &key)) != FCN_OK) return s;
+    if ((s = fcn__caffe_net_input(cn)) != FCN_OK) return s;
+    for (L = t->n[0].child; L >= 0; L = t->n[L].next)
+        if (fcn__str_eq(t->n[L].key, key) && (s = fcn__caffe_layer(cn, L, key)) != FCN_OK) return s;
+    if (!cn->head.p || !cn->m->in_h)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "the net has no input (input_dim, input_shape or an Input layer)");
+    if ((s = fcn__caffe_mean(cn)) != FCN_OK) return s;
+    return fcn__imp_finish(cn->m, out);
 }
 
 FCNDEF fcn_status fcn_net_load_caffe_memory(const void *prototxt, size_t prototxt_size, const void *caffemodel,
@@ -2567,10 +3304,8 @@ FCNDEF fcn_status fcn_net_load_caffe_memory(const void *prototxt, size_t prototx
     fcn__ictx c;
     fcn__txt t;
     fcn__imp m;
-    fcn__pb r;
-    fcn__pbf f;
-    const char *why = NULL;
-    int rc;
+    fcn__caffe cn;
+    const char *why;
     fcn_status st;
     if (!out) return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_caffe_memory: out is NULL");
     *out = NULL;
@@ -2578,16 +3313,23 @@ FCNDEF fcn_status fcn_net_load_caffe_memory(const void *prototxt, size_t prototx
         return fcn__fail(err, FCN_ERR_ARG, "fcn_net_load_caffe_memory: data is NULL");
     c.name = name ? name : "caffe model";
     c.err = err;
-    /* the whole caffemodel must be well-formed at its top level */
-    r = fcn__pb_of(FCN__CAST(const unsigned char *, caffemodel), caffemodel_size);
-    while ((rc = fcn__pb_next(&r, &f, &why)) > 0) {
-    }
-    if (rc < 0) return fcn__pb_bad(&c, "caffemodel", why);
+    /* the whole caffemodel must be well-formed at its top level: a layer is looked up in
+       it later, and a fault past the layers the net uses would go unnoticed */
+    if ((why = fcn__pb_check(FCN__CAST(const unsigned char *, caffemodel), caffemodel_size)) != NULL)
+        return fcn__pb_bad(&c, "caffemodel", why);
     memset(&m, 0, sizeof m);
     m.c = &c;
     m.scale = 1.0f;
     st = fcn__tx_parse(&c, FCN__CAST(const unsigned char *, prototxt), prototxt_size, &t);
-    if (st == FCN_OK) st = fcn__caffe_net(&c, &t, FCN__CAST(const unsigned char *, caffemodel), caffemodel_size, &m, out);
+    if (st == FCN_OK) {
+        cn.c = &c;
+        cn.t = &t;
+        cn.w = FCN__CAST(const unsigned char *, caffemodel);
+        cn.wn = caffemodel_size;
+        cn.m = &m;
+        cn.head = fcn__str_of(NULL, 0);
+        st = fcn__caffe_net(&cn, out);
+    }
     FCN_FREE(t.n);
     fcn__imp_free(&m);
     if (st == FCN_OK) fcn__ok(err);
@@ -2614,7 +3356,8 @@ FCNDEF fcn_status fcn_net_load_caffe(const char *prototxt, const char *caffemode
     return st;
 }
 
-/* ---- choosing the loader ---- */
+/* >>any
+   One entry point for the command line and tools: the loader chosen by the files. */
 
 static int fcn__ends_with(const char *s, const char *suffix)
 {
@@ -2655,7 +3398,6 @@ FCNDEF fcn_status fcn_net_load_any(const char *const *paths, int n, fcn_net **ou
     }
     return fcn_net_load(paths[0], out, err);
 }
-/* <<import */
 
 #endif /* FCN_IMPORT__IMPLEMENTED */
 #endif /* FCN_IMPORT_IMPLEMENTATION */
