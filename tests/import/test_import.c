@@ -1,4 +1,4 @@
-/* Tests of fcn.h's Caffe and ONNX loaders (the import section). Prints "PASS: name" /
+/* Tests of fcn_import.h's Caffe and ONNX loaders. Prints "PASS: name" /
    "FAIL: name: why" lines (tests/run.sh counts them). Run from the repository root:
 
      build/test_import [DIR]     DIR: the cases (default tests/data/import, written by
