@@ -168,6 +168,10 @@
        FCN_NO_THREADS    no pthreads: every map runs on the calling thread
        FCN_MALLOC, FCN_FREE   allocator (both or neither; default malloc/free)
        FCN_DEFAULT_MEMORY     the dense path's scratch budget when options.max_memory is 0
+       FCN_NO_SIMD       compile the portable kernels only (fcn_simd_name() is "none");
+                         by default x86-64 builds with gcc or clang carry the AVX2 and
+                         AVX-512 kernels (target attributes) and pick at run time, and
+                         AArch64 builds carry NEON (>>kernels)
        FCN_NO_HUGEPAGES  on Linux, do not ask for transparent huge pages for the dense
                          scratch (asked for where <sys/mman.h> declares MADV_HUGEPAGE:
                          gcc's default gnu modes do; with -std=c99 define _DEFAULT_SOURCE)
@@ -248,10 +252,19 @@ typedef struct fcn_shape {
 
 typedef enum fcn_path { FCN_PATH_DENSE = 0, FCN_PATH_SLIDING = 1, FCN_PATH_COUNT } fcn_path;
 
-/* Which convolution kernels the dense path uses: the SIMD ones compiled in for this
-   target (AVX-512F, AVX2+FMA or NEON, see fcn_simd_name) or the portable C ones. Both
-   give the same bits; the choice exists so that tests can prove it. */
-typedef enum fcn_kernel { FCN_KERNEL_AUTO = 0, FCN_KERNEL_PORTABLE = 1, FCN_KERNEL_COUNT } fcn_kernel;
+/* Which convolution kernels the dense path uses. AUTO: the widest SIMD family that this
+   build has and this CPU runs (fcn_simd_name says which); the others name one family,
+   and a map that asks for one this build or CPU lacks is refused (FCN_ERR_UNSUPPORTED;
+   fcn_kernel_available tells beforehand). All give the same bits; the choice exists so
+   that tests and benchmarks can prove and measure it. */
+typedef enum fcn_kernel {
+    FCN_KERNEL_AUTO = 0,
+    FCN_KERNEL_PORTABLE = 1, /* plain C, always there */
+    FCN_KERNEL_AVX2 = 2,     /* x86-64 AVX2 + FMA */
+    FCN_KERNEL_AVX512 = 3,   /* x86-64 AVX-512F */
+    FCN_KERNEL_NEON = 4,     /* AArch64 NEON */
+    FCN_KERNEL_COUNT
+} fcn_kernel;
 
 typedef enum fcn_border {
     FCN_BORDER_MIRROR = 0,
@@ -341,9 +354,15 @@ FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *e
 FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_error *err);
 FCNDEF fcn_status fcn_file_commit(fcn_file *f, fcn_error *err);
 FCNDEF void fcn_file_abort(fcn_file *f);
-/* The SIMD instruction set of the dense path's kernels in this build ("avx512f",
-   "avx2+fma", "neon" or "none"). */
+/* The SIMD instruction set of the kernels that the dense path runs here with
+   FCN_KERNEL_AUTO: the widest this build has and this CPU supports ("avx512f",
+   "avx2+fma", "neon" or "none"). Builds with gcc or clang for x86-64 have the AVX2 and
+   AVX-512 kernels whatever -march says and ask the CPU at run time. */
 FCNDEF const char *fcn_simd_name(void);
+/* Whether kernel choice k runs in this build on this CPU (AUTO and PORTABLE always). */
+FCNDEF int fcn_kernel_available(fcn_kernel k);
+/* "portable", "avx2+fma", "avx512f", "neon"; for AUTO, the name of what it picks here. */
+FCNDEF const char *fcn_kernel_name(fcn_kernel k);
 
 /* The library's exp and the activations built on it (the fcn-arith section). */
 FCNDEF float fcn_expf(float x);
@@ -1838,7 +1857,7 @@ typedef struct fcn__job {
     int stride;
     int threads;
     size_t budget;      /* the dense path's scratch bytes */
-    int portable;       /* the portable kernels, not the SIMD ones */
+    fcn_kernel kernel;  /* the dense path's kernels, available here */
     fcn__progress prog; /* fn and user set here; started by the map functions */
 } fcn__job;
 
@@ -1888,6 +1907,9 @@ static fcn_status fcn__job_init(const fcn_net *net, const float *img, int h, int
     if (o->threads < 0) return fcn__fail(err, FCN_ERR_ARG, "threads %d must be >= 0", o->threads);
     if ((unsigned)o->kernel >= (unsigned)FCN_KERNEL_COUNT)
         return fcn__fail(err, FCN_ERR_ARG, "unknown kernel choice %d", (int)o->kernel);
+    if (!fcn_kernel_available(o->kernel))
+        return fcn__fail(err, FCN_ERR_UNSUPPORTED, "kernels %s: not in this build or not supported by this CPU",
+                         fcn_kernel_name(o->kernel));
     j->net = net;
     j->img = img;
     j->h = h;
@@ -1896,7 +1918,7 @@ static fcn_status fcn__job_init(const fcn_net *net, const float *img, int h, int
     j->border = o->border;
     j->threads = o->threads ? o->threads : fcn__cpus();
     j->budget = o->max_memory ? o->max_memory : FCN_DEFAULT_MEMORY;
-    j->portable = o->kernel == FCN_KERNEL_PORTABLE;
+    j->kernel = o->kernel;
     j->prog.fn = o->progress;
     j->prog.user = o->progress_user;
     if (o->border == FCN_BORDER_VALID) {
@@ -2201,40 +2223,130 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
    The dense convolution's register-blocked micro-kernel, written once as a macro over a
    vector type: MB output maps x NV vectors of output pixels stay in registers while the
    taps run in the contract's order (channel, kernel row, kernel column), each tap one
-   fused multiply-add per accumulator. The portable version (plain arrays and fmaf) is
-   always compiled; an intrinsics version only where the compiler already targets
-   AVX-512F, AVX2+FMA or AArch64 NEON. Both give the same bits: an fma is an fma. */
-#if defined(__GNUC__) || defined(__clang__) /* a hint: integer arithmetic, never a pointer past its array */
+   fused multiply-add per accumulator; a relu that follows is applied as the block is
+   stored (the same x > 0 ? x : x * slope per lane). Several families, one per
+   instruction set, all giving the same bits (an fma is an fma):
+
+     portable  plain C, fmaf per lane (always compiled; FCN_KERNEL_PORTABLE)
+     avx2+fma  x86-64, 6 maps x 2 vectors of 8: 12 accumulators + 2 inputs + 1 weight
+               fill 15 of the 16 ymm registers; larger blocks spill (measured in >>kernels'
+               history: 4x3 ran at ~55%, 6x2 at ~85% of the AVX2 peak on Zen 4)
+     avx512f   x86-64, 6 maps x 4 vectors of 16: 24 of the 32 zmm registers
+     neon      AArch64, 6 maps x 4 vectors of 4: 24 of the 32 q registers
+
+   On x86-64 with gcc or clang every family is compiled whatever -march says, each
+   function with a target attribute, and the CPU is asked at run time (fcn__cpu_has, per
+   map: no global state), so that a plain -O2 build runs the AVX2 or AVX-512 kernels on
+   a CPU that has them. Elsewhere a family is compiled only where the compiler already
+   targets it (-mavx2 -mfma, -mavx512f, AArch64). FCN_NO_SIMD compiles the portable
+   family only. The blocks are unrolled by the preprocessor (FCN__EACH), not left to the
+   optimiser, so that -O2 keeps the accumulators in registers as -O3 does. */
+#ifdef FCN__PREFETCH
+#elif defined(__GNUC__) || defined(__clang__) /* a hint: integer arithmetic, never a pointer past its array */
 #define FCN__PREFETCH(p, floats) __builtin_prefetch((const void *)((uintptr_t)(p) + 4u * (unsigned)(floats)))
 #else
 #define FCN__PREFETCH(p, floats) ((void)0)
 #endif
-#define FCN__KERNEL(NAME, VT, VW, MB, NV, LOAD, STORE, SET1, FMA)                                         \
-    static void NAME(const float *buf, const size_t *slot, size_t ld, int C, int kh, int kw, int dil,      \
-                     const float *w, const float *bias, float *const *out, int x0)                        \
-    {                                                                                                     \
-        VT acc[MB][NV], in[NV], wv;                                                                       \
-        int m, v, c, ky, kx;                                                                              \
-        for (m = 0; m < MB; m++)                                                                          \
-            for (v = 0; v < NV; v++) acc[m][v] = SET1(bias[m]);                                           \
-        for (c = 0; c < C; c++)                                                                           \
-            for (ky = 0; ky < kh; ky++) {                                                                 \
-                const float *p = buf + slot[ky] + (size_t)c * ld + (size_t)x0;                            \
-                /* the next row's span: the first map block of a row brings it from L3 */                 \
-                const float *pn = ky + 1 < kh ? buf + slot[ky + 1] + (size_t)c * ld + (size_t)x0          \
-                                  : c + 1 < C ? buf + slot[0] + (size_t)(c + 1) * ld + (size_t)x0 : p;   \
-                for (v = 0; v < NV * VW + (kw - 1) * dil; v += 16) FCN__PREFETCH(pn, v);                  \
-                for (kx = 0; kx < kw; kx++, p += dil, w += MB) {                                          \
-                    for (v = 0; v < NV; v++) in[v] = LOAD(p + v * VW);                                    \
-                    for (m = 0; m < MB; m++) {                                                            \
-                        wv = SET1(w[m]);                                                                  \
-                        for (v = 0; v < NV; v++) acc[m][v] = FMA(wv, in[v], acc[m][v]);                   \
-                    }                                                                                     \
-                }                                                                                         \
-            }                                                                                             \
-        for (m = 0; m < MB; m++)                                                                          \
-            for (v = 0; v < NV; v++) STORE(out[m] + x0 + v * VW, acc[m][v]);                              \
+
+/* S once for each I = 0 .. N-1 (N <= 8, a constant), I an integer constant in S: the
+   preprocessor unrolls, and the dead copies (I >= N) index element 0, never past. */
+#define FCN__EACH(N, I, S)                                  \
+    do {                                                    \
+        FCN__EACH1(N, I, 0, S) FCN__EACH1(N, I, 1, S)       \
+        FCN__EACH1(N, I, 2, S) FCN__EACH1(N, I, 3, S)       \
+        FCN__EACH1(N, I, 4, S) FCN__EACH1(N, I, 5, S)       \
+        FCN__EACH1(N, I, 6, S) FCN__EACH1(N, I, 7, S)       \
+    } while (0)
+#define FCN__EACH1(N, I, K, S)                              \
+    if ((K) < (N)) {                                        \
+        enum { I = (K) < (N) ? (K) : 0 };                   \
+        S;                                                  \
     }
+
+/* What a kernel call computes: the rows of the input ring (buf, one slot offset per
+   kernel row, channels ld floats apart), the layer's shape, its biases from the first
+   map of the block, the block's output rows, and an optional relu slope. */
+typedef struct fcn__karg {
+    const float *buf;
+    const size_t *slot;
+    size_t ld;
+    int C, kh, kw, dil;
+    int c0, c1;        /* the channels of this call: from c0 = 0 the sums start at the bias,
+                          else they continue from what out holds */
+    const float *bias;
+    float *const *out;
+    const float *relu; /* NULL: the raw sums; else relu with this slope as they are stored */
+} fcn__karg;
+
+typedef void (*fcn__kern)(const fcn__karg *a, const float *w, int x0);
+#ifndef FCN__L1
+#define FCN__L1 16384
+#endif
+
+/* ATTR: the function's target attribute (or nothing). RELU(v, slope vector): the
+   relu of a vector, lane by lane exactly as fcn__relu. */
+/* One tap (kernel column KX of the current row) for every accumulator of the block. */
+#define FCN__TAP(VT, VW, MB, NV, LOAD, SET1, FMA, KX)                                                     \
+    do {                                                                                                  \
+        FCN__EACH(NV, v_, in[v_] = LOAD(p + (KX) * dil + v_ * VW));                                       \
+        FCN__EACH(MB, m_, {                                                                               \
+            VT wv = SET1(w[(KX) * MB + m_]);                                                              \
+            FCN__EACH(NV, v_, acc[m_][v_] = FMA(wv, in[v_], acc[m_][v_]));                                \
+        });                                                                                               \
+    } while (0)
+#define FCN__KERNEL(NAME, ATTR, VT, VW, MB, NV, LOAD, STORE, SET1, FMA, RELU)                             \
+    ATTR static void NAME(const fcn__karg *a, const float *w, int x0)                                     \
+    {                                                                                                     \
+        VT acc[MB][NV], in[NV];                                                                           \
+        const float *buf = a->buf + x0;                                                                   \
+        const size_t *slot = a->slot;                                                                     \
+        size_t ld = a->ld;                                                                                \
+        int c, ky, kx, kh = a->kh, kw = a->kw, dil = a->dil, pf;                                          \
+        if (a->c0 == 0)                                                                                   \
+            FCN__EACH(MB, m_, FCN__EACH(NV, v_, acc[m_][v_] = SET1(a->bias[m_])));                        \
+        else                                                                                              \
+            FCN__EACH(MB, m_, FCN__EACH(NV, v_, acc[m_][v_] = LOAD(a->out[m_] + x0 + v_ * VW)));          \
+        for (c = a->c0; c < a->c1; c++)                                                                   \
+            for (ky = 0; ky < kh; ky++) {                                                                 \
+                const float *p = buf + slot[ky] + (size_t)c * ld;                                         \
+                /* the next row's span: the first map block of a row brings it from L3 */                 \
+                const float *pn = ky + 1 < kh ? buf + slot[ky + 1] + (size_t)c * ld                       \
+                                  : c + 1 < a->c1 ? buf + slot[0] + (size_t)(c + 1) * ld : p;             \
+                for (pf = 0; pf < NV * VW + (kw - 1) * dil; pf += 16) FCN__PREFETCH(pn, pf);              \
+                for (kx = 0; kx < kw; kx++) FCN__TAP(VT, VW, MB, NV, LOAD, SET1, FMA, kx);                \
+                w += kw * MB;                                                                             \
+            }                                                                                             \
+        if (a->relu && a->c1 == a->C) {                                                                   \
+            VT slope = SET1(*a->relu);                                                                    \
+            FCN__EACH(MB, m_, FCN__EACH(NV, v_, acc[m_][v_] = RELU(acc[m_][v_], slope)));                 \
+        }                                                                                                 \
+        FCN__EACH(MB, m_, FCN__EACH(NV, v_, STORE(a->out[m_] + x0 + v_ * VW, acc[m_][v_])));              \
+    }
+
+/* The three sizes of a family: blocks of MB maps, pairs and single maps (for the maps
+   left over), each for 1 .. NV vectors; then the family's table. */
+#define FCN__FAMILY(P, ATTR, VT, VW, MB, NV, LOAD, STORE, SET1, FMA, RELU)                                \
+    FCN__KERNEL(P##_b1, ATTR, VT, VW, MB, 1, LOAD, STORE, SET1, FMA, RELU)                                \
+    FCN__KERNEL(P##_b2, ATTR, VT, VW, MB, (2 <= NV ? 2 : 1), LOAD, STORE, SET1, FMA, RELU)                  \
+    FCN__KERNEL(P##_b3, ATTR, VT, VW, MB, (3 <= NV ? 3 : 1), LOAD, STORE, SET1, FMA, RELU)                  \
+    FCN__KERNEL(P##_b4, ATTR, VT, VW, MB, (4 <= NV ? 4 : 1), LOAD, STORE, SET1, FMA, RELU)                  \
+    FCN__KERNEL(P##_p1, ATTR, VT, VW, 2, 1, LOAD, STORE, SET1, FMA, RELU)                                 \
+    FCN__KERNEL(P##_p2, ATTR, VT, VW, 2, (2 <= NV ? 2 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
+    FCN__KERNEL(P##_p3, ATTR, VT, VW, 2, (3 <= NV ? 3 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
+    FCN__KERNEL(P##_p4, ATTR, VT, VW, 2, (4 <= NV ? 4 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
+    FCN__KERNEL(P##_s1, ATTR, VT, VW, 1, 1, LOAD, STORE, SET1, FMA, RELU)                                 \
+    FCN__KERNEL(P##_s2, ATTR, VT, VW, 1, (2 <= NV ? 2 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
+    FCN__KERNEL(P##_s3, ATTR, VT, VW, 1, (3 <= NV ? 3 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
+    FCN__KERNEL(P##_s4, ATTR, VT, VW, 1, (4 <= NV ? 4 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
+    static const fcn__kfamily P = {MB, NV, VW, {P##_b1, P##_b2, P##_b3, P##_b4},                          \
+                                   {P##_p1, P##_p2, P##_p3, P##_p4}, {P##_s1, P##_s2, P##_s3, P##_s4}};
+
+/* A kernel family: blocks of mb maps, pairs and single maps, up to nv (<= 4) vectors of
+   vw pixels; index: vectors - 1. */
+typedef struct fcn__kfamily {
+    int mb, nv, vw;
+    fcn__kern block[4], pair[4], single[4];
+} fcn__kfamily;
 
 /* The portable vector: 8 floats in a struct, every operation an fmaf per lane. */
 typedef struct fcn__pv {
@@ -2260,91 +2372,137 @@ static fcn__pv fcn__pv_fma(fcn__pv a, fcn__pv b, fcn__pv c)
     for (i = 0; i < 8; i++) c.f[i] = fmaf(a.f[i], b.f[i], c.f[i]);
     return c;
 }
-#define FCN__PMB 4 /* portable block: 4 maps x 2 vectors of 8 pixels */
-#define FCN__PNV 2
-#define FCN__PK(NAME, MB, NV) FCN__KERNEL(NAME, fcn__pv, 8, MB, NV, fcn__pv_load, fcn__pv_store, fcn__pv_set1, fcn__pv_fma)
-FCN__PK(fcn__pk_b2, FCN__PMB, 2)
-FCN__PK(fcn__pk_b1, FCN__PMB, 1)
-FCN__PK(fcn__pk_p2, 2, 2)
-FCN__PK(fcn__pk_p1, 2, 1)
-FCN__PK(fcn__pk_s2, 1, 2)
-FCN__PK(fcn__pk_s1, 1, 1)
-
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define FCN__SIMD "avx512f"
-#define FCN__SVW 16
-#define FCN__SMB 6 /* 6 maps x 4 vectors of 16 pixels: 24 of the 32 zmm registers */
-#define FCN__SNV 4
-#define FCN__SK(NAME, MB, NV) \
-    FCN__KERNEL(NAME, __m512, 16, MB, NV, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define FCN__SIMD "avx2+fma"
-#define FCN__SVW 8
-#define FCN__SMB 4 /* 4 maps x 3 vectors of 8 pixels: 12 of the 16 ymm registers */
-#define FCN__SNV 3
-#define FCN__SK(NAME, MB, NV) \
-    FCN__KERNEL(NAME, __m256, 8, MB, NV, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps)
-#elif defined(__aarch64__) && defined(__ARM_NEON)
-#include <arm_neon.h>
-#define FCN__SIMD "neon"
-#define FCN__SVW 4
-#define FCN__SMB 6 /* 6 maps x 4 vectors of 4 pixels: 24 of the 32 q registers */
-#define FCN__SNV 4
-#define fcn__neon_fma(a, b, c) vfmaq_f32(c, a, b) /* fused: c + a*b, one rounding */
-#define FCN__SK(NAME, MB, NV) FCN__KERNEL(NAME, float32x4_t, 4, MB, NV, vld1q_f32, vst1q_f32, vdupq_n_f32, fcn__neon_fma)
-#endif
-#ifdef FCN__SIMD
-FCN__SK(fcn__sk_b4, FCN__SMB, 4)
-FCN__SK(fcn__sk_b3, FCN__SMB, 3)
-FCN__SK(fcn__sk_b2, FCN__SMB, 2)
-FCN__SK(fcn__sk_b1, FCN__SMB, 1)
-FCN__SK(fcn__sk_p4, 2, 4)
-FCN__SK(fcn__sk_p3, 2, 3)
-FCN__SK(fcn__sk_p2, 2, 2)
-FCN__SK(fcn__sk_p1, 2, 1)
-FCN__SK(fcn__sk_s4, 1, 4)
-FCN__SK(fcn__sk_s3, 1, 3)
-FCN__SK(fcn__sk_s2, 1, 2)
-FCN__SK(fcn__sk_s1, 1, 1)
-#else
-#define FCN__SIMD "none"
-#endif
-
-FCNDEF const char *fcn_simd_name(void) { return FCN__SIMD; }
-
-typedef void (*fcn__kern)(const float *, const size_t *, size_t, int, int, int, int, const float *, const float *,
-                          float *const *, int);
-
-/* A kernel family: blocks of mb maps, pairs and single maps (for the maps left over),
-   up to nv vectors of vw pixels. */
-typedef struct fcn__kset {
-    int mb, nv, vw;
-    fcn__kern block[4], pair[4], single[4]; /* index: vectors - 1 */
-} fcn__kset;
-
-static void fcn__kset_init(fcn__kset *k, int portable)
+static fcn__pv fcn__pv_relu(fcn__pv v, fcn__pv slope)
 {
-    memset(k, 0, sizeof *k);
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)) || (defined(__aarch64__) && defined(__ARM_NEON))
-    if (!portable) {
-        k->mb = FCN__SMB;
-        k->nv = FCN__SNV;
-        k->vw = FCN__SVW;
-        k->block[0] = fcn__sk_b1, k->block[1] = fcn__sk_b2, k->block[2] = fcn__sk_b3, k->block[3] = fcn__sk_b4;
-        k->pair[0] = fcn__sk_p1, k->pair[1] = fcn__sk_p2, k->pair[2] = fcn__sk_p3, k->pair[3] = fcn__sk_p4;
-        k->single[0] = fcn__sk_s1, k->single[1] = fcn__sk_s2, k->single[2] = fcn__sk_s3, k->single[3] = fcn__sk_s4;
-        return;
-    }
+    int i;
+    for (i = 0; i < 8; i++) v.f[i] = fcn__relu(v.f[i], slope.f[0]);
+    return v;
+}
+/* portable block: 4 maps x 2 vectors of 8 pixels */
+FCN__FAMILY(fcn__kf_portable, , fcn__pv, 8, 4, 2, fcn__pv_load, fcn__pv_store, fcn__pv_set1, fcn__pv_fma,
+            fcn__pv_relu)
+
+/* Which SIMD families this build has (FCN__X86_DISPATCH: chosen at run time). */
+#if !defined(FCN_NO_SIMD) && defined(__x86_64__) && !defined(__TINYC__) &&                              \
+    (defined(__clang__) || (defined(__GNUC__) && (__GNUC__ > 4 || (__GNUC__ == 4 && __GNUC_MINOR__ >= 9))))
+#define FCN__X86_DISPATCH
+#define FCN__HAVE_AVX2
+#define FCN__HAVE_AVX512
+#define FCN__AVX2_ATTR __attribute__((target("avx2,fma")))
+#define FCN__AVX512_ATTR __attribute__((target("avx512f,avx2,fma")))
+#elif !defined(FCN_NO_SIMD) && defined(__x86_64__)
+#if defined(__AVX2__) && defined(__FMA__)
+#define FCN__HAVE_AVX2
+#define FCN__AVX2_ATTR
 #endif
-    (void)portable;
-    k->mb = FCN__PMB;
-    k->nv = FCN__PNV;
-    k->vw = 8;
-    k->block[0] = fcn__pk_b1, k->block[1] = fcn__pk_b2;
-    k->pair[0] = fcn__pk_p1, k->pair[1] = fcn__pk_p2;
-    k->single[0] = fcn__pk_s1, k->single[1] = fcn__pk_s2;
+#if defined(__AVX512F__)
+#define FCN__HAVE_AVX512
+#define FCN__AVX512_ATTR
+#endif
+#elif !defined(FCN_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
+#define FCN__HAVE_NEON
+#endif
+
+#if defined(FCN__HAVE_AVX2) || defined(FCN__HAVE_AVX512)
+#include <immintrin.h>
+#endif
+#ifdef FCN__HAVE_AVX2
+FCN__AVX2_ATTR static __m256 fcn__avx2_relu(__m256 v, __m256 slope)
+{
+    return _mm256_blendv_ps(_mm256_mul_ps(v, slope), v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+FCN__FAMILY(fcn__kf_avx2, FCN__AVX2_ATTR, __m256, 8, 6, 2, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps,
+            _mm256_fmadd_ps, fcn__avx2_relu)
+#endif
+#ifdef FCN__HAVE_AVX512
+FCN__AVX512_ATTR static __m512 fcn__avx512_relu(__m512 v, __m512 slope)
+{
+    return _mm512_mask_mov_ps(_mm512_mul_ps(v, slope), _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+}
+FCN__FAMILY(fcn__kf_avx512, FCN__AVX512_ATTR, __m512, 16, 6, 4, _mm512_loadu_ps, _mm512_storeu_ps,
+            _mm512_set1_ps, _mm512_fmadd_ps, fcn__avx512_relu)
+#endif
+#ifdef FCN__HAVE_NEON
+#include <arm_neon.h>
+#define fcn__neon_fma(a, b, c) vfmaq_f32(c, a, b) /* fused: c + a*b, one rounding */
+static float32x4_t fcn__neon_relu(float32x4_t v, float32x4_t slope)
+{
+    return vbslq_f32(vcgtq_f32(v, vdupq_n_f32(0.0f)), v, vmulq_f32(v, slope));
+}
+FCN__FAMILY(fcn__kf_neon, , float32x4_t, 4, 6, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, fcn__neon_fma, fcn__neon_relu)
+#endif
+
+/* Whether this build, on this CPU, can run kernel family k (AUTO and PORTABLE always).
+   On x86-64 gcc and clang ask the CPU through __builtin_cpu_supports, which reads what
+   libgcc's (or compiler-rt's) constructor found before main, the OS's saving of the
+   wide registers included: nothing is set lazily here. */
+static int fcn__cpu_has(fcn_kernel k)
+{
+    switch (k) {
+    case FCN_KERNEL_AUTO:
+    case FCN_KERNEL_PORTABLE: return 1;
+#ifdef FCN__HAVE_AVX2
+#ifdef FCN__X86_DISPATCH
+    case FCN_KERNEL_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    case FCN_KERNEL_AVX2: return 1;
+#endif
+#endif
+#ifdef FCN__HAVE_AVX512
+#ifdef FCN__X86_DISPATCH
+    case FCN_KERNEL_AVX512: return __builtin_cpu_supports("avx512f");
+#else
+    case FCN_KERNEL_AVX512: return 1;
+#endif
+#endif
+#ifdef FCN__HAVE_NEON
+    case FCN_KERNEL_NEON: return 1;
+#endif
+    default: return 0;
+    }
+}
+
+/* What FCN_KERNEL_AUTO runs: the widest family this CPU has. */
+static fcn_kernel fcn__kernel_auto(void)
+{
+    static const fcn_kernel order[] = {FCN_KERNEL_AVX512, FCN_KERNEL_AVX2, FCN_KERNEL_NEON};
+    size_t i;
+    for (i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (fcn__cpu_has(order[i])) return order[i];
+    return FCN_KERNEL_PORTABLE;
+}
+
+FCNDEF int fcn_kernel_available(fcn_kernel k) { return (unsigned)k < (unsigned)FCN_KERNEL_COUNT && fcn__cpu_has(k); }
+
+FCNDEF const char *fcn_kernel_name(fcn_kernel k)
+{
+    static const char *const names[FCN_KERNEL_COUNT] = {"auto", "portable", "avx2+fma", "avx512f", "neon"};
+    if (k == FCN_KERNEL_AUTO) k = fcn__kernel_auto();
+    return (unsigned)k < (unsigned)FCN_KERNEL_COUNT ? names[k] : "unknown";
+}
+
+FCNDEF const char *fcn_simd_name(void)
+{
+    fcn_kernel k = fcn__kernel_auto();
+    return k == FCN_KERNEL_PORTABLE ? "none" : fcn_kernel_name(k);
+}
+
+/* The family that kernel choice k (checked by fcn__job_init) runs here. */
+static const fcn__kfamily *fcn__kfamily_of(fcn_kernel k)
+{
+    if (k == FCN_KERNEL_AUTO) k = fcn__kernel_auto();
+    switch (k) {
+#ifdef FCN__HAVE_AVX2
+    case FCN_KERNEL_AVX2: return &fcn__kf_avx2;
+#endif
+#ifdef FCN__HAVE_AVX512
+    case FCN_KERNEL_AVX512: return &fcn__kf_avx512;
+#endif
+#ifdef FCN__HAVE_NEON
+    case FCN_KERNEL_NEON: return &fcn__kf_neon;
+#endif
+    default: return &fcn__kf_portable;
+    }
 }
 
 /* >>stream
@@ -2363,6 +2521,8 @@ typedef struct fcn__stage {
     int softmax;           /* the last of them is a softmax */
     int C, H, W;           /* channels, grid rows and columns */
     int fast;              /* runs on the register-blocked kernels (step 1) */
+    const float *relu;     /* fast: its pointwise layers are one relu (and dropouts), this
+                              slope, which the kernels apply as they store */
     size_t ld;             /* floats from one channel's row to the next (padded width) */
     int R;                 /* rows in the ring */
     float *buf;            /* R slots, each C rows of ld floats, 64-byte aligned */
@@ -2376,7 +2536,7 @@ typedef struct fcn__stream {
     int top, left;   /* bordered coordinates of the crop's first pixel */
     int ns;          /* stages */
     fcn__stage *st;
-    fcn__kset ks;
+    const fcn__kfamily *ks; /* the kernels */
     int cur;         /* the stage being computed */
     int threads;     /* in the team */
     size_t units;    /* of the current stage's band */
@@ -2419,9 +2579,9 @@ static void fcn__unit_input(fcn__stream *S, const fcn__stage *s, int y)
 
 /* The maps of a convolution come in pieces: blocks of mb, then pairs, then a single
    map. Piece p: its first map, its size, and its weights (packed by fcn__pack). */
-static int fcn__pieces(const fcn__kset *k, int maps) { return maps / k->mb + maps % k->mb / 2 + maps % k->mb % 2; }
+static int fcn__pieces(const fcn__kfamily *k, int maps) { return maps / k->mb + maps % k->mb / 2 + maps % k->mb % 2; }
 
-static int fcn__piece(const fcn__kset *k, const fcn__stage *s, int p, int *mb, const float **w)
+static int fcn__piece(const fcn__kfamily *k, const fcn__stage *s, int p, int *mb, const float **w)
 {
     const fcn__layer *L = s->L;
     size_t taps = (size_t)L->in.c * (size_t)L->d.kh * (size_t)L->d.kw;
@@ -2446,22 +2606,46 @@ static void fcn__unit_conv_fast(fcn__stream *S, const fcn__stage *in, const fcn_
                                  int tid)
 {
     const fcn__layer *L = s->L;
-    const fcn__kset *k = &S->ks;
+    const fcn__kfamily *k = S->ks;
     size_t *slot = S->scratch + (size_t)tid * (size_t)S->maxkh;
     float *out[8];
     const float *w;
-    int ky, m, p, x0, step = k->nv * k->vw, C = L->in.c, kh = L->d.kh, kw = L->d.kw, dil = s->p->dil;
-    for (ky = 0; ky < kh; ky++) slot[ky] = (size_t)((y + ky * dil) % in->R) * (size_t)in->C * in->ld;
+    fcn__karg a;
+    int ky, m, p, x0, step = k->nv * k->vw, cb;
+    a.buf = in->buf;
+    a.slot = slot;
+    a.ld = in->ld;
+    a.C = L->in.c;
+    a.kh = L->d.kh;
+    a.kw = L->d.kw;
+    a.dil = s->p->dil;
+    a.out = out;
+    a.relu = s->relu;
+#ifdef FCN__CB
+    cb = FCN__CB;
+#else
+    {
+        size_t per = ((size_t)k->mb * (size_t)a.kw + (size_t)(step + (a.kw - 1) * a.dil)) * (size_t)a.kh * sizeof(float);
+        cb = (int)(FCN__L1 / per);
+        if (cb < 1) cb = 1;
+    }
+#endif
+    for (ky = 0; ky < a.kh; ky++) slot[ky] = (size_t)((y + ky * a.dil) % in->R) * (size_t)in->C * in->ld;
     for (p = p0; p < p1; p++) {
         int mb, m0 = fcn__piece(k, s, p, &mb, &w);
         const fcn__kern *kern = mb == 1 ? k->single : mb == 2 ? k->pair : k->block;
         for (m = 0; m < mb; m++) out[m] = fcn__row(s, m0 + m, y);
-        for (x0 = 0; x0 < s->W; x0 += step) {
-            int nv = (s->W - x0 + k->vw - 1) / k->vw;
-            if (nv > k->nv) nv = k->nv;
-            kern[nv - 1](in->buf, slot, in->ld, C, kh, kw, dil, w, L->b + m0, out, x0);
+        a.bias = L->b + m0;
+        for (a.c0 = 0; a.c0 < a.C; a.c0 = a.c1) {
+            a.c1 = a.c0 + cb < a.C ? a.c0 + cb : a.C;
+            for (x0 = 0; x0 < s->W; x0 += step) {
+                int nv = (s->W - x0 + k->vw - 1) / k->vw;
+                if (nv > k->nv) nv = k->nv;
+                kern[nv - 1](&a, w + (size_t)a.c0 * (size_t)(a.kh * a.kw * mb), x0);
+            }
         }
-        for (m = 0; m < mb; m++) fcn__post(S->net, s, out[m], (size_t)s->W);
+        if (!s->relu)
+            for (m = 0; m < mb; m++) fcn__post(S->net, s, out[m], (size_t)s->W);
     }
 }
 
@@ -2540,7 +2724,7 @@ static void fcn__softmax_row(const fcn__stage *s, int y)
    once), smaller groups otherwise, so that the threads finish a band together. */
 static int fcn__groups(const fcn__stream *S, const fcn__stage *s)
 {
-    int pieces = fcn__pieces(&S->ks, s->C), rows = s->hi - s->lo;
+    int pieces = fcn__pieces(S->ks, s->C), rows = s->hi - s->lo;
     int g = (8 * S->threads + rows - 1) / rows;
     return g < 1 ? 1 : g > pieces ? pieces : g;
 }
@@ -2564,13 +2748,13 @@ static void fcn__stage_unit(void *ctx, size_t u, int tid)
     else if (fcn__is_pool(s->L->d.type)) fcn__unit_pool(S, in, s, y);
     else if (!s->fast) fcn__unit_conv_generic(S, in, s, y, j);
     else {
-        int pieces = fcn__pieces(&S->ks, s->C), groups = (int)per_row;
+        int pieces = fcn__pieces(S->ks, s->C), groups = (int)per_row;
         fcn__unit_conv_fast(S, in, s, y, j * pieces / groups, (j + 1) * pieces / groups, tid);
     }
     if (per_row == 1) { /* the whole row: finish it while it is in this core's cache */
         if (s->softmax) fcn__softmax_row(s, y);
         if (S->fuse) {
-            fcn__unit_conv_fast(S, s, s + 1, y, 0, fcn__pieces(&S->ks, s[1].C), tid);
+            fcn__unit_conv_fast(S, s, s + 1, y, 0, fcn__pieces(S->ks, s[1].C), tid);
             if (s[1].softmax) fcn__softmax_row(s + 1, y);
         }
     }
@@ -2582,6 +2766,19 @@ static void fcn__stage_softmax(void *ctx, size_t u, int tid)
     const fcn__stage *s = &S->st[S->cur];
     (void)tid;
     fcn__softmax_row(s, s->lo + (int)u);
+}
+
+/* The slope of the one relu among layers [i0, i1) if the others are dropouts, else NULL. */
+static const float *fcn__only_relu(const fcn_net *net, int i0, int i1)
+{
+    const float *slope = NULL;
+    int i;
+    for (i = i0; i < i1; i++) {
+        const fcn_layer *d = &net->layers[i].d;
+        if (d->type == FCN_LAYER_RELU && !slope) slope = &d->slope;
+        else if (d->type != FCN_LAYER_DROPOUT) return NULL;
+    }
+    return slope;
 }
 
 /* Splits the net into stages for a plan. Returns the number of stages. */
@@ -2610,6 +2807,7 @@ static int fcn__stages(const fcn_net *net, const fcn__plan *plan, fcn__stage *st
             if (L->d.type == FCN_LAYER_SOFTMAX) st[n].softmax = 1;
         }
     }
+    for (i = 1; i <= n; i++) st[i].relu = st[i].fast ? fcn__only_relu(net, st[i].post0, st[i].post1) : NULL;
     return n + 1;
 }
 
@@ -2813,7 +3011,7 @@ static fcn_status fcn__stream_pack(fcn__stream *S, float **wpack, fcn_error *err
         const fcn__layer *L = &net->layers[i];
         if (L->d.kh > S->maxkh) S->maxkh = L->d.kh;
         if ((L->d.type == FCN_LAYER_CONV || L->d.type == FCN_LAYER_FC) && L->out.c >= 2) {
-            wpack[i] = fcn__pack(L, S->ks.mb);
+            wpack[i] = fcn__pack(L, S->ks->mb);
             if (!wpack[i]) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for packed weights");
         }
     }
@@ -2926,7 +3124,7 @@ static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
     memset(&S, 0, sizeof S);
     S.job = j;
     S.net = net;
-    fcn__kset_init(&S.ks, j->portable);
+    S.ks = fcn__kfamily_of(j->kernel);
     t.plan.l = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *t.plan.l));
     t.st = FCN__CAST(fcn__stage *, fcn__alloc((size_t)net->n + 1, sizeof *t.st));
     wpack = FCN__CAST(float **, fcn__alloc((size_t)net->n, sizeof *wpack));

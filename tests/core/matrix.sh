@@ -1,11 +1,12 @@
 #!/bin/sh
-# Builds tests/core/test_core.c six ways (two compilers, -O0 and -O3 -march=native, one
+# Builds tests/core/test_core.c seven ways (two compilers, -O0 and -O3 -march=native, one
 # build with AddressSanitizer + UndefinedBehaviorSanitizer, one without threads
-# (FCN_NO_THREADS)), runs each with --quick
+# (FCN_NO_THREADS), one with the portable kernels only (FCN_NO_SIMD); the builds without
+# -march carry the AVX2 and AVX-512 kernels too and run what the CPU has), runs each with --quick
 # --dump, and checks that every build passes and that all the dumps (maps of fixed
 # cases, bits of fcn_expf/tanh/sigmoid) are byte-identical: the arithmetic contract says
-# that no compiler, optimisation level or instruction set (SIMD kernels at
-# -march=native, portable ones at -O0) may change a bit.
+# that no compiler, optimisation level or instruction set (each build's test_core also
+# compares every kernel family the CPU runs) may change a bit.
 #
 # One line per build ("PASS: matrix gcc-O0" or "FAIL: ..."), one for the identity of the
 # dumps. A failing build's own FAIL lines are shown indented, so that they do not count.
@@ -31,7 +32,8 @@ $cc_name-O0|$CC|-O0
 $cc_name-O3-native|$CC|-O3 -march=native
 $clang_name-O0|$CLANG|-O0
 $clang_name-O3-native|$CLANG|-O3 -march=native
-$cc_name-O2-nothreads|$CC|-O2 -DFCN_NO_THREADS"
+$cc_name-O2-nothreads|$CC|-O2 -DFCN_NO_THREADS
+$cc_name-O2-nosimd|$CC|-O2 -DFCN_NO_SIMD"
 
 # Builds and runs one configuration; leaves status (0 ok, 1 build failed, 2 run failed)
 # in $dir/status.

@@ -166,8 +166,9 @@ static const char *cov_names[COV_N] = {
     "maxpool", "avgpool", "2+ fc layers", "relu", "relu with slope", "tanh", "sigmoid", "dropout",
     "softmax last", "stride leaving rows unused", "ceil pool dividing evenly", "1 thread", "2 threads",
     "3 threads", "7 threads", "sub-rectangle", "integer weights (ties)", "wide image", "portable kernels",
-    "SIMD (auto) kernels", "small max_memory (column tiles)", "conv or fc with 6+ maps"};
+    "SIMD kernels (auto or named)", "small max_memory (column tiles)", "conv or fc with 6+ maps"};
 static long cov[COV_N];
+static long cov_kernel[FCN_KERNEL_COUNT]; /* the kernel choices of the random cases */
 static long cov_bs[4][4]; /* border x output stride */
 
 static fcn_layer mk(fcn_layer_type t)
@@ -493,12 +494,15 @@ static void random_small(rng *r, int idx, double budget)
             int k = rint_(r, 0, 4);
             o.path = FCN_PATH_DENSE;
             o.threads = 1 + (o.threads % 7);
-            o.kernel = chance(r, 50) ? FCN_KERNEL_PORTABLE : FCN_KERNEL_AUTO;
+            /* half the time the portable kernels, else any family this CPU runs */
+            o.kernel = chance(r, 50) ? FCN_KERNEL_PORTABLE : (fcn_kernel)rint_(r, 0, FCN_KERNEL_COUNT - 1);
+            if (!fcn_kernel_available(o.kernel)) o.kernel = FCN_KERNEL_AUTO;
             o.max_memory = budgets[k];
             cov[o.kernel == FCN_KERNEL_PORTABLE ? COV_PORTABLE : COV_AUTO]++;
+            cov_kernel[o.kernel]++;
             if (k) cov[COV_TILED]++;
             snprintf(ctx2, sizeof ctx2, "%s, %d threads, %s kernels, max_memory %lu", ctx, o.threads,
-                     o.kernel ? "portable" : "auto", (unsigned long)o.max_memory);
+                     fcn_kernel_name(o.kernel), (unsigned long)o.max_memory);
             if (check(map_new(net, img, h, w, &o, &dense2, &oh2, &ow2, &e) == FCN_OK, "%s: dense: %s", ctx2, e.message))
                 same_map(dense, dense2, oh, ow, K, "dense", "dense (other threads, kernels, memory)", ctx2);
             free(dense2);
@@ -608,6 +612,9 @@ static void random_coverage(void)
     for (b = 0; b < 4; b++)
         for (s = 1; s <= 3; s++)
             check(cov_bs[b][s] > 0, "the random cases never had border %s with output stride %d", border_name((fcn_border)b), s);
+    for (i = FCN_KERNEL_PORTABLE; i < FCN_KERNEL_COUNT; i++)
+        check(cov_kernel[i] > 0 || !fcn_kernel_available((fcn_kernel)i), "the random cases never ran the %s kernels",
+              fcn_kernel_name((fcn_kernel)i));
     end();
 }
 
@@ -1017,6 +1024,166 @@ static fcn_net *make_net(rng *r, int ph, int pw, const fcn_layer *L, int n, fcn_
         for (k = 0; b && k < nb; k++) b[k] = runif(r) * 0.1f;
     }
     return net;
+}
+
+/* ------------------------------------------------------------------ kernel families */
+
+/* The kernel families this build should have on this CPU, from an oracle of its own:
+   the CPU's flags in /proc/cpuinfo (Linux x86-64), the target (AArch64 has NEON), the
+   build's FCN_NO_SIMD. -1: cannot tell here (not Linux, or a compiler without the
+   run-time dispatch), so only consistency is checked. */
+static int expect_kernel(fcn_kernel k)
+{
+    if (k == FCN_KERNEL_AUTO || k == FCN_KERNEL_PORTABLE) return 1;
+#if defined(FCN_NO_SIMD)
+    return 0;
+#elif defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
+    {
+        static char flags[8192];
+        static int have = -1;
+        if (have < 0) {
+            FILE *f = fopen("/proc/cpuinfo", "r");
+            char line[8192];
+            have = 0;
+            while (f && fgets(line, sizeof line, f))
+                if (strncmp(line, "flags", 5) == 0) {
+                    snprintf(flags, sizeof flags, "%s ", strchr(line, ':') ? strchr(line, ':') + 1 : "");
+                    flags[strcspn(flags, "\n")] = ' ';
+                    have = 1;
+                    break;
+                }
+            if (f) fclose(f);
+        }
+        if (!have) return -1;
+        if (k == FCN_KERNEL_AVX2) return strstr(flags, " avx2 ") && strstr(flags, " fma ");
+        if (k == FCN_KERNEL_AVX512) return strstr(flags, " avx512f ") != NULL;
+        return 0;
+    }
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+    return k == FCN_KERNEL_NEON;
+#else
+    return k == FCN_KERNEL_NEON ? 0 : -1;
+#endif
+}
+
+/* Which families run here, what AUTO picks, and a refusal naming the missing ones. */
+static void test_kernel_choice(void)
+{
+    static const char *names[FCN_KERNEL_COUNT] = {"auto", "portable", "avx2+fma", "avx512f", "neon"};
+    fcn_layer L[2];
+    fcn_net *net;
+    fcn_error e;
+    rng r = {7};
+    float img[12 * 12], out[12 * 12 * 2];
+    int k, i;
+    char list[256] = "";
+    L[0] = mk(FCN_LAYER_CONV);
+    L[0].maps = 3, L[0].kh = L[0].kw = 3;
+    L[1] = mk(FCN_LAYER_FC);
+    L[1].maps = 2;
+    net = make_net(&r, 5, 5, L, 2, &e);
+    for (i = 0; i < 12 * 12; i++) img[i] = runif(&r);
+
+    begin("kernels: the families this build runs on this CPU");
+    check(net != NULL, "net: %s", e.message);
+    for (k = 0; k < FCN_KERNEL_COUNT; k++) {
+        int want = expect_kernel((fcn_kernel)k), got = fcn_kernel_available((fcn_kernel)k);
+        if (got && k > FCN_KERNEL_PORTABLE) snprintf(list + strlen(list), sizeof list - strlen(list), " %s", names[k]);
+        check(want < 0 || got == want, "fcn_kernel_available(%s) = %d, but this CPU and build say %d", names[k], got,
+              want);
+        if (k != FCN_KERNEL_AUTO)
+            check(strcmp(fcn_kernel_name((fcn_kernel)k), names[k]) == 0, "fcn_kernel_name(%d) = '%s', expected '%s'", k,
+                  fcn_kernel_name((fcn_kernel)k), names[k]);
+        if (!got && net) { /* asking for a family this build or CPU lacks: refused, by name */
+            fcn_options o;
+            memset(&o, 0, sizeof o);
+            o.kernel = (fcn_kernel)k;
+            check(fcn_map(net, img, 12, 12, &o, out, &e) == FCN_ERR_UNSUPPORTED && contains(e.message, names[k]),
+                  "kernels %s: status %d, message '%s'; expected unsupported, naming them", names[k], (int)e.status,
+                  e.message);
+        }
+    }
+    check(!fcn_kernel_available(FCN_KERNEL_COUNT) && !fcn_kernel_available((fcn_kernel)-1),
+          "kernel choices out of range reported available");
+    /* AUTO: the widest family there is, and fcn_simd_name names it ("none": portable) */
+    {
+        const char *want = fcn_kernel_available(FCN_KERNEL_AVX512) ? "avx512f"
+                           : fcn_kernel_available(FCN_KERNEL_AVX2) ? "avx2+fma"
+                           : fcn_kernel_available(FCN_KERNEL_NEON) ? "neon"
+                                                                   : "portable";
+        check(strcmp(fcn_kernel_name(FCN_KERNEL_AUTO), want) == 0, "AUTO runs '%s', expected '%s'",
+              fcn_kernel_name(FCN_KERNEL_AUTO), want);
+        check(strcmp(fcn_simd_name(), strcmp(want, "portable") ? want : "none") == 0, "fcn_simd_name() = '%s' for '%s'",
+              fcn_simd_name(), want);
+    }
+    end_note(list[0] ? list + 1 : "portable only");
+    fcn_net_free(net);
+}
+
+/* Every family this CPU runs gives the sliding window's bits, on nets shaped to reach
+   every part of the kernels: blocks, pairs and single maps (1 to 13 maps), 1 to 4
+   vectors per block and a ragged last one (widths 1 to 130), channels in several chunks
+   (many channels, wide kernels), a relu fused into the store (slopes 0, positive,
+   negative), a relu with a dropout, tanh after a convolution (not fused), dilations
+   after pools. */
+static void test_kernel_bits(int quick)
+{
+    static const int maps[] = {1, 2, 3, 5, 6, 7, 8, 13};
+    static const int widths[] = {1, 7, 9, 17, 33, 70, 130};
+    static const float slopes[] = {0.0f, 0.25f, -0.5f};
+    rng r = {2026};
+    int t, n_cases = quick ? 4 : 10, k;
+    for (t = 0; t < n_cases; t++) {
+        fcn_layer L[12];
+        fcn_net *net;
+        fcn_error e;
+        fcn_options o;
+        float *img, *slide = NULL, *dense = NULL;
+        int n = 0, m1 = maps[rint_(&r, 0, 7)], m2 = maps[rint_(&r, 0, 7)], wide = t % 2 ? 24 + 8 * (t % 3) : 3;
+        int w = widths[rint_(&r, 0, 6)], h = rint_(&r, 1, 6), oh, ow, oh2, ow2, K;
+        char what[200];
+        /* conv (wide: many channels) -> act -> maxpool 2 -> conv 3x3 (m2) -> act -> fc */
+        L[n] = mk(FCN_LAYER_CONV), L[n].maps = wide, L[n].kh = L[n].kw = 2, n++;
+        L[n] = mk(FCN_LAYER_RELU), L[n].slope = slopes[t % 3], n++;
+        L[n] = mk(FCN_LAYER_MAXPOOL), L[n].kh = L[n].kw = 2, L[n].stride = 2, n++;
+        L[n] = mk(FCN_LAYER_CONV), L[n].maps = m1, L[n].kh = L[n].kw = t % 4 ? 5 : 3, n++;
+        if (t % 3 == 1) L[n] = mk(FCN_LAYER_DROPOUT), n++;
+        L[n] = mk(t % 5 == 4 ? FCN_LAYER_TANH : FCN_LAYER_RELU), L[n].slope = slopes[(t + 1) % 3], n++;
+        L[n] = mk(FCN_LAYER_FC), L[n].maps = m2, n++;
+        L[n] = mk(FCN_LAYER_RELU), n++;
+        L[n] = mk(FCN_LAYER_FC), L[n].maps = 2 + t % 3, n++;
+        net = make_net(&r, t % 4 ? 14 : 10, t % 4 ? 14 : 10, L, n, &e);
+        snprintf(what, sizeof what, "conv %d 2x2 relu(%g) pool 2 conv %d %dx%d %s fc %d fc %d, image %dx%d", wide,
+                 (double)slopes[t % 3], m1, L[3].kh, L[3].kw, t % 5 == 4 ? "tanh" : "relu", m2, 2 + t % 3, h, w);
+        begin("kernels: every family gives the sliding window's bits: %s", what);
+        if (!check(net != NULL, "net: %s", e.message)) {
+            end();
+            continue;
+        }
+        K = fcn_net_outputs(net);
+        img = (float *)xmalloc((size_t)h * (size_t)w * sizeof(float));
+        for (k = 0; k < h * w; k++) img[k] = runif(&r) * 2.0f;
+        memset(&o, 0, sizeof o);
+        o.path = FCN_PATH_SLIDING;
+        if (check(map_new(net, img, h, w, &o, &slide, &oh, &ow, &e) == FCN_OK, "sliding: %s", e.message)) {
+            o.path = FCN_PATH_DENSE;
+            for (k = FCN_KERNEL_PORTABLE; k < FCN_KERNEL_COUNT; k++) {
+                char ctx[64];
+                if (!fcn_kernel_available((fcn_kernel)k)) continue;
+                o.kernel = (fcn_kernel)k;
+                o.threads = 1 + k % 2;
+                snprintf(ctx, sizeof ctx, "kernels %s", fcn_kernel_name((fcn_kernel)k));
+                if (check(map_new(net, img, h, w, &o, &dense, &oh2, &ow2, &e) == FCN_OK, "%s: %s", ctx, e.message))
+                    same_map(dense, slide, oh, ow, K, ctx, "sliding", "map");
+                free(dense);
+                dense = NULL;
+            }
+        }
+        free(slide);
+        free(img);
+        fcn_net_free(net);
+        end();
+    }
 }
 
 /* A scratch of 8 MB or more is one 2 MB-aligned block with huge-page advice on Linux
@@ -2502,6 +2669,8 @@ int main(int argc, char **argv)
     test_transform();
     test_max_ties();
     test_big_scratch();
+    test_kernel_choice();
+    test_kernel_bits(quick);
     test_arith(quick);
     test_refusals();
     test_bad_args();
