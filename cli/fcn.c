@@ -69,6 +69,8 @@ static const char *const usage_text[] = {
     "  --border B        mirror (default), zero, replicate or valid\n"
     "  --stride S        output stride, 1 (default) = every pixel\n"
     "  --threads N       worker threads, 0 (default) = every online CPU\n"
+    "  --kernel K        the dense path's kernels: auto (default: the widest this CPU runs,\n"
+    "                    see fcn --version), portable, avx2, avx512 or neon; the same bits\n"
     "  --rect X,Y,W,H    compute only this rectangle of the map (map pixels)\n"
     "  --class K         the class written to the PNG, 0 (default) .. outputs-1\n"
     "  --tta             test-time augmentation: the mean of the maps of the 8 flips and\n"
@@ -846,6 +848,8 @@ static int cmd_devices(int argc, char **argv)
 #endif
 }
 static const char *const border_names[] = {"mirror", "zero", "replicate", "valid"};
+/* --kernel's words, in fcn_kernel order */
+static const char *const kernel_names[] = {"auto", "portable", "avx2", "avx512", "neon"};
 
 static int lookup(const char *s, const char *const *names, int n)
 {
@@ -919,7 +923,7 @@ static int cmd_map(int argc, char **argv)
             continue;
         }
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--npy") && strcmp(opt, "--path") &&
-            strcmp(opt, "--stride") && strcmp(opt, "--border") && strcmp(opt, "--threads") &&
+            strcmp(opt, "--stride") && strcmp(opt, "--border") && strcmp(opt, "--threads") && strcmp(opt, "--kernel") &&
             strcmp(opt, "--rect") && strcmp(opt, "--class") && strcmp(opt, "--device"))
             return usage_error("map: unknown option '%s'", opt);
         if (!(v = args_value(&a, opt))) return EXIT_USAGE;
@@ -941,6 +945,10 @@ static int cmd_map(int argc, char **argv)
         } else if (strcmp(opt, "--threads") == 0) {
             if (!parse_int(v, 0, 4096, &o.threads))
                 return usage_error("--threads: '%s', expected an integer 0..4096 (0: every CPU)", v);
+        } else if (strcmp(opt, "--kernel") == 0) {
+            if ((x = lookup(v, kernel_names, FCN_KERNEL_COUNT)) < 0)
+                return usage_error("--kernel: '%s', expected auto, portable, avx2, avx512 or neon", v);
+            o.kernel = (fcn_kernel)x;
         } else if (strcmp(opt, "--rect") == 0) {
             if (!parse_rect(v, rect))
                 return usage_error("--rect: '%s', expected X,Y,W,H (X, Y >= 0; W, H >= 1)", v);
@@ -1038,9 +1046,10 @@ static int cmd_map(int argc, char **argv)
         if (tta) printf(", tta 8 passes");
         if (opencl) printf(", opencl path (%s), %s border, stride %d", devname, border_names[o.border], o.stride ? o.stride : 1);
         else
-            printf(", %s path, %s border, stride %d, %d thread%s", path_names[o.path], border_names[o.border],
-                   o.stride ? o.stride : 1, o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
-                   o.threads == 1 ? "" : "s");
+            printf(", %s path%s%s%s, %s border, stride %d, %d thread%s", path_names[o.path],
+                   o.path == FCN_PATH_DENSE ? " (" : "", o.path == FCN_PATH_DENSE ? fcn_kernel_name(o.kernel) : "",
+                   o.path == FCN_PATH_DENSE ? " kernels)" : "", border_names[o.border], o.stride ? o.stride : 1,
+                   o.threads ? o.threads : (int)sysconf(_SC_NPROCESSORS_ONLN), o.threads == 1 ? "" : "s");
         printf(": %.3f s, %s, %.2f GFLOP/s\n", t1 - t0, si(b1, sizeof b1, flops, "FLOP"), flops / dt * 1e-9);
     }
     rc = EXIT_OK;
@@ -1462,7 +1471,13 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        int k;
         printf("fcn %s (model format %d)\n", FCN_VERSION_STRING, FCN_FORMAT_VERSION);
+        /* the dense path's kernels: what runs here by default, and what --kernel can name */
+        printf("kernels: %s (on this CPU; --kernel:", fcn_kernel_name(FCN_KERNEL_AUTO));
+        for (k = FCN_KERNEL_PORTABLE; k < FCN_KERNEL_COUNT; k++)
+            if (fcn_kernel_available((fcn_kernel)k)) printf(" %s", kernel_names[k]);
+        printf(")\n");
         return EXIT_OK;
     }
     if (strcmp(cmd, "map") == 0) return cmd_map(argc, argv);

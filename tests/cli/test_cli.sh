@@ -168,6 +168,31 @@ if [ $np = 1 ]; then
     else fail npy-uint8-input "a '|u1' copy of the input gives another map: $(cat "$T/err")"; fi
 fi
 
+# ---- the dense path's kernels: --version names them, --kernel picks one -----------------
+# Every family --version lists gives the default's bytes and is named in the summary
+# line; one it does not list is refused (exit 1, naming it).
+expect usage-bad-kernel 2 "--kernel" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --kernel sse
+"$FCN" --version >"$T/out" 2>&1
+listed=$(sed -n 's/^kernels: [^ ]* (on this CPU; --kernel:\(.*\))$/\1/p' "$T/out")
+if [ -n "$listed" ] && echo " $listed " | grep -q ' portable '; then
+    pass version-kernels
+else
+    fail version-kernels "expected a line 'kernels: NAME (on this CPU; --kernel: portable ...)', got: $(cat "$T/out")"
+fi
+for k in portable avx2 avx512 neon; do
+    case " $listed " in
+    *" $k "*)
+        "$FCN" map "$SLIDE" "$SLIDE_X" --border zero --stride 2 --kernel $k --npy "$T/k.npy" >"$T/out" 2>&1
+        if cmp -s "$T/k.npy" "$T/slide-dense.npy" && grep -q "dense path ($k" "$T/out"; then
+            pass "kernel-$k"
+        else
+            fail "kernel-$k" "--kernel $k: another map, or a summary line without the kernels: $(cat "$T/out")"
+        fi ;;
+    *) expect "kernel-$k-refused" 1 "kernels .*: not in this build or not supported by this CPU" \
+        "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --kernel $k ;;
+    esac
+done
+
 # ---- summary line, --quiet --------------------------------------------------------------
 "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/s.npy" >"$T/out" 2>"$T/err"
 if grep -q 'GFLOP/s' "$T/out" && grep -q '5x5x3' "$T/out" && [ "$(wc -l <"$T/out")" -eq 1 ]; then
