@@ -31,6 +31,8 @@ DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-nu
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
            libfuzzer-14-dev
 DEMO_PKGS = gcc make libc6-dev libstb-dev
+# make bench also runs PyTorch side by side (bench/torch_dense.py)
+BENCH_PKGS = gcc make libc6-dev libstb-dev python3-numpy python3-torch
 APT_FLAGS ?=
 
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]
@@ -63,13 +65,16 @@ MODELS  = $(wildcard models/*)
 vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
 TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
-BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
+BENCHES  = $(BUILD)/bench_opencl
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
 FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
 LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS))
 LIBS_test_opencl  = $(CL_LDLIBS)
 LIBS_bench_opencl = $(CL_LDLIBS)
+# build/bench is the plain build most users get (no -march: the kernels are chosen at run
+# time); build/bench-native, the same program built with CFLAGS, is run by it to compare
+BENCH_PLAIN = -O2
 
 # What the programs are built with. $(BUILD)/config is rewritten only when this changes,
 # and every program depends on it: a change of compiler or flags, or OpenCL headers
@@ -89,6 +94,12 @@ all: $(PROGRAMS)
 
 $(PROGRAMS) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_$*) $< -o $@ $(LDLIBS) $(LIBS_$*)
+
+$(BUILD)/bench: bench/bench.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
+	$(CC) $(STRICT) $(BENCH_PLAIN) $(CPPFLAGS) -DBENCH_BUILD='"the plain $(BENCH_PLAIN) build"' $< -o $@ $(LDLIBS)
+
+$(BUILD)/bench-native: bench/bench.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -DBENCH_BUILD='"the $(CFLAGS) build"' $< -o $@ $(LDLIBS)
 
 $(BUILD)/config: FORCE | $(BUILD)
 	@echo '$(CONFIG)' | cmp -s - $@ || echo '$(CONFIG)' >$@
@@ -125,11 +136,16 @@ test-interop: $(BUILD)/fcn
 	@$(TEST_ENV) $(PYTHON) tests/import/test_interop.py "$(BUILD)"
 
 # ==== bench ==============================================================================
-# bench/bench.c: fcn's dense path against the FMA peak, the sliding window and PyTorch
-# (bench/torch_dense.py); prints a report and writes it to $(BUILD)/bench.txt.
+# bench/bench.c: fcn's dense path, each SIMD ISA's kernels against that ISA's true FMA
+# peak, the portable kernels, the sliding window, cold `fcn map` runs, the plain -O2
+# build against the CFLAGS (-march=native) one, and PyTorch (bench/torch_dense.py);
+# prints a report and writes it to $(BUILD)/bench.txt. Installs PyTorch (Debian
+# python3-torch) first when root, as make test installs its packages.
 # bench/bench_opencl.c: the OpenCL path beside the C dense path.
-bench: $(BUILD)/bench
-	PYTHON="$(PYTHON)" $(BUILD)/bench --out $(BUILD)/bench.txt $(BENCH_ARGS)
+bench: $(BUILD)/bench $(BUILD)/bench-native $(BUILD)/fcn
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)" || echo "make bench: going on without them"
+	PYTHON="$(PYTHON)" $(BUILD)/bench --out $(BUILD)/bench.txt --fcn $(BUILD)/fcn --native $(BUILD)/bench-native \
+	  $(BENCH_ARGS)
 
 bench-opencl: $(BUILD)/bench_opencl
 	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)

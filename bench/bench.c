@@ -1,24 +1,37 @@
-/* bench - how fast fcn.h makes a dense per-pixel map, against the machine's peak, the
+/* bench - how fast fcn.h makes a dense per-pixel map, against the machine's true peak, the
    sliding window and PyTorch, in the shape of the talk's "Implementation Speedup" slide.
 
-       make bench                     (builds build/bench and runs it)
+       make bench      (builds build/bench as a plain -O2 build, build/bench-native with
+                        CFLAGS (-O3 -march=native), build/fcn; runs build/bench)
        build/bench [--quick] [--threads N] [--no-torch] [--big N] [--out FILE]
+                   [--fcn PATH] [--native PATH]
 
-   1. the machine's fp32 FMA peak, measured in this run (16 independent vector FMA chains:
-      AVX-512F, else AVX2+FMA, else NEON, else scalar fmaf), 1 and N threads;
-   2. two networks with seeded random weights: "n4" (the talk's 95x95 net) on a 512x512
+   1. two networks with seeded random weights: "n4" (the talk's 95x95 net) on a 512x512
       ISBI slice and "w49" (the talk's 49x49 window) on a 100x1024 image made of the
-      slice's first 100 rows and their mirror image; mirror border, stride 1. For each:
-      the dense path at 1 and N threads (min and median of >= 5 runs after a warm-up),
-      GFLOP/s (fcn_map_flops' dense total over the median) and fraction of peak, the
-      portable (non-SIMD) kernels (one run), the sliding window timed on sampled pixels
-      (N rows, one per thread, x enough columns for ~3 s) and extrapolated, with a
-      bit-for-bit check against the dense map, and the dense path's peak scratch memory
-      (FCN_MALLOC counted), also on a 4096x4096 image (one run; --big N for another
-      size, --big 0 or --quick to skip: at ~50-100 GFLOP/s it takes 1.5-3 minutes);
-   3. PyTorch (if /usr/bin/python3 has torch, or $PYTHON): bench/torch_dense.py runs the
+      slice's first 100 rows and their mirror image; mirror border, stride 1;
+   2. for each SIMD instruction set whose kernels this build has and this CPU runs
+      (AVX-512F, AVX2+FMA, NEON; fcn.h picks among them at run time, and FCN_KERNEL_*
+      names each): first the ISA's true fp32 FMA peak, measured right there: independent
+      vector FMA chains with every operand in registers, the best of several chain counts
+      (8 to 14, to 24 where there are 32 registers) and trials, on 1 and N threads; then
+      the dense path with that ISA's kernels at 1 and N threads (min and median of >= 5
+      runs after a warm-up), GFLOP/s (fcn_map_flops' dense total over the median) and the
+      fraction of that same ISA's peak; every map compared bit for bit;
+   3. the portable kernels (a band of rows, extrapolated: without SIMD they are slow);
+   4. the sliding window timed on sampled pixels and extrapolated, bit-checked against
+      the dense map; the dense path's peak scratch memory (FCN_MALLOC counted), also on a
+      4096x4096 image (one run; --big N for another size, --big 0 or --quick to skip);
+   5. cold runs: `fcn map` (--fcn PATH, default build/fcn beside this program) as one
+      new process per map, as a user runs it (model file and .npy image in, .npy out),
+      wall time beside the warm median, its own timing of fcn_map, and its map's bits;
+   6. the build: this program is the plain -O2 build (no -march, the kernels chosen at
+      run time); --native PATH (default build/bench-native) is the same program built
+      with CFLAGS, run as a child for the auto kernels' warm median: the two side by side,
+      and their maps' bits;
+   7. PyTorch (if /usr/bin/python3 has torch, or $PYTHON): bench/torch_dense.py runs the
       same networks and weights (saved with fcn_net_save) in PyTorch's dense form;
-   4. the talk's table for w49 on 100x1024 with this run's rows added.
+   8. the talk's table for w49 on 100x1024 with this run's rows added, and a summary in
+      the shape of the README's table (CPU, ISA, peak, GFLOP/s, % of peak, PyTorch).
 
    Everything goes to stdout and to FILE (--out). Options: --quick (3 runs, shorter
    sliding samples, no 4096x4096 map), --threads N (instead of 2), --no-torch, --big N. The ISBI
@@ -37,12 +50,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-#include <immintrin.h>
-#elif defined(__ARM_NEON) && defined(__aarch64__)
-#include <arm_neon.h>
-#endif
-
 /* fcn.h allocates through a counter: the dense path's peak scratch */
 #include "../tests/lib/count_alloc.h"
 #define FCN_IMPLEMENTATION
@@ -53,6 +60,10 @@
 #define STBI_NO_HDR
 #define STBI_NO_LINEAR
 #include "stb_image.h"
+
+#ifndef BENCH_BUILD /* the Makefile says how this copy was built */
+#define BENCH_BUILD "built with unknown flags"
+#endif
 
 /* ---- output: stdout and the text file ------------------------------------------- */
 static FILE *txt;
@@ -101,92 +112,104 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-/* ---- 1. the FMA peak -------------------------------------------------------------- */
-#if defined(__AVX512F__)
-#define PEAK_ISA "avx512f"
-#define PEAK_LANES 16
-typedef __m512 vec;
-#define VSET(x) _mm512_set1_ps(x)
-#define VFMA(c, a, b) _mm512_fmadd_ps(c, a, b) /* c * a + b */
-#define VADD(a, b) _mm512_add_ps(a, b)
-static float vsum(vec v)
+/* ---- the true FMA peak of an ISA -------------------------------------------------- */
+/* N independent chains c = c * m + a (they converge to a / (1 - m): no overflow, no
+   subnormals), each its own variable, so that every operand stays in a register: up to
+   14 chains with 16 vector registers (AVX2), 24 with 32 (AVX-512, NEON). The ISA's
+   functions carry its target attribute on x86-64 (gcc, clang), as fcn.h's kernels do,
+   so that this plain build measures every ISA the CPU has. */
+#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) \
+                  X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+#define CHAIN_DECL(i) VT c##i = SET(0.1f + 0.01f * (float)(i));
+#define CHAIN_STEP(i) if ((i) < N) c##i = FMA(c##i, m, a);
+#define CHAIN_SUM(i) if ((i) < N) s = ADD(s, c##i);
+#define PEAK_FN(NAME, ATTR, NCH)                                     \
+    ATTR static float NAME(long iters)                               \
+    {                                                                \
+        enum { N = NCH };                                            \
+        VT m = SET(0.9999999f), a = SET(1e-7f), s = SET(0.0f);       \
+        long i;                                                      \
+        CHAINS(CHAIN_DECL)                                           \
+        for (i = 0; i < iters; i++) {                                \
+            CHAINS(CHAIN_STEP)                                       \
+        }                                                            \
+        CHAINS(CHAIN_SUM)                                            \
+        return SUM(s);                                               \
+    }
+#define PEAK_SET(P, ATTR)                                                                              \
+    PEAK_FN(P##8, ATTR, 8) PEAK_FN(P##10, ATTR, 10) PEAK_FN(P##12, ATTR, 12) PEAK_FN(P##14, ATTR, 14) \
+    PEAK_FN(P##16, ATTR, 16) PEAK_FN(P##20, ATTR, 20) PEAK_FN(P##24, ATTR, 24)
+
+typedef float (*chain_fn)(long iters);
+typedef struct peak_isa {
+    fcn_kernel kernel;   /* the kernels that use this ISA */
+    int lanes;           /* floats per vector */
+    int regs;            /* vector registers: which chain counts fit */
+    chain_fn fn[7];      /* 8, 10, 12, 14, 16, 20, 24 chains */
+} peak_isa;
+static const int chain_counts[7] = {8, 10, 12, 14, 16, 20, 24};
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define VT __m256
+#define SET _mm256_set1_ps
+#define FMA(c, m, a) _mm256_fmadd_ps(c, m, a) /* c * m + a */
+#define ADD _mm256_add_ps
+__attribute__((target("avx2,fma"))) static float sum256(__m256 v)
 {
-    float t[16];
+    float t[8], s = 0;
     int i;
-    float s = 0;
-    _mm512_storeu_ps(t, v);
-    for (i = 0; i < 16; i++) s += t[i];
-    return s;
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-#define PEAK_ISA "avx2+fma"
-#define PEAK_LANES 8
-typedef __m256 vec;
-#define VSET(x) _mm256_set1_ps(x)
-#define VFMA(c, a, b) _mm256_fmadd_ps(c, a, b)
-#define VADD(a, b) _mm256_add_ps(a, b)
-static float vsum(vec v)
-{
-    float t[8];
-    int i;
-    float s = 0;
     _mm256_storeu_ps(t, v);
     for (i = 0; i < 8; i++) s += t[i];
     return s;
 }
-#elif defined(__ARM_NEON) && defined(__aarch64__)
-#define PEAK_ISA "neon"
-#define PEAK_LANES 4
-typedef float32x4_t vec;
-#define VSET(x) vdupq_n_f32(x)
-#define VFMA(c, a, b) vfmaq_f32(b, c, a) /* b + c * a */
-#define VADD(a, b) vaddq_f32(a, b)
-static float vsum(vec v) { return vaddvq_f32(v); }
-#else
-#define PEAK_ISA "scalar fmaf"
-#define PEAK_LANES 1
-typedef float vec;
-#define VSET(x) (x)
-#define VFMA(c, a, b) fmaf(c, a, b)
-#define VADD(a, b) ((a) + (b))
-static float vsum(vec v) { return v; }
-#endif
-#define PEAK_CHAINS 16
-
-/* PEAK_CHAINS independent chains c = c * m + a (they converge to a / (1 - m): no
-   overflow, no subnormals), each in its own variable so that they stay in registers. */
-static float fma_chains(long iters)
+#define SUM sum256
+PEAK_SET(avx2_chains, __attribute__((target("avx2,fma"))))
+#undef VT
+#undef SET
+#undef FMA
+#undef ADD
+#undef SUM
+#define VT __m512
+#define SET _mm512_set1_ps
+#define FMA(c, m, a) _mm512_fmadd_ps(c, m, a)
+#define ADD _mm512_add_ps
+__attribute__((target("avx512f"))) static float sum512(__m512 v)
 {
-    vec m = VSET(0.9999999f), a = VSET(1e-7f);
-    vec c0 = VSET(0.10f), c1 = VSET(0.11f), c2 = VSET(0.12f), c3 = VSET(0.13f);
-    vec c4 = VSET(0.14f), c5 = VSET(0.15f), c6 = VSET(0.16f), c7 = VSET(0.17f);
-    vec c8 = VSET(0.18f), c9 = VSET(0.19f), c10 = VSET(0.20f), c11 = VSET(0.21f);
-    vec c12 = VSET(0.22f), c13 = VSET(0.23f), c14 = VSET(0.24f), c15 = VSET(0.25f);
-    long i;
-    for (i = 0; i < iters; i++) {
-        c0 = VFMA(c0, m, a);
-        c1 = VFMA(c1, m, a);
-        c2 = VFMA(c2, m, a);
-        c3 = VFMA(c3, m, a);
-        c4 = VFMA(c4, m, a);
-        c5 = VFMA(c5, m, a);
-        c6 = VFMA(c6, m, a);
-        c7 = VFMA(c7, m, a);
-        c8 = VFMA(c8, m, a);
-        c9 = VFMA(c9, m, a);
-        c10 = VFMA(c10, m, a);
-        c11 = VFMA(c11, m, a);
-        c12 = VFMA(c12, m, a);
-        c13 = VFMA(c13, m, a);
-        c14 = VFMA(c14, m, a);
-        c15 = VFMA(c15, m, a);
-    }
-    c0 = VADD(VADD(VADD(c0, c1), VADD(c2, c3)), VADD(VADD(c4, c5), VADD(c6, c7)));
-    c8 = VADD(VADD(VADD(c8, c9), VADD(c10, c11)), VADD(VADD(c12, c13), VADD(c14, c15)));
-    return vsum(VADD(c0, c8));
+    float t[16], s = 0;
+    int i;
+    _mm512_storeu_ps(t, v);
+    for (i = 0; i < 16; i++) s += t[i];
+    return s;
 }
+#define SUM sum512
+PEAK_SET(avx512_chains, __attribute__((target("avx512f"))))
+static const peak_isa peak_isas[] = {
+    {FCN_KERNEL_AVX512, 16, 32, {avx512_chains8, avx512_chains10, avx512_chains12, avx512_chains14, avx512_chains16,
+                                 avx512_chains20, avx512_chains24}},
+    {FCN_KERNEL_AVX2, 8, 16, {avx2_chains8, avx2_chains10, avx2_chains12, avx2_chains14, avx2_chains16,
+                              avx2_chains20, avx2_chains24}}};
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define VT float32x4_t
+#define SET vdupq_n_f32
+#define FMA(c, m, a) vfmaq_f32(a, c, m) /* a + c * m */
+#define ADD vaddq_f32
+#define SUM vaddvq_f32
+PEAK_SET(neon_chains, )
+static const peak_isa peak_isas[] = {{FCN_KERNEL_NEON, 4, 32, {neon_chains8, neon_chains10, neon_chains12,
+                                                              neon_chains14, neon_chains16, neon_chains20,
+                                                              neon_chains24}}};
+#else
+static const peak_isa peak_isas[] = {{FCN_KERNEL_COUNT, 0, 0, {0}}}; /* no SIMD ISA measured here */
+#endif
+#define N_PEAK_ISAS ((int)(sizeof peak_isas / sizeof peak_isas[0]))
+
+/* A chain count fits if the chains, m and a leave a register for the compiler. */
+static int chains_fit(const peak_isa *p, int k) { return chain_counts[k] + 2 <= p->regs; }
 
 typedef struct peak_job {
+    chain_fn fn;
     long iters;
     float result;
 } peak_job;
@@ -194,14 +217,14 @@ typedef struct peak_job {
 static void *peak_thread(void *p)
 {
     peak_job *j = (peak_job *)p;
-    j->result = fma_chains(j->iters);
+    j->result = j->fn(j->iters);
     return NULL;
 }
 
 static volatile float peak_sink;
 
-/* GFLOP/s of `threads` threads each running `iters` iterations (2 FLOPs per FMA). */
-static double peak_run(int threads, long iters)
+/* GFLOP/s of `threads` threads each running fn for `iters` iterations of `flops` FLOPs. */
+static double peak_run(chain_fn fn, double flops, int threads, long iters)
 {
     pthread_t tid[256];
     peak_job job[256];
@@ -209,6 +232,7 @@ static double peak_run(int threads, long iters)
     int i, started = 0;
     t0 = now();
     for (i = 0; i < threads; i++) {
+        job[i].fn = fn;
         job[i].iters = iters;
         job[i].result = 0;
         if (pthread_create(&tid[i], NULL, peak_thread, &job[i]) != 0) break;
@@ -219,29 +243,53 @@ static double peak_run(int threads, long iters)
         peak_sink += job[i].result;
     }
     t = now() - t0;
-    return 2.0 * PEAK_CHAINS * PEAK_LANES * (double)iters * started / t / 1e9;
+    return flops * (double)iters * started / t / 1e9;
 }
 
-/* The best of `trials` runs of about `seconds` each. */
-static double peak_gflops(int threads, double seconds, int trials)
+/* Iterations of fn that take about `seconds` on one thread. */
+static long peak_calibrate(chain_fn fn, double seconds)
 {
-    long iters = 1L << 18;
-    double g, best = 0;
-    int i;
-    for (;;) { /* calibrate on one thread */
-        double t0 = now();
-        peak_sink += fma_chains(iters);
-        if (now() - t0 > 0.05 || iters > (1L << 40)) {
-            iters = (long)((double)iters * seconds / (now() - t0)) + 1;
-            break;
-        }
+    long iters = 1L << 16;
+    for (;;) {
+        double t0 = now(), t;
+        peak_sink += fn(iters);
+        t = now() - t0;
+        if (t > 0.02 || iters > (1L << 40)) return (long)((double)iters * seconds / t) + 1;
         iters *= 4;
     }
-    for (i = 0; i < trials; i++) {
-        g = peak_run(threads, iters);
-        if (g > best) best = g;
+}
+
+typedef struct peak_result {
+    double g1, gT; /* GFLOP/s on 1 and T threads */
+    int chains;    /* the best chain count on 1 thread */
+} peak_result;
+
+/* The ISA's peak: the best chain count on one thread (each count the best of `trials`
+   runs of about `seconds`), then that count on T threads (best of `trials`). */
+static peak_result peak_measure(const peak_isa *p, int T, double seconds, int trials)
+{
+    peak_result r;
+    int k, i, best = 0;
+    memset(&r, 0, sizeof r);
+    for (k = 0; k < 7; k++) {
+        double flops = 2.0 * chain_counts[k] * p->lanes, g;
+        long iters;
+        if (!chains_fit(p, k)) continue;
+        iters = peak_calibrate(p->fn[k], seconds);
+        for (i = 0; i < trials; i++)
+            if ((g = peak_run(p->fn[k], flops, 1, iters)) > r.g1) r.g1 = g, best = k;
     }
-    return best;
+    r.chains = chain_counts[best];
+    r.gT = r.g1;
+    if (T > 1) {
+        long iters = peak_calibrate(p->fn[best], seconds);
+        r.gT = 0;
+        for (i = 0; i < trials; i++) {
+            double g = peak_run(p->fn[best], 2.0 * r.chains * p->lanes, T, iters);
+            if (g > r.gT) r.gT = g;
+        }
+    }
+    return r;
 }
 
 static void cpu_model(char *buf, size_t n)
@@ -527,83 +575,134 @@ typedef struct netres {
     const char *name;
     fcn_net *net;
     image im;
-    int K;
-    float *map;              /* the dense map at T threads */
+    int K, oh, ow;
+    size_t cells;            /* floats in a map */
+    float *map;              /* the reference: the first SIMD family's map at T threads */
     double dflops, sflops;   /* whole map */
-    timing d1, dT, port;     /* dense 1 thread, T threads, portable kernels at T threads */
+    timing fam[FCN_KERNEL_COUNT][2]; /* per kernel family: 1 thread, T threads */
+    int have_fam[FCN_KERNEL_COUNT];
+    double port_t;           /* portable kernels, T threads, extrapolated to the whole map */
+    int port_rows;
     double slide_t, slide_px, slide_flops, slide_whole; /* sampled sliding window */
     int slide_same;
+    double cold_min, cold_med, cold_map; /* fcn map as a new process: wall; its fcn_map time */
+    int cold_runs, cold_same;
+    double native_med, native_min; /* the -march=native build, auto kernels, T threads */
+    int native_same;                /* -1: not run */
+    char native_simd[32];
     double torch_min[2], torch_med[2];
     int torch_runs;
     int have_torch;
     double torch_diff;
 } netres;
 
-static void bench_net(netres *r, int T, int runs, int quick, double peak1, double peakT)
+static unsigned long long fnv64(const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    unsigned long long h = 1469598103934665603ULL;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void net_setup(netres *r)
 {
     fcn_options opt;
     fcn_error err;
-    float *map1, *sl;
-    double s_px, cal, t0;
-    int oh, ow, y0, n, y, same, same1;
-    size_t row;
-    char lab[96];
-
     memset(&opt, 0, sizeof opt);
-    if (fcn_map_size(r->net, r->im.h, r->im.w, &opt, &oh, &ow, &err) != FCN_OK) die("fcn_map_size", &err);
+    if (fcn_map_size(r->net, r->im.h, r->im.w, &opt, &r->oh, &r->ow, &err) != FCN_OK) die("fcn_map_size", &err);
     r->K = fcn_net_outputs(r->net);
-    row = (size_t)ow * (size_t)r->K;
+    r->cells = (size_t)r->oh * (size_t)r->ow * (size_t)r->K;
     r->dflops = flops_of(r->net, &r->im, &opt, 1);
     r->sflops = flops_of(r->net, &r->im, &opt, 0);
-    say("\n%s: patch %dx%d, image %dx%d, mirror border -> map %dx%dx%d\n", r->name, fcn_net_input(r->net).h,
-        fcn_net_input(r->net).w, r->im.h, r->im.w, oh, ow, r->K);
-    say("  arithmetic (fcn_map_flops): dense %.1f GFLOP, sliding window %.0f GFLOP (%.0fx more)\n", r->dflops / 1e9,
-        r->sflops / 1e9, r->sflops / r->dflops);
+    r->map = NULL;
+    r->native_same = -1;
+}
 
-    r->map = (float *)xmalloc((size_t)oh * row * sizeof(float));
-    map1 = (float *)xmalloc((size_t)oh * row * sizeof(float));
+static const char *kname(int k) { return fcn_kernel_name((fcn_kernel)k); }
 
-    say("  %-34s %9s %9s %9s %8s\n", "dense path", "min s", "median s", "GFLOP/s", "of peak");
-    opt.threads = 1;
-    r->d1 = time_map(r->net, &r->im, &opt, map1, 1, runs);
-    say("  %-34s %9.3f %9.3f %9.1f %7.1f%%\n", "1 thread", r->d1.min, r->d1.med, r->dflops / r->d1.med / 1e9,
-        100.0 * r->dflops / r->d1.med / 1e9 / peak1);
-    if (T > 1) {
-        opt.threads = T;
-        r->dT = time_map(r->net, &r->im, &opt, r->map, 1, runs);
-        snprintf(lab, sizeof lab, "%d threads", T);
-        say("  %-34s %9.3f %9.3f %9.1f %7.1f%%\n", lab, r->dT.min, r->dT.med, r->dflops / r->dT.med / 1e9,
-            100.0 * r->dflops / r->dT.med / 1e9 / peakT);
-        same1 = memcmp(map1, r->map, (size_t)oh * row * sizeof(float)) == 0;
-    } else {
-        r->dT = r->d1;
-        memcpy(r->map, map1, (size_t)oh * row * sizeof(float));
-        same1 = 1;
+/* The dense path with kernel family k at 1 and T threads; % of the ISA's peak pk. */
+static void bench_family(netres *r, int k, int T, int runs, const peak_result *pk)
+{
+    fcn_options opt;
+    float *m1 = (float *)xmalloc(r->cells * sizeof(float)), *mT = (float *)xmalloc(r->cells * sizeof(float));
+    int t, same = 1;
+    memset(&opt, 0, sizeof opt);
+    opt.kernel = (fcn_kernel)k;
+    say("  %-4s %-8s %9s %9s %9s %8s\n", r->name, "threads", "min s", "median s", "GFLOP/s", "of peak");
+    for (t = 0; t < (T > 1 ? 2 : 1); t++) {
+        timing *tm = &r->fam[k][t];
+        opt.threads = t ? T : 1;
+        *tm = time_map(r->net, &r->im, &opt, t ? mT : m1, 1, runs);
+        say("  %-4s %-8d %9.3f %9.3f %9.1f %7.1f%%\n", r->name, opt.threads, tm->min, tm->med, r->dflops / tm->med / 1e9,
+            100.0 * r->dflops / tm->med / 1e9 / (t ? pk->gT : pk->g1));
     }
-    opt.kernel = FCN_KERNEL_PORTABLE;
-    r->port = time_map(r->net, &r->im, &opt, map1, 0, 1);
-    opt.kernel = FCN_KERNEL_AUTO;
-    snprintf(lab, sizeof lab, "%d %s, portable kernels (1 run)", T, thr(T));
-    say("  %-34s %9.3f %9.3f %9.1f %7.1f%%\n", lab, r->port.min, r->port.med, r->dflops / r->port.med / 1e9,
-        100.0 * r->dflops / r->port.med / 1e9 / peakT);
-    same = memcmp(map1, r->map, (size_t)oh * row * sizeof(float)) == 0;
-    say("  SIMD (%s) gain over the portable kernels: %.1fx", fcn_simd_name(), r->port.med / r->dT.med);
-    if (T > 1) say("; %d-thread speedup over 1 thread: %.2fx", T, r->d1.med / r->dT.med);
-    say("\n  maps: ");
-    if (T > 1) say("1 thread vs %d threads %s, ", T, same1 ? "same bits" : "DIFFERENT");
-    say("portable vs SIMD %s; dense scratch (FCN_MALLOC peak) %.1f MiB\n", same ? "same bits" : "DIFFERENT",
-        mib(r->dT.scratch));
+    if (T == 1) r->fam[k][1] = r->fam[k][0], memcpy(mT, m1, r->cells * sizeof(float));
+    r->have_fam[k] = 1;
+    if (!r->map) {
+        r->map = mT;
+        mT = NULL;
+    } else {
+        same = memcmp(mT, r->map, r->cells * sizeof(float)) == 0;
+    }
+    same = same && memcmp(m1, r->map, r->cells * sizeof(float)) == 0;
+    say("  %-4s %d-thread speedup %.2fx; maps (1 and %d threads) %s; dense scratch (FCN_MALLOC peak) %.1f MiB\n",
+        r->name, T, r->fam[k][0].med / r->fam[k][1].med, T,
+        same ? "the same bits as the first kernels'" : "DIFFERENT from the first kernels'", mib(r->fam[k][1].scratch));
+    free(m1);
+    free(mT);
+}
 
-    /* the sliding window on T rows (one per thread) x n columns from the top-left corner
-       (the mirror border included): one calibration column, then enough columns for
-       about `target` seconds, extrapolated to the whole map */
+/* The portable kernels: too slow without SIMD for whole maps (in a plain build every
+   fmaf is a libm call), so a band of rows in the middle, enough for about `target`
+   seconds after a 2-row calibration, timed once and extrapolated, compared with that
+   band of the reference map. */
+static void bench_portable(netres *r, int T, double target)
+{
+    fcn_options opt;
+    float *band;
+    double t;
+    int same;
+    size_t row = (size_t)r->ow * (size_t)r->K;
+    memset(&opt, 0, sizeof opt);
+    opt.kernel = FCN_KERNEL_PORTABLE;
+    opt.threads = T;
+    opt.rect_x = 0;
+    opt.rect_w = r->ow;
+    opt.rect_h = r->oh < 2 ? r->oh : 2;
+    opt.rect_y = (r->oh - opt.rect_h) / 2;
+    band = (float *)xmalloc((size_t)r->oh * row * sizeof(float));
+    map_once(r->net, &r->im, &opt, band, &t, NULL);
+    r->port_rows = (int)(target / t * opt.rect_h);
+    r->port_rows = r->port_rows < opt.rect_h ? opt.rect_h : r->port_rows > r->oh ? r->oh : r->port_rows;
+    opt.rect_h = r->port_rows;
+    opt.rect_y = (r->oh - r->port_rows) / 2;
+    map_once(r->net, &r->im, &opt, band, &t, NULL);
+    r->port_t = t * (double)r->oh / (double)r->port_rows;
+    same = !r->map || memcmp(band, r->map + (size_t)opt.rect_y * row, (size_t)r->port_rows * row * sizeof(float)) == 0;
+    say("  %-4s %d %s, rows %d-%d of %d: %.2f s, extrapolated to the whole map %.1f s (%.1f GFLOP/s); %s\n", r->name,
+        T, thr(T), opt.rect_y, opt.rect_y + r->port_rows - 1, r->oh, t, r->port_t, r->dflops / r->port_t / 1e9,
+        same ? "the same bits" : "DIFFERENT bits");
+    free(band);
+}
+
+/* The sliding window on T rows (one per thread) x n columns from the top-left corner
+   (the mirror border included): one calibration column, then enough columns for about
+   `target` seconds, extrapolated to the whole map; bit-checked against the dense map. */
+static void bench_sliding(netres *r, int T, int quick, double dense_med)
+{
+    fcn_options opt;
+    fcn_error err;
+    float *sl;
+    double s_px, cal, t0;
+    int n, y;
+    size_t row = (size_t)r->ow * (size_t)r->K;
     memset(&opt, 0, sizeof opt);
     opt.path = FCN_PATH_SLIDING;
     opt.threads = T;
-    y0 = 0;
-    opt.rect_y = y0;
+    opt.rect_y = 0;
     opt.rect_x = 0;
-    opt.rect_h = T < oh ? T : oh;
+    opt.rect_h = T < r->oh ? T : r->oh;
     opt.rect_w = 1;
     sl = (float *)xmalloc((size_t)opt.rect_h * row * sizeof(float));
     t0 = now();
@@ -611,56 +710,94 @@ static void bench_net(netres *r, int T, int runs, int quick, double peak1, doubl
     cal = now() - t0;
     n = (int)ceil((quick ? 1.5 : 3.0) / (cal > 1e-6 ? cal : 1e-6));
     if (n < 1) n = 1;
-    if (n > ow) n = ow;
+    if (n > r->ow) n = r->ow;
     opt.rect_w = n;
     map_once(r->net, &r->im, &opt, sl, &r->slide_t, NULL);
     s_px = (double)opt.rect_h * n;
     r->slide_px = s_px;
     r->slide_flops = flops_of(r->net, &r->im, &opt, 0);
-    r->slide_whole = r->slide_t * ((double)oh * ow) / s_px;
+    r->slide_whole = r->slide_t * ((double)r->oh * r->ow) / s_px;
     r->slide_same = 1;
     for (y = 0; y < opt.rect_h; y++)
-        if (memcmp(sl + (size_t)y * (size_t)n * (size_t)r->K, r->map + (size_t)(y0 + y) * row,
+        if (memcmp(sl + (size_t)y * (size_t)n * (size_t)r->K, r->map + (size_t)y * row,
                    (size_t)n * (size_t)r->K * sizeof(float)) != 0)
             r->slide_same = 0;
-    say("  sliding window, %d %s: %.0f pixels (rows %d-%d, columns 0-%d) in %.2f s, %.2f GFLOP/s\n", T, thr(T), s_px, y0,
-        y0 + opt.rect_h - 1, n - 1, r->slide_t, r->slide_flops / r->slide_t / 1e9);
-    say("    extrapolated to the whole map: %.0f s; the dense path (%d %s) is %.0fx faster:\n", r->slide_whole, T, thr(T),
-        r->slide_whole / r->dT.med);
-    say("    %.0fx less arithmetic x %.0fx more GFLOP/s (the sliding path is plain scalar reference code)\n",
-        r->sflops / r->dflops, (r->dflops / r->dT.med) / (r->slide_flops / r->slide_t));
-    say("    bit-identical to the dense map at those pixels: %s\n", r->slide_same ? "yes" : "NO");
+    say("  %-4s sliding window, %d %s: %.0f pixels (rows 0-%d, columns 0-%d) in %.2f s, %.2f GFLOP/s\n", r->name, T,
+        thr(T), s_px, opt.rect_h - 1, n - 1, r->slide_t, r->slide_flops / r->slide_t / 1e9);
+    say("       extrapolated to the whole map: %.0f s; the dense path (%d %s) is %.0fx faster:\n", r->slide_whole, T,
+        thr(T), r->slide_whole / dense_med);
+    say("       %.0fx less arithmetic x %.0fx more GFLOP/s (the sliding path is plain scalar reference code)\n",
+        r->sflops / r->dflops, (r->dflops / dense_med) / (r->slide_flops / r->slide_t));
+    say("       bit-identical to the dense map at those pixels: %s\n", r->slide_same ? "yes" : "NO");
     free(sl);
-    free(map1);
+}
+
+/* Cold runs: `fcn map` as a new process per map, the model and image from files, the map
+   to a .npy: wall time (fork to exit) and the tool's own fcn_map time, 3 runs; the map's
+   bits against the warm map. dir holds NAME.fcn and NAME.npy. */
+static void bench_cold(netres *r, const char *fcn, const char *dir, int T, int runs)
+{
+    char cmd[2048], path[600], line[512], why[256];
+    double t[16], m[16];
+    int i, n = 0;
+    FILE *f;
+    float *cm;
+    if (runs > 16) runs = 16;
+    for (i = 0; i < runs; i++) {
+        double t0;
+        snprintf(cmd, sizeof cmd, "'%s' map '%s/%s.fcn' '%s/%s.npy' --npy '%s/%s.cold.npy' --threads %d >'%s/cold.txt' 2>&1",
+                 fcn, dir, r->name, dir, r->name, dir, r->name, T, dir);
+        t0 = now();
+        if (system(cmd) != 0) {
+            snprintf(path, sizeof path, "%s/cold.txt", dir);
+            say("  %-4s cold: '%s' failed:\n", r->name, fcn);
+            if ((f = fopen(path, "r"))) {
+                while (fgets(line, sizeof line, f)) say("    %s", line);
+                fclose(f);
+            }
+            return;
+        }
+        t[n] = now() - t0;
+        m[n] = 0;
+        snprintf(path, sizeof path, "%s/cold.txt", dir);
+        if ((f = fopen(path, "r"))) { /* "...: 0.463 s, 134.2 GFLOP, 290 GFLOP/s" */
+            if (fgets(line, sizeof line, f)) {
+                char *c = strstr(line, " s, ");
+                while (c && c > line && c[-1] != ' ') c--;
+                if (c) m[n] = atof(c);
+            }
+            fclose(f);
+        }
+        n++;
+    }
+    qsort(t, (size_t)n, sizeof t[0], cmp_double);
+    qsort(m, (size_t)n, sizeof m[0], cmp_double);
+    r->cold_runs = n;
+    r->cold_min = t[0];
+    r->cold_med = t[n / 2];
+    r->cold_map = m[n / 2];
+    snprintf(path, sizeof path, "%s/%s.cold.npy", dir, r->name);
+    why[0] = 0;
+    cm = npy_read(path, r->cells, why, sizeof why);
+    r->cold_same = cm && memcmp(cm, r->map, r->cells * sizeof(float)) == 0;
+    free(cm);
+    remove(path);
+    snprintf(path, sizeof path, "%s/cold.txt", dir);
+    remove(path);
+    say("  %-4s %d cold runs, %d %s: wall min %.3f s, median %.3f s (its fcn_map: %.3f s); warm median (auto) %.3f s;"
+        " map %s\n", r->name, n, T, thr(T), r->cold_min, r->cold_med, r->cold_map, r->fam[0][1].med,
+        r->cold_same ? "the same bits" : why[0] ? why : "DIFFERENT bits");
 }
 
 /* ---- 3. PyTorch ----------------------------------------------------------------------- */
-static void torch_bench(netres *nr, int nn, int T, int runs, const char *python)
+/* dir holds NAME.fcn and NAME.npy of each net (written by main). */
+static void torch_bench(netres *nr, int nn, int T, int runs, const char *python, const char *dir)
 {
-    char dir[] = "/tmp/fcn-bench-XXXXXX", path[512], cmd[2048], why[512], line[256];
-    fcn_error err;
-    int i, ok = 1, rc, nt = T > 1 ? 2 : 1;
+    char path[512], cmd[2048], why[512], line[256];
+    int i, rc, nt = T > 1 ? 2 : 1;
     char tl[32] = "";
     FILE *f;
     if (T > 1) snprintf(tl, sizeof tl, ",%d", T);
-    if (!little_endian()) {
-        say("\nPyTorch: skipped (the .npy exchange assumes a little-endian host)\n");
-        return;
-    }
-    if (!mkdtemp(dir)) {
-        say("\nPyTorch: skipped (cannot make a temporary directory)\n");
-        return;
-    }
-    for (i = 0; i < nn; i++) {
-        snprintf(path, sizeof path, "%s/%s.fcn", dir, nr[i].name);
-        if (fcn_net_save(nr[i].net, path, &err) != FCN_OK) die("fcn_net_save", &err);
-        snprintf(path, sizeof path, "%s/%s.npy", dir, nr[i].name);
-        if (!npy_write(path, nr[i].im.px, nr[i].im.h, nr[i].im.w)) ok = 0;
-    }
-    if (!ok) {
-        say("\nPyTorch: skipped (cannot write the input images to %s)\n", dir);
-        return;
-    }
     snprintf(cmd, sizeof cmd,
              "MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000 '%s' bench/torch_dense.py --dir %s --threads 1%s "
              "--runs %d",
@@ -734,7 +871,7 @@ static void torch_bench(netres *nr, int nn, int T, int runs, const char *python)
             }
             r->have_torch = 1;
             for (k = 2 - nt; k < 2; k++) {
-                const timing *c = k ? &r->dT : &r->d1;
+                const timing *c = &r->fam[FCN_KERNEL_AUTO][k];
                 char diff[32] = "";
                 if (!k) snprintf(diff, sizeof diff, "-");
                 else if (r->torch_diff >= 0) snprintf(diff, sizeof diff, "%.2e", r->torch_diff);
@@ -743,43 +880,139 @@ static void torch_bench(netres *nr, int nn, int T, int runs, const char *python)
                     r->dflops / r->torch_med[k] / 1e9, r->torch_med[k] / c->med, diff);
             }
         }
-        say("  (torch/fcn: PyTorch's median time over fcn's dense median at the same thread count;\n"
+        say("  (torch/fcn: PyTorch's median time over fcn's dense median (auto kernels) at the same thread count;\n"
             "   max |diff|: the largest absolute difference of the %d-thread maps' probabilities)\n", T);
     }
-    /* clean up the temporary directory */
     for (i = 0; i < nn; i++) {
-        const char *ext[] = {".fcn", ".npy", ".torch.npy", ".torch.txt"};
+        const char *ext[] = {".torch.npy", ".torch.txt"};
         int e;
-        for (e = 0; e < 4; e++) {
+        for (e = 0; e < 2; e++) {
             snprintf(path, sizeof path, "%s/%s%s", dir, nr[i].name, ext[e]);
             remove(path);
         }
     }
     snprintf(path, sizeof path, "%s/torch.log", dir);
     remove(path);
-    rmdir(dir);
 }
+
+/* ---- the networks and the image, the same in the parent and the child ------------------ */
+static int setup_nets(netres *nr, image *isbi, char *path, size_t pn)
+{
+    static const int n4k[] = {4, 5, 4, 4}, n4p[] = {1, 1, 1, 1};
+    static const int w49k[] = {4, 4, 4}, w49p[] = {1, 1, 0};
+    int have_isbi = load_isbi(isbi, path, pn);
+    if (!have_isbi) *isbi = synthetic(512, 512);
+    memset(nr, 0, 2 * sizeof *nr);
+    nr[0].name = "n4";
+    nr[0].net = make_net(95, 4, n4k, n4p, 95);
+    nr[0].im = *isbi;
+    nr[1].name = "w49";
+    nr[1].net = make_net(49, 3, w49k, w49p, 49);
+    nr[1].im = mirror_tile(isbi, 100, 1024);
+    net_setup(&nr[0]);
+    net_setup(&nr[1]);
+    return have_isbi;
+}
+
+/* --child T RUNS: the auto kernels' warm min and median at T threads and the map's hash,
+   one line per net, for the parent (the other build) to read. */
+static int child(int T, int runs)
+{
+    netres nr[2];
+    image isbi;
+    char path[1024];
+    int i;
+    setup_nets(nr, &isbi, path, sizeof path);
+    printf("simd %s\n", fcn_simd_name());
+    for (i = 0; i < 2; i++) {
+        fcn_options opt;
+        timing tm;
+        float *m = (float *)xmalloc(nr[i].cells * sizeof(float));
+        memset(&opt, 0, sizeof opt);
+        opt.threads = T;
+        tm = time_map(nr[i].net, &nr[i].im, &opt, m, 1, runs);
+        printf("net %s min %.6f median %.6f hash %016llx\n", nr[i].name, tm.min, tm.med, fnv64(m, nr[i].cells * sizeof(float)));
+        free(m);
+    }
+    return 0;
+}
+
+/* Runs the -march=native build (path) as a child and reads its lines. */
+static void bench_native(netres *nr, const char *path, int T, int runs)
+{
+    char cmd[1200], line[512], simd[32] = "?";
+    FILE *f;
+    int i;
+    snprintf(cmd, sizeof cmd, "'%s' --child %d %d 2>&1", path, T, runs);
+    if (!(f = popen(cmd, "r"))) {
+        say("  cannot run %s\n", path);
+        return;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char name[16];
+        double mn, md;
+        unsigned long long h;
+        if (sscanf(line, "simd %31s", simd) == 1) continue;
+        if (sscanf(line, "net %15s min %lf median %lf hash %llx", name, &mn, &md, &h) != 4) {
+            say("  %s: %s", path, line);
+            continue;
+        }
+        for (i = 0; i < 2; i++)
+            if (strcmp(name, nr[i].name) == 0) {
+                nr[i].native_min = mn, nr[i].native_med = md;
+                nr[i].native_same = h == fnv64(nr[i].map, nr[i].cells * sizeof(float));
+                snprintf(nr[i].native_simd, sizeof nr[i].native_simd, "%s", simd);
+            }
+    }
+    if (pclose(f) != 0) say("  %s exited with an error\n", path);
+    for (i = 0; i < 2; i++) {
+        const netres *r = &nr[i];
+        if (r->native_same < 0) continue;
+        say("  %-4s %d %s, auto kernels: this plain -O2 build (%s) median %.3f s; the -march=native build (%s) "
+            "median %.3f s: plain/native %.3f; maps %s\n", r->name, T, thr(T), fcn_simd_name(),
+            r->fam[FCN_KERNEL_AUTO][1].med, r->native_simd, r->native_med,
+            r->fam[FCN_KERNEL_AUTO][1].med / r->native_med, r->native_same ? "the same bits" : "DIFFERENT bits");
+    }
+}
+
+/* A path beside this program (argv0's folder), for the default --fcn and --native. */
+static void beside(char *out, size_t n, const char *argv0, const char *name)
+{
+    const char *slash = strrchr(argv0, '/');
+    if (slash) snprintf(out, n, "%.*s/%s", (int)(slash - argv0), argv0, name);
+    else snprintf(out, n, "./%s", name);
+}
+
+static int executable(const char *path) { return access(path, X_OK) == 0; }
 
 /* ---- main ---------------------------------------------------------------------------------- */
 int main(int argc, char **argv)
 {
-    int T = 2, quick = 0, notorch = 0, big_n = 4096, runs, i, have_isbi;
+    int T = 2, quick = 0, notorch = 0, big_n = 4096, runs, i, k, have_isbi, auto_k = FCN_KERNEL_PORTABLE;
     const char *outpath = NULL, *python = getenv("PYTHON");
-    char cpu[256], path[1024], cmd[1200];
-    double peak1, peakT, tstart = now();
+    char cpu[256], path[1024], cmd[1200], fcn_tool[1024], native_path[1024], dir[] = "/tmp/fcn-bench-XXXXXX";
+    double tstart = now();
+    peak_result pk[FCN_KERNEL_COUNT];
     image isbi;
     netres nr[2];
-    static const int n4k[] = {4, 5, 4, 4}, n4p[] = {1, 1, 1, 1};
-    static const int w49k[] = {4, 4, 4}, w49p[] = {1, 1, 0};
+    fcn_error err;
+    int have_dir = 0;
 
+    beside(fcn_tool, sizeof fcn_tool, argv[0], "fcn");
+    beside(native_path, sizeof native_path, argv[0], "bench-native");
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) quick = 1;
         else if (strcmp(argv[i], "--no-torch") == 0) notorch = 1;
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) T = atoi(argv[++i]);
         else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) outpath = argv[++i];
         else if (strcmp(argv[i], "--big") == 0 && i + 1 < argc) big_n = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--fcn") == 0 && i + 1 < argc) snprintf(fcn_tool, sizeof fcn_tool, "%s", argv[++i]);
+        else if (strcmp(argv[i], "--native") == 0 && i + 1 < argc)
+            snprintf(native_path, sizeof native_path, "%s", argv[++i]);
+        else if (strcmp(argv[i], "--child") == 0 && i + 2 < argc) return child(atoi(argv[i + 1]), atoi(argv[i + 2]));
         else {
-            fprintf(stderr, "usage: %s [--quick] [--threads N] [--no-torch] [--big N] [--out FILE]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--threads N] [--no-torch] [--big N] [--out FILE] [--fcn PATH] "
+                            "[--native PATH]\n", argv[0]);
             return 2;
         }
     }
@@ -793,8 +1026,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!python || !python[0]) python = "/usr/bin/python3";
-    if (strchr(python, '\'')) {
-        fprintf(stderr, "bench: $PYTHON must not contain a quote\n");
+    if (strchr(python, '\'') || strchr(fcn_tool, '\'') || strchr(native_path, '\'')) {
+        fprintf(stderr, "bench: $PYTHON, --fcn and --native must not contain a quote\n");
         return 2;
     }
     if (outpath && !(txt = fopen(outpath, "w"))) {
@@ -802,40 +1035,64 @@ int main(int argc, char **argv)
         return 1;
     }
     runs = quick ? 3 : 5;
+    memset(pk, 0, sizeof pk);
 
-    /* 1. the machine */
+    /* the machine, the networks */
     cpu_model(cpu, sizeof cpu);
     say("fcn.h %s benchmark%s\n", FCN_VERSION_STRING, quick ? " (--quick)" : "");
-    say("CPU: %s; %ld online CPUs; fcn_simd_name() = %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN), fcn_simd_name());
+    say("CPU: %s; %ld online CPUs; this build: %s; fcn_simd_name() = %s (the kernels auto picks)\n", cpu,
+        sysconf(_SC_NPROCESSORS_ONLN), BENCH_BUILD, fcn_simd_name());
     say("Timings on a busy machine are noise: take the final figures on a quiet one.\n");
-    peak1 = peak_gflops(1, quick ? 0.15 : 0.3, quick ? 2 : 3);
-    peakT = T > 1 ? peak_gflops(T, quick ? 0.15 : 0.3, quick ? 2 : 3) : peak1;
-    say("\nfp32 FMA peak (measured, %d independent %s chains, 2 FLOPs per FMA lane):\n", PEAK_CHAINS, PEAK_ISA);
-    say("  1 thread:  %8.1f GFLOP/s\n", peak1);
-    if (T > 1) say("  %d threads: %8.1f GFLOP/s\n", T, peakT);
-
-    /* 2. the networks */
-    have_isbi = load_isbi(&isbi, path, sizeof path);
-    if (have_isbi) {
-        say("\nimage: %s (%dx%d)\n", path, isbi.h, isbi.w);
-    } else {
-        say("\nimage: %s not found (set FCN_DATA): using a SYNTHETIC 512x512 image\n", path);
-        isbi = synthetic(512, 512);
-    }
-    memset(nr, 0, sizeof nr);
-    nr[0].name = "n4";
-    nr[0].net = make_net(95, 4, n4k, n4p, 95);
-    nr[0].im = isbi;
-    nr[1].name = "w49";
-    nr[1].net = make_net(49, 3, w49k, w49p, 49);
-    nr[1].im = mirror_tile(&isbi, 100, 1024);
+    have_isbi = setup_nets(nr, &isbi, path, sizeof path);
+    if (have_isbi) say("\nimage: %s (%dx%d)\n", path, isbi.h, isbi.w);
+    else say("\nimage: %s not found (set FCN_DATA): using a SYNTHETIC 512x512 image\n", path);
     say("n4:  95x95 input: conv 4x4 48, maxpool 2, conv 5x5 48, maxpool 2, conv 4x4 48, maxpool 2,\n"
         "     conv 4x4 48, maxpool 2, fc 200, fc 2, softmax (relu after each conv and fc 200)\n");
     say("w49: 49x49 input: conv 4x4 48, maxpool 2, conv 4x4 48, maxpool 2, conv 4x4 48, fc 200 (over 7x7x48),\n"
         "     fc 2, softmax; image: the %s's first 100 rows, and their mirror image to the right (100x1024)\n",
         have_isbi ? "slice" : "synthetic image");
     say("weights: seeded He-uniform random; input scaled by 1/255 (fcn_net_set_transform)\n");
-    for (i = 0; i < 2; i++) bench_net(&nr[i], T, runs, quick, peak1, peakT);
+    for (i = 0; i < 2; i++)
+        say("%s: patch %dx%d, image %dx%d, mirror border -> map %dx%dx%d; arithmetic (fcn_map_flops): dense %.1f GFLOP, "
+            "sliding window %.0f GFLOP (%.0fx more)\n", nr[i].name, fcn_net_input(nr[i].net).h,
+            fcn_net_input(nr[i].net).w, nr[i].im.h, nr[i].im.w, nr[i].oh, nr[i].ow, nr[i].K, nr[i].dflops / 1e9,
+            nr[i].sflops / 1e9, nr[i].sflops / nr[i].dflops);
+
+    /* each SIMD ISA: its peak, right before its kernels */
+    for (k = 0; k < N_PEAK_ISAS; k++) {
+        const peak_isa *p = &peak_isas[k];
+        peak_result *r;
+        if (p->kernel == FCN_KERNEL_COUNT || !fcn_kernel_available(p->kernel)) continue;
+        r = &pk[p->kernel];
+        *r = peak_measure(p, T, quick ? 0.1 : 0.2, quick ? 2 : 3);
+        if (auto_k == FCN_KERNEL_PORTABLE) auto_k = p->kernel; /* the widest first, as fcn.h's auto */
+        say("\n%s kernels (FCN_KERNEL_%s)%s\n", kname(p->kernel),
+            p->kernel == FCN_KERNEL_AVX512 ? "AVX512" : p->kernel == FCN_KERNEL_AVX2 ? "AVX2" : "NEON",
+            strcmp(kname(p->kernel), kname(FCN_KERNEL_AUTO)) == 0 ? ", what auto picks here" : "");
+        say("  %s fp32 FMA peak, measured now: 1 thread %.1f GFLOP/s, %d %s %.1f GFLOP/s (best of %d to %d "
+            "independent chains in registers: %d; 2 FLOPs per FMA lane)\n", kname(p->kernel), r->g1, T, thr(T), r->gT,
+            chain_counts[0], p->regs == 16 ? 14 : 24, r->chains);
+        for (i = 0; i < 2; i++) bench_family(&nr[i], p->kernel, T, runs, r);
+    }
+    if (strcmp(kname(auto_k), kname(FCN_KERNEL_AUTO)) != 0)
+        say("\nbench: auto runs %s here, which this benchmark did not measure\n", kname(FCN_KERNEL_AUTO));
+    for (i = 0; i < 2; i++) {
+        memcpy(nr[i].fam[FCN_KERNEL_AUTO], nr[i].fam[auto_k], sizeof nr[i].fam[auto_k]);
+        if (!nr[i].map) { /* no SIMD family: the portable kernels are the reference */
+            fcn_options opt;
+            memset(&opt, 0, sizeof opt);
+            opt.threads = T;
+            nr[i].map = (float *)xmalloc(nr[i].cells * sizeof(float));
+            nr[i].fam[FCN_KERNEL_AUTO][1] = time_map(nr[i].net, &nr[i].im, &opt, nr[i].map, 0, 1);
+            nr[i].fam[FCN_KERNEL_AUTO][0] = nr[i].fam[FCN_KERNEL_AUTO][1];
+        }
+    }
+
+    say("\nportable kernels (FCN_KERNEL_PORTABLE: plain C, fmaf per lane; a band of rows):\n");
+    for (i = 0; i < 2; i++) bench_portable(&nr[i], T, quick ? 1.5 : 3.0);
+
+    say("\nsliding window (the reference path):\n");
+    for (i = 0; i < 2; i++) bench_sliding(&nr[i], T, quick, nr[i].fam[FCN_KERNEL_AUTO][1].med);
 
     /* bounded memory: n4 on a 4096x4096 image */
     if (big_n > 0) {
@@ -843,35 +1100,66 @@ int main(int argc, char **argv)
         fcn_options opt;
         float *out;
         double t, f;
-        size_t s;
+        size_t sc;
         memset(&opt, 0, sizeof opt);
         opt.threads = T;
         out = (float *)xmalloc((size_t)big_n * (size_t)big_n * 2 * sizeof(float));
         f = flops_of(nr[0].net, &big, &opt, 1);
-        map_once(nr[0].net, &big, &opt, out, &t, &s);
+        map_once(nr[0].net, &big, &opt, out, &t, &sc);
         say("\nbounded memory: n4 dense, %d %s, FCN_MALLOC peak scratch (default budget %.0f MiB):\n", T, thr(T),
             mib(FCN_DEFAULT_MEMORY));
-        say("  %-32s %8.1f MiB\n", have_isbi ? "512x512 ISBI slice" : "512x512 synthetic", mib(nr[0].dT.scratch));
+        say("  %-32s %8.1f MiB\n", have_isbi ? "512x512 ISBI slice" : "512x512 synthetic",
+            mib(nr[0].fam[FCN_KERNEL_AUTO][1].scratch));
         snprintf(path, sizeof path, "%dx%d (%s mirror-tiled)", big_n, big_n, have_isbi ? "slice" : "synthetic");
-        say("  %-32s %8.1f MiB  (one run: %.1f s, %.0f GFLOP, %.1f GFLOP/s)\n", path, mib(s), t, f / 1e9, f / t / 1e9);
+        say("  %-32s %8.1f MiB  (one run: %.1f s, %.0f GFLOP, %.1f GFLOP/s)\n", path, mib(sc), t, f / 1e9, f / t / 1e9);
         say("  (not counted: the thread stacks, and the caller's image and map)\n");
         free(out);
         free(big.px);
     } else {
         say("\nbounded memory: n4 dense scratch on 512x512 %.1f MiB (the large map skipped: %s)\n",
-            mib(nr[0].dT.scratch), quick ? "--quick" : "--big 0");
+            mib(nr[0].fam[FCN_KERNEL_AUTO][1].scratch), quick ? "--quick" : "--big 0");
     }
 
-    /* 3. PyTorch */
+    /* the nets and images as files, for fcn map and PyTorch */
+    if (little_endian() && mkdtemp(dir)) {
+        have_dir = 1;
+        for (i = 0; i < 2; i++) {
+            snprintf(path, sizeof path, "%s/%s.fcn", dir, nr[i].name);
+            if (fcn_net_save(nr[i].net, path, &err) != FCN_OK) die("fcn_net_save", &err);
+            snprintf(path, sizeof path, "%s/%s.npy", dir, nr[i].name);
+            if (!npy_write(path, nr[i].im.px, nr[i].im.h, nr[i].im.w)) have_dir = 0;
+        }
+    }
+    say("\ncold runs: `%s map NET.fcn IMAGE.npy --npy OUT.npy --threads %d`, one process per map:\n", fcn_tool, T);
+    if (!have_dir) say("  skipped (cannot write the nets and images to %s)\n", dir);
+    else if (!executable(fcn_tool)) say("  skipped (%s not found; make builds it)\n", fcn_tool);
+    else
+        for (i = 0; i < 2; i++) bench_cold(&nr[i], fcn_tool, dir, T, 3);
+
+    say("\nthe build: this program is %s; the -march=native build %s:\n", BENCH_BUILD, native_path);
+    if (!executable(native_path)) say("  skipped (%s not found; make bench builds it)\n", native_path);
+    else bench_native(nr, native_path, T, runs);
+
     snprintf(cmd, sizeof cmd, "'%s' -c 'import torch' >/dev/null 2>&1", python);
     if (notorch) say("\nPyTorch: skipped (--no-torch)\n");
-    else if (system(cmd) != 0) say("\nPyTorch: not installed, skipped\n");
-    else torch_bench(nr, 2, T, runs, python);
+    else if (!have_dir) say("\nPyTorch: skipped (no temporary directory, or a big-endian host)\n");
+    else if (system(cmd) != 0) say("\nPyTorch: not installed, skipped (Debian: python3-torch)\n");
+    else torch_bench(nr, 2, T, runs, python, dir);
+    if (have_dir) {
+        for (i = 0; i < 2; i++) {
+            snprintf(path, sizeof path, "%s/%s.fcn", dir, nr[i].name);
+            remove(path);
+            snprintf(path, sizeof path, "%s/%s.npy", dir, nr[i].name);
+            remove(path);
+        }
+        rmdir(dir);
+    }
 
-    /* 4. the talk's table */
+    /* the talk's table */
     {
         const netres *w = &nr[1];
         const double caffe_cpu = 954.0;
+        const timing *a = w->fam[FCN_KERNEL_AUTO];
         char lab[96];
         struct row {
             const char *what;
@@ -886,10 +1174,10 @@ int main(int argc, char **argv)
         for (i = 0; i < 5; i++) say("  %-44s %10.1f %8.1fx\n", talk[i].what, talk[i].t, caffe_cpu / talk[i].t);
         snprintf(lab, sizeof lab, "fcn sliding window, %d %s (extrapolated)", T, thr(T));
         say("  %-44s %10.1f %8.1fx\n", lab, w->slide_whole, caffe_cpu / w->slide_whole);
-        say("  %-44s %10.3f %8.0fx\n", "fcn dense, 1 thread", w->d1.med, caffe_cpu / w->d1.med);
+        say("  %-44s %10.3f %8.0fx\n", "fcn dense, 1 thread", a[0].med, caffe_cpu / a[0].med);
         if (T > 1) {
             snprintf(lab, sizeof lab, "fcn dense, %d threads", T);
-            say("  %-44s %10.3f %8.0fx\n", lab, w->dT.med, caffe_cpu / w->dT.med);
+            say("  %-44s %10.3f %8.0fx\n", lab, a[1].med, caffe_cpu / a[1].med);
         }
         snprintf(lab, sizeof lab, "PyTorch dense, %d %s", T, thr(T));
         if (w->have_torch) say("  %-44s %10.3f %8.0fx\n", lab, w->torch_med[1], caffe_cpu / w->torch_med[1]);
@@ -898,7 +1186,44 @@ int main(int argc, char **argv)
             "  measured on the talk's hardware, not this machine (%s);\n"
             "  this run's rows are medians on it%s.\n", cpu, have_isbi ? "" : ", on a synthetic image");
     }
-    say("\ntotal bench time %.0f s\n", now() - tstart);
+
+    /* the summary, in the shape of the README's table */
+    say("\nSummary (README table): %s, %ld online CPUs, %d %s; medians; %% of the same ISA's peak measured in this run\n",
+        cpu, sysconf(_SC_NPROCESSORS_ONLN), T, thr(T));
+    say("| | n4 (95x95 net), 512x512 | w49 (49x49 net), 100x1024 |\n| --- | --- | --- |\n");
+    for (k = FCN_KERNEL_AVX2; k < FCN_KERNEL_COUNT; k++) {
+        int t;
+        if (!nr[0].have_fam[k]) continue;
+        for (t = 0; t < (T > 1 ? 2 : 1); t++) {
+            say("| %s kernels, %d %s (peak %.1f GFLOP/s) |", kname(k), t ? T : 1, thr(t ? T : 1), t ? pk[k].gT : pk[k].g1);
+            for (i = 0; i < 2; i++) {
+                double med = nr[i].fam[k][t].med, g = nr[i].dflops / med / 1e9;
+                say(" %.3f s, %.1f GFLOP/s, %.1f%% |", med, g, 100.0 * g / (t ? pk[k].gT : pk[k].g1));
+            }
+            say("\n");
+        }
+    }
+    say("| PyTorch %s dense, %d %s |", "1.13", T, thr(T));
+    for (i = 0; i < 2; i++) {
+        if (nr[i].have_torch)
+            say(" %.3f s, %.1f GFLOP/s; PyTorch/fcn %.2fx |", nr[i].torch_med[1], nr[i].dflops / nr[i].torch_med[1] / 1e9,
+                nr[i].torch_med[1] / nr[i].fam[FCN_KERNEL_AUTO][1].med);
+        else say(" skipped |");
+    }
+    say("\n| cold `fcn map` (one process), %d %s |", T, thr(T));
+    for (i = 0; i < 2; i++) {
+        if (nr[i].cold_runs)
+            say(" %.3f s (warm %.3f s) |", nr[i].cold_med, nr[i].fam[FCN_KERNEL_AUTO][1].med);
+        else say(" skipped |");
+    }
+    say("\n| plain -O2 / -march=native build, %d %s |", T, thr(T));
+    for (i = 0; i < 2; i++) {
+        if (nr[i].native_same >= 0)
+            say(" %.3f / %.3f s = %.3f%s |", nr[i].fam[FCN_KERNEL_AUTO][1].med, nr[i].native_med,
+                nr[i].fam[FCN_KERNEL_AUTO][1].med / nr[i].native_med, nr[i].native_same ? "" : " (DIFFERENT bits)");
+        else say(" skipped |");
+    }
+    say("\n\ntotal bench time %.0f s\n", now() - tstart);
     for (i = 0; i < 2; i++) {
         fcn_net_free(nr[i].net);
         free(nr[i].map);
