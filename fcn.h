@@ -2323,9 +2323,27 @@ typedef void (*fcn__kern)(const fcn__karg *a, const float *w, int x0);
         FCN__EACH(MB, m_, FCN__EACH(NV, v_, STORE(a->out[m_] + x0 + v_ * VW, acc[m_][v_])));              \
     }
 
+/* The 2x2 max pool at step 1 (the common pool, taps dil apart) over n floats, n a
+   multiple of VW, in the order of fcn__unit_pool's plain loop: (0,0) (0,1) (1,0) (1,1),
+   each step MAX(v, m) = v > m ? v : m lane by lane (equal values keep the first);
+   then the optional relu. */
+#define FCN__POOL2(NAME, ATTR, VT, VW, LOAD, STORE, SET1, MAX, RELU)                                      \
+    ATTR static void NAME(float *dst, const float *a, const float *b, size_t dil, size_t n, const float *relu) \
+    {                                                                                                     \
+        size_t x;                                                                                         \
+        VT slope = SET1(relu ? *relu : 0.0f);                                                             \
+        for (x = 0; x < n; x += VW) {                                                                     \
+            VT m = MAX(LOAD(a + x + dil), LOAD(a + x));                                                   \
+            m = MAX(LOAD(b + x), m);                                                                      \
+            m = MAX(LOAD(b + x + dil), m);                                                                \
+            if (relu) m = RELU(m, slope);                                                                 \
+            STORE(dst + x, m);                                                                            \
+        }                                                                                                 \
+    }
+
 /* The three sizes of a family: blocks of MB maps, pairs and single maps (for the maps
-   left over), each for 1 .. NV vectors; then the family's table. */
-#define FCN__FAMILY(P, ATTR, VT, VW, MB, NV, LOAD, STORE, SET1, FMA, RELU)                                \
+   left over), each for 1 .. NV vectors; the 2x2 max pool; then the family's table. */
+#define FCN__FAMILY(P, ATTR, VT, VW, MB, NV, LOAD, STORE, SET1, FMA, RELU, MAX)                           \
     FCN__KERNEL(P##_b1, ATTR, VT, VW, MB, 1, LOAD, STORE, SET1, FMA, RELU)                                \
     FCN__KERNEL(P##_b2, ATTR, VT, VW, MB, (2 <= NV ? 2 : 1), LOAD, STORE, SET1, FMA, RELU)                  \
     FCN__KERNEL(P##_b3, ATTR, VT, VW, MB, (3 <= NV ? 3 : 1), LOAD, STORE, SET1, FMA, RELU)                  \
@@ -2338,14 +2356,17 @@ typedef void (*fcn__kern)(const fcn__karg *a, const float *w, int x0);
     FCN__KERNEL(P##_s2, ATTR, VT, VW, 1, (2 <= NV ? 2 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
     FCN__KERNEL(P##_s3, ATTR, VT, VW, 1, (3 <= NV ? 3 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
     FCN__KERNEL(P##_s4, ATTR, VT, VW, 1, (4 <= NV ? 4 : 1), LOAD, STORE, SET1, FMA, RELU)                   \
+    FCN__POOL2(P##_pool2, ATTR, VT, VW, LOAD, STORE, SET1, MAX, RELU)                                     \
     static const fcn__kfamily P = {MB, NV, VW, {P##_b1, P##_b2, P##_b3, P##_b4},                          \
-                                   {P##_p1, P##_p2, P##_p3, P##_p4}, {P##_s1, P##_s2, P##_s3, P##_s4}};
+                                   {P##_p1, P##_p2, P##_p3, P##_p4}, {P##_s1, P##_s2, P##_s3, P##_s4},    \
+                                   P##_pool2};
 
 /* A kernel family: blocks of mb maps, pairs and single maps, up to nv (<= 4) vectors of
    vw pixels; index: vectors - 1. */
 typedef struct fcn__kfamily {
     int mb, nv, vw;
     fcn__kern block[4], pair[4], single[4];
+    void (*pool2)(float *dst, const float *a, const float *b, size_t dil, size_t n, const float *relu);
 } fcn__kfamily;
 
 /* The portable vector: 8 floats in a struct, every operation an fmaf per lane. */
@@ -2378,9 +2399,15 @@ static fcn__pv fcn__pv_relu(fcn__pv v, fcn__pv slope)
     for (i = 0; i < 8; i++) v.f[i] = fcn__relu(v.f[i], slope.f[0]);
     return v;
 }
+static fcn__pv fcn__pv_max(fcn__pv v, fcn__pv m)
+{
+    int i;
+    for (i = 0; i < 8; i++) m.f[i] = v.f[i] > m.f[i] ? v.f[i] : m.f[i];
+    return m;
+}
 /* portable block: 4 maps x 2 vectors of 8 pixels */
 FCN__FAMILY(fcn__kf_portable, , fcn__pv, 8, 4, 2, fcn__pv_load, fcn__pv_store, fcn__pv_set1, fcn__pv_fma,
-            fcn__pv_relu)
+            fcn__pv_relu, fcn__pv_max)
 
 /* Which SIMD families this build has (FCN__X86_DISPATCH: chosen at run time). */
 #if !defined(FCN_NO_SIMD) && defined(__x86_64__) && !defined(__TINYC__) &&                              \
@@ -2411,8 +2438,9 @@ FCN__AVX2_ATTR static __m256 fcn__avx2_relu(__m256 v, __m256 slope)
 {
     return _mm256_blendv_ps(_mm256_mul_ps(v, slope), v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
 }
+/* _mm256_max_ps(v, m) is v > m ? v : m, lane by lane (Intel's MAXPS), NaNs and zeros included */
 FCN__FAMILY(fcn__kf_avx2, FCN__AVX2_ATTR, __m256, 8, 6, 2, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps,
-            _mm256_fmadd_ps, fcn__avx2_relu)
+            _mm256_fmadd_ps, fcn__avx2_relu, _mm256_max_ps)
 #endif
 #ifdef FCN__HAVE_AVX512
 FCN__AVX512_ATTR static __m512 fcn__avx512_relu(__m512 v, __m512 slope)
@@ -2420,7 +2448,7 @@ FCN__AVX512_ATTR static __m512 fcn__avx512_relu(__m512 v, __m512 slope)
     return _mm512_mask_mov_ps(_mm512_mul_ps(v, slope), _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
 }
 FCN__FAMILY(fcn__kf_avx512, FCN__AVX512_ATTR, __m512, 16, 6, 4, _mm512_loadu_ps, _mm512_storeu_ps,
-            _mm512_set1_ps, _mm512_fmadd_ps, fcn__avx512_relu)
+            _mm512_set1_ps, _mm512_fmadd_ps, fcn__avx512_relu, _mm512_max_ps)
 #endif
 #ifdef FCN__HAVE_NEON
 #include <arm_neon.h>
@@ -2429,7 +2457,10 @@ static float32x4_t fcn__neon_relu(float32x4_t v, float32x4_t slope)
 {
     return vbslq_f32(vcgtq_f32(v, vdupq_n_f32(0.0f)), v, vmulq_f32(v, slope));
 }
-FCN__FAMILY(fcn__kf_neon, , float32x4_t, 4, 6, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, fcn__neon_fma, fcn__neon_relu)
+/* not vmaxq_f32: FMAX returns +0 for (+0, -0) and NaN for any NaN; this is v > m ? v : m */
+static float32x4_t fcn__neon_max(float32x4_t v, float32x4_t m) { return vbslq_f32(vcgtq_f32(v, m), v, m); }
+FCN__FAMILY(fcn__kf_neon, , float32x4_t, 4, 6, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, fcn__neon_fma, fcn__neon_relu,
+            fcn__neon_max)
 #endif
 
 /* Whether this build, on this CPU, can run kernel family k (AUTO and PORTABLE always).
@@ -2521,8 +2552,9 @@ typedef struct fcn__stage {
     int softmax;           /* the last of them is a softmax */
     int C, H, W;           /* channels, grid rows and columns */
     int fast;              /* runs on the register-blocked kernels (step 1) */
-    const float *relu;     /* fast: its pointwise layers are one relu (and dropouts), this
-                              slope, which the kernels apply as they store */
+    const float *relu;     /* fast, or a 2x2 max pool at step 1: its pointwise layers are one
+                              relu (and dropouts), this slope, which the kernels apply as
+                              they store */
     size_t ld;             /* floats from one channel's row to the next (padded width) */
     int R;                 /* rows in the ring */
     float *buf;            /* R slots, each C rows of ld floats, 64-byte aligned */
@@ -2678,16 +2710,10 @@ static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stag
     for (c = 0; c < s->C; c++) {
         float *dst = fcn__row(s, c, y);
         if (L->d.type == FCN_LAYER_MAXPOOL && kh == 2 && kw == 2 && step == 1) {
-            /* the common 2x2 pool in one pass, same order: (0,0) (0,1) (1,0) (1,1) */
-            const float *a = fcn__row(in, c, y), *b = fcn__row(in, c, y + dil);
-            for (x = 0; x < s->W; x++) {
-                float m = a[x], v = a[x + dil];
-                m = v > m ? v : m;
-                v = b[x];
-                m = v > m ? v : m;
-                v = b[x + dil];
-                dst[x] = v > m ? v : m;
-            }
+            /* the common 2x2 pool in one pass (>>kernels), whole vectors: the rows are padded */
+            S->ks->pool2(dst, fcn__row(in, c, y), fcn__row(in, c, y + dil), (size_t)dil,
+                         fcn__round_up((size_t)s->W, (size_t)S->ks->vw), s->relu);
+            if (s->relu) continue;
         } else if (L->d.type == FCN_LAYER_MAXPOOL) {
             const float *src = fcn__row(in, c, y * step);
             for (x = 0; x < s->W; x++) dst[x] = src[(size_t)x * (size_t)step];
@@ -2768,6 +2794,12 @@ static void fcn__stage_softmax(void *ctx, size_t u, int tid)
     fcn__softmax_row(s, s->lo + (int)u);
 }
 
+/* Whether stage s is the common pool that the kernel families run (fcn__unit_pool). */
+static int fcn__pool2(const fcn__stage *s)
+{
+    return s->L && s->L->d.type == FCN_LAYER_MAXPOOL && s->L->d.kh == 2 && s->L->d.kw == 2 && s->p->step == 1;
+}
+
 /* The slope of the one relu among layers [i0, i1) if the others are dropouts, else NULL. */
 static const float *fcn__only_relu(const fcn_net *net, int i0, int i1)
 {
@@ -2807,7 +2839,8 @@ static int fcn__stages(const fcn_net *net, const fcn__plan *plan, fcn__stage *st
             if (L->d.type == FCN_LAYER_SOFTMAX) st[n].softmax = 1;
         }
     }
-    for (i = 1; i <= n; i++) st[i].relu = st[i].fast ? fcn__only_relu(net, st[i].post0, st[i].post1) : NULL;
+    for (i = 1; i <= n; i++)
+        st[i].relu = st[i].fast || fcn__pool2(&st[i]) ? fcn__only_relu(net, st[i].post0, st[i].post1) : NULL;
     return n + 1;
 }
 
@@ -2864,7 +2897,7 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
         done[i] = 0;
         /* padded width: full vectors written, and the next stage's reads past its last vector */
         st[i].ld = fcn__round_up((size_t)st[i].W, 16);
-        if (i + 1 < ns && st[i + 1].fast) {
+        if (i + 1 < ns && (st[i + 1].fast || fcn__pool2(&st[i + 1]))) {
             size_t reach = fcn__round_up((size_t)st[i + 1].W, 16) + (size_t)(st[i + 1].L->d.kw - 1) * (size_t)st[i + 1].p->dil;
             if (reach > st[i].ld) st[i].ld = fcn__round_up(reach, 16);
         }

@@ -1123,9 +1123,9 @@ static void test_kernel_choice(void)
 /* Every family this CPU runs gives the sliding window's bits, on nets shaped to reach
    every part of the kernels: blocks, pairs and single maps (1 to 13 maps), 1 to 4
    vectors per block and a ragged last one (widths 1 to 130), channels in several chunks
-   (many channels, wide kernels), a relu fused into the store (slopes 0, positive,
-   negative), a relu with a dropout, tanh after a convolution (not fused), dilations
-   after pools. */
+   (many channels, wide kernels), a relu fused into the store of a convolution or of the
+   2x2 max pool (slopes 0, positive, negative), a relu with a dropout, tanh after a
+   convolution (not fused), dilations after pools. */
 static void test_kernel_bits(int quick)
 {
     static const int maps[] = {1, 2, 3, 5, 6, 7, 8, 13};
@@ -1146,6 +1146,10 @@ static void test_kernel_bits(int quick)
         L[n] = mk(FCN_LAYER_CONV), L[n].maps = wide, L[n].kh = L[n].kw = 2, n++;
         L[n] = mk(FCN_LAYER_RELU), L[n].slope = slopes[t % 3], n++;
         L[n] = mk(FCN_LAYER_MAXPOOL), L[n].kh = L[n].kw = 2, L[n].stride = 2, n++;
+        if (t % 2 == 0) { /* the relu after the pool: fused into the pool's store */
+            L[n - 2] = L[n - 1];
+            L[n - 1] = mk(FCN_LAYER_RELU), L[n - 1].slope = slopes[t % 3];
+        }
         L[n] = mk(FCN_LAYER_CONV), L[n].maps = m1, L[n].kh = L[n].kw = t % 4 ? 5 : 3, n++;
         if (t % 3 == 1) L[n] = mk(FCN_LAYER_DROPOUT), n++;
         L[n] = mk(t % 5 == 4 ? FCN_LAYER_TANH : FCN_LAYER_RELU), L[n].slope = slopes[(t + 1) % 3], n++;
@@ -1153,8 +1157,9 @@ static void test_kernel_bits(int quick)
         L[n] = mk(FCN_LAYER_RELU), n++;
         L[n] = mk(FCN_LAYER_FC), L[n].maps = 2 + t % 3, n++;
         net = make_net(&r, t % 4 ? 14 : 10, t % 4 ? 14 : 10, L, n, &e);
-        snprintf(what, sizeof what, "conv %d 2x2 relu(%g) pool 2 conv %d %dx%d %s fc %d fc %d, image %dx%d", wide,
-                 (double)slopes[t % 3], m1, L[3].kh, L[3].kw, t % 5 == 4 ? "tanh" : "relu", m2, 2 + t % 3, h, w);
+        snprintf(what, sizeof what, "conv %d 2x2 %srelu(%g)%s conv %d %dx%d %s fc %d fc %d, image %dx%d", wide,
+                 t % 2 ? "" : "pool 2 ", (double)slopes[t % 3], t % 2 ? " pool 2" : "", m1, L[3].kh, L[3].kw,
+                 t % 5 == 4 ? "tanh" : "relu", m2, 2 + t % 3, h, w);
         begin("kernels: every family gives the sliding window's bits: %s", what);
         if (!check(net != NULL, "net: %s", e.message)) {
             end();
