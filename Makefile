@@ -29,7 +29,7 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
 DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
-           libfuzzer-14-dev
+           libfuzzer-14-dev tcc
 DEMO_PKGS = gcc make libc6-dev libstb-dev
 # make bench also runs PyTorch side by side (bench/torch_dense.py)
 BENCH_PKGS = gcc make libc6-dev libstb-dev python3-numpy python3-torch
@@ -38,7 +38,7 @@ APT_FLAGS ?=
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]
 MODEL    ?= models/isbi-n4.fcn
 FCN_DATA ?=
-# make bench BENCH_ARGS="--quick | --threads N | --no-torch"; make bench-opencl BENCH_OPENCL_ARGS=...
+# make bench BENCH_ARGS="--quick | --threads N | --no-torch | --portable | --big N"; make bench-opencl BENCH_OPENCL_ARGS=...
 BENCH_ARGS ?=
 BENCH_OPENCL_ARGS ?=
 # the libFuzzer targets: one source, FUZZ_TARGET picks the input kind; each runs for

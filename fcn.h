@@ -97,8 +97,9 @@
       Average pools add in row, column order from 0 and divide by the count; max pools
       keep the first of equal values in that order; softmax subtracts the largest,
       exponentiates, adds in order and divides.
-        fcn__patch_conv, fcn__patch_pool (sliding); FCN__KERNEL, fcn__unit_conv_generic,
-        fcn__unit_pool (dense); fcn__softmax; the conv, pool and softmax kernels in
+        fcn__patch_conv, fcn__patch_pool (sliding); FCN__KERNEL (a chunk of channels at a
+        time continues the sums it stored), fcn__unit_conv_generic, fcn__unit_pool,
+        FCN__POOL2 (dense); fcn__softmax; the conv, pool and softmax kernels in
         opencl/fcn.cl.
    3. exp (for softmax, sigmoid, tanh) is the library's own fcn__exp, made only of
       exactly specified operations (+, -, *, /, fma, floor, ldexp), never libm's, and
@@ -107,8 +108,10 @@
       with -cl-fp32-correctly-rounded-divide-sqrt (fcn__cl_build); fcn_cl_create refuses
       a device without fma, a correctly rounded divide or denormals (fcn__cl_contract).
    4. Code is vectorised across output pixels and output maps, never by reordering a
-      sum: in FCN__KERNEL each vector lane is one output's own chain of fmas, and the
-      OpenCL kernels' register blocks are several outputs, each with its own sum.
+      sum: in FCN__KERNEL each vector lane is one output's own chain of fmas (every
+      kernel family, AVX-512, AVX2, NEON or portable, is a different register tiling of
+      the same chains), and the OpenCL kernels' register blocks are several outputs,
+      each with its own sum.
 
    So the dense map equals the sliding-window map, and both are the same on every
    machine, compiler, thread count, tile and device. The tests prove it with memcmp

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds tests/core/test_core.c seven ways (two compilers, -O0 and -O3 -march=native, one
+# Builds tests/core/test_core.c eight ways (two compilers, -O0 and -O3 -march=native, one
 # build with AddressSanitizer + UndefinedBehaviorSanitizer, one without threads
-# (FCN_NO_THREADS), one with the portable kernels only (FCN_NO_SIMD); the builds without
+# (FCN_NO_THREADS), one with the portable kernels only (FCN_NO_SIMD), and tcc, which has
+# no target attributes and so only the portable kernels; the gcc and clang builds without
 # -march carry the AVX2 and AVX-512 kernels too and run what the CPU has), runs each with --quick
 # --dump, and checks that every build passes and that all the dumps (maps of fixed
 # cases, bits of fcn_expf/tanh/sigmoid) are byte-identical: the arithmetic contract says
@@ -10,7 +11,7 @@
 #
 # One line per build ("PASS: matrix gcc-O0" or "FAIL: ..."), one for the identity of the
 # dumps. A failing build's own FAIL lines are shown indented, so that they do not count.
-# Env: CC (default gcc), CLANG (default clang), BUILD (default build); the builds go to
+# Env: CC (default gcc), CLANG (default clang), TCC (default tcc), BUILD (default build); the builds go to
 # $BUILD/matrix/NAME/.
 set -u
 BUILD=${BUILD:-build}
@@ -34,6 +35,16 @@ $clang_name-O0|$CLANG|-O0
 $clang_name-O3-native|$CLANG|-O3 -march=native
 $cc_name-O2-nothreads|$CC|-O2 -DFCN_NO_THREADS
 $cc_name-O2-nosimd|$CC|-O2 -DFCN_NO_SIMD"
+# tcc has no target attributes: it must fall back to the portable kernels, same bits
+TCC=${TCC:-tcc}
+if command -v "$TCC" >/dev/null 2>&1; then
+    builds="$builds
+tcc|$TCC|-O2"
+elif [ -n "${CI:-}" ]; then
+    echo "FAIL: matrix tcc: $TCC not found (Debian tcc; make deps installs it)"
+else
+    echo "SKIP: matrix tcc: $TCC not found (Debian tcc)"
+fi
 
 # Builds and runs one configuration; leaves status (0 ok, 1 build failed, 2 run failed)
 # in $dir/status.
