@@ -2448,8 +2448,14 @@ FCN__AVX512_ATTR static __m512 fcn__avx512_relu(__m512 v, __m512 slope)
 {
     return _mm512_mask_mov_ps(_mm512_mul_ps(v, slope), _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
 }
+/* v > m ? v : m, written out: gcc 12's _mm512_max_ps reads an "undefined" vector that g++
+   -Wall reports as uninitialised */
+FCN__AVX512_ATTR static __m512 fcn__avx512_max(__m512 v, __m512 m)
+{
+    return _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ), v);
+}
 FCN__FAMILY(fcn__kf_avx512, FCN__AVX512_ATTR, __m512, 16, 6, 4, _mm512_loadu_ps, _mm512_storeu_ps,
-            _mm512_set1_ps, _mm512_fmadd_ps, fcn__avx512_relu, _mm512_max_ps)
+            _mm512_set1_ps, _mm512_fmadd_ps, fcn__avx512_relu, fcn__avx512_max)
 #endif
 #ifdef FCN__HAVE_NEON
 #include <arm_neon.h>
