@@ -2283,6 +2283,11 @@ typedef struct fcn__karg {
 
 typedef void (*fcn__kern)(const fcn__karg *a, const float *w, int x0);
 #define FCN__L1 16384 /* bytes of L1 a kernel call's channels may fill: half of a 32 KB L1 */
+/* The kernels prefetch the next kernel row's span only for kernels 4 or more wide: with
+   the channels in L2-sized chunks, a 3-wide row (n4's fc over 3x3) has too few taps to
+   hide it, and the AVX2 map took 4% longer with it; w49's and n4's 4x4 and 5x5 rows gain
+   2-3% (Zen 4) */
+#define FCN__PF_KW 4
 
 /* ATTR: the function's target attribute (or nothing). RELU(v, slope vector): the
    relu of a vector, lane by lane exactly as fcn__relu. */
@@ -2310,10 +2315,11 @@ typedef void (*fcn__kern)(const fcn__karg *a, const float *w, int x0);
         for (c = a->c0; c < a->c1; c++)                                                                   \
             for (ky = 0; ky < kh; ky++) {                                                                 \
                 const float *p = buf + slot[ky] + (size_t)c * ld;                                         \
-                /* the next row's span: the first map block of a row brings it from L3 */                 \
+                /* the next row's span (FCN__PF_KW) */                                                    \
                 const float *pn = ky + 1 < kh ? buf + slot[ky + 1] + (size_t)c * ld                       \
                                   : c + 1 < a->c1 ? buf + slot[0] + (size_t)(c + 1) * ld : p;             \
-                for (pf = 0; pf < NV * VW + (kw - 1) * dil; pf += 16) FCN__PREFETCH(pn, pf);              \
+                if (kw >= FCN__PF_KW)                                                                     \
+                    for (pf = 0; pf < NV * VW + (kw - 1) * dil; pf += 16) FCN__PREFETCH(pn, pf);          \
                 for (kx = 0; kx < kw; kx++) FCN__TAP(VT, VW, MB, NV, LOAD, SET1, FMA, kx);                \
                 w += kw * MB;                                                                             \
             }                                                                                             \
