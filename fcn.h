@@ -2246,7 +2246,7 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
    optimiser, so that -O2 keeps the accumulators in registers as -O3 does. */
 #ifdef FCN__PREFETCH
 #elif defined(__GNUC__) || defined(__clang__) /* a hint: integer arithmetic, never a pointer past its array */
-#define FCN__PREFETCH(p, floats) __builtin_prefetch((const void *)((uintptr_t)(p) + 4u * (unsigned)(floats)))
+#define FCN__PREFETCH(p, floats) __builtin_prefetch((const void *)((uintptr_t)(p) + 4u * (size_t)(floats)))
 #else
 #define FCN__PREFETCH(p, floats) ((void)0)
 #endif
@@ -2291,15 +2291,6 @@ typedef void (*fcn__kern)(const fcn__karg *a, const float *w, int x0);
 
 /* ATTR: the function's target attribute (or nothing). RELU(v, slope vector): the
    relu of a vector, lane by lane exactly as fcn__relu. */
-/* One tap (kernel column KX of the current row) for every accumulator of the block. */
-#define FCN__TAP(VT, VW, MB, NV, LOAD, SET1, FMA, KX)                                                     \
-    do {                                                                                                  \
-        FCN__EACH(NV, v_, in[v_] = LOAD(p + (KX) * dil + v_ * VW));                                       \
-        FCN__EACH(MB, m_, {                                                                               \
-            VT wv = SET1(w[(KX) * MB + m_]);                                                              \
-            FCN__EACH(NV, v_, acc[m_][v_] = FMA(wv, in[v_], acc[m_][v_]));                                \
-        });                                                                                               \
-    } while (0)
 #define FCN__KERNEL(NAME, ATTR, VT, VW, MB, NV, LOAD, STORE, SET1, FMA, RELU)                             \
     ATTR static void NAME(const fcn__karg *a, const float *w, int x0)                                     \
     {                                                                                                     \
@@ -2312,17 +2303,22 @@ typedef void (*fcn__kern)(const fcn__karg *a, const float *w, int x0);
             FCN__EACH(MB, m_, FCN__EACH(NV, v_, acc[m_][v_] = SET1(a->bias[m_])));                        \
         else                                                                                              \
             FCN__EACH(MB, m_, FCN__EACH(NV, v_, acc[m_][v_] = LOAD(a->out[m_] + x0 + v_ * VW)));          \
-        for (c = a->c0; c < a->c1; c++)                                                                   \
+        for (c = a->c0; c < a->c1; c++) {                                                                 \
+            const float *pc = buf + (size_t)c * ld;                                                       \
             for (ky = 0; ky < kh; ky++) {                                                                 \
-                const float *p = buf + slot[ky] + (size_t)c * ld;                                         \
-                /* the next row's span (FCN__PF_KW) */                                                    \
-                const float *pn = ky + 1 < kh ? buf + slot[ky + 1] + (size_t)c * ld                       \
-                                  : c + 1 < a->c1 ? buf + slot[0] + (size_t)(c + 1) * ld : p;             \
+                const float *p = pc + slot[ky];                                                           \
+                /* this row of the next channel, kh rows ahead (FCN__PF_KW) */                            \
                 if (kw >= FCN__PF_KW)                                                                     \
-                    for (pf = 0; pf < NV * VW + (kw - 1) * dil; pf += 16) FCN__PREFETCH(pn, pf);          \
-                for (kx = 0; kx < kw; kx++) FCN__TAP(VT, VW, MB, NV, LOAD, SET1, FMA, kx);                \
-                w += kw * MB;                                                                             \
+                    for (pf = 0; pf < NV * VW + (kw - 1) * dil; pf += 16) FCN__PREFETCH(p, ld + (size_t)pf); \
+                for (kx = 0; kx < kw; kx++, p += dil, w += MB) {                                          \
+                    FCN__EACH(NV, v_, in[v_] = LOAD(p + v_ * VW));                                        \
+                    FCN__EACH(MB, m_, {                                                                   \
+                        VT wv = SET1(w[m_]);                                                              \
+                        FCN__EACH(NV, v_, acc[m_][v_] = FMA(wv, in[v_], acc[m_][v_]));                    \
+                    });                                                                                   \
+                }                                                                                         \
             }                                                                                             \
+        }                                                                                                 \
         if (a->relu && a->c1 == a->C) {                                                                   \
             VT slope = SET1(*a->relu);                                                                    \
             FCN__EACH(MB, m_, FCN__EACH(NV, v_, acc[m_][v_] = RELU(acc[m_][v_], slope)));                 \
