@@ -2232,8 +2232,9 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
 
      portable  plain C, fmaf per lane (always compiled; FCN_KERNEL_PORTABLE)
      avx2+fma  x86-64, 6 maps x 2 vectors of 8: 12 accumulators + 2 inputs + 1 weight
-               fill 15 of the 16 ymm registers; larger blocks spill (measured in >>kernels'
-               history: 4x3 ran at ~55%, 6x2 at ~85% of the AVX2 peak on Zen 4)
+               fill 15 of the 16 ymm registers (the 4 x 3 block before it left no
+               register for the inputs and reloaded them per fma: 45% of the AVX2 peak
+               on the talk's n4 against 75% for 6 x 2 then, Zen 4, one core)
      avx512f   x86-64, 6 maps x 4 vectors of 16: 24 of the 32 zmm registers
      neon      AArch64, 6 maps x 4 vectors of 4: 24 of the 32 q registers
 
@@ -2243,9 +2244,11 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
    a CPU that has them. Elsewhere a family is compiled only where the compiler already
    targets it (-mavx2 -mfma, -mavx512f, AArch64). FCN_NO_SIMD compiles the portable
    family only. The blocks are unrolled by the preprocessor (FCN__EACH), not left to the
-   optimiser, so that -O2 keeps the accumulators in registers as -O3 does. */
-#ifdef FCN__PREFETCH
-#elif defined(__GNUC__) || defined(__clang__) /* a hint: integer arithmetic, never a pointer past its array */
+   optimiser, so that -O2 keeps the accumulators in registers as -O3 does. A build whose
+   own flags enable AVX-512 (-march=native on such a CPU) compiles the AVX2 functions
+   with AVX-512VL too (a target attribute adds to the build's ISA): there they may use 32
+   registers. Each family also has the 2x2 max pool at step 1 (FCN__POOL2). */
+#if defined(__GNUC__) || defined(__clang__) /* a hint: integer arithmetic, never a pointer past its array */
 #define FCN__PREFETCH(p, floats) __builtin_prefetch((const void *)((uintptr_t)(p) + 4u * (size_t)(floats)))
 #else
 #define FCN__PREFETCH(p, floats) ((void)0)
