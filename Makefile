@@ -62,7 +62,7 @@ MODELS  = $(wildcard models/*)
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
 vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
-TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
+TESTS    = $(BUILD)/test_core $(BUILD)/test_stream $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
 BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)

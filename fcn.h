@@ -23,7 +23,8 @@
    CONTENTS
 
    This comment: QUICK START, WHAT A MAP IS, THE ARITHMETIC CONTRACT, WHICH NETWORKS THE
-   DENSE PATH RUNS, THE MODEL FILE, ERRORS THREADS MEMORY, CONFIGURATION MACROS. Then the
+   DENSE PATH RUNS, THE MODEL FILE, ERRORS THREADS MEMORY, STREAMING, CONFIGURATION
+   MACROS. Then the
    declarations, then the implementation in sections, in reading order (grep the anchor):
 
      >>base     includes, configuration checks, limits, errors, allocation
@@ -36,8 +37,9 @@
      >>sliding  the reference: cut the window around a pixel, run the network on it
      >>plan     the dense form: each layer's grid, step and dilation over the image
      >>kernels  the dense convolution's register-blocked micro-kernels (SIMD, portable)
-     >>stream   the dense path: stages, rings of rows, bands, column tiles
-     >>map      the public map functions: fcn_map_size, fcn_map, fcn_map_flops
+     >>stream   the dense path: stages, rings of rows, bands, column tiles, strips
+     >>map      the public map functions: fcn_map_size, fcn_map, fcn_map_stream,
+                fcn_map_tile_width, fcn_map_flops
 
    Where to start: to read the equivalence, THE ARITHMETIC CONTRACT, then >>arith,
    >>sliding and >>plan (the same sums, shared across pixels); to change the speed,
@@ -161,6 +163,33 @@
    column tiles. So its scratch memory does not grow with the image, and the map is the
    same bits whatever the budget: a tile is a sub-rectangle, and sub-rectangles are exact.
    The sliding path needs two buffers of the network's largest layer per thread.
+
+   STREAMING (images larger than memory)
+
+   fcn_map takes the whole image and the whole map in memory. fcn_map_stream takes
+   neither: it asks a read callback for the image's rows as it needs them (a band at a
+   time, with the halo the patch reads; the rows a tile or strip shares with the last one
+   are asked for again) and hands each finished row of the map to a write callback, in
+   order, each once. The rows are fcn_map's bits on either path. What it holds:
+
+     the scratch      within options.max_memory, as fcn_map's;
+     the input        the image rows one pass of the input stage reads: 16 output rows'
+                      worth (16 x stride rows, and the patch on the first), of one tile's
+                      columns, C floats a pixel;
+     the output       one band of 16 rows of the rectangle when it is one column tile wide
+                      (fcn_map_tile_width says how wide that is); a wider rectangle's rows
+                      can go out only once every tile has computed them, so it is mapped
+                      in strips of as many whole bands as max_memory holds (at least one),
+                      each strip's tiles in turn.
+
+   So a stream's memory is bounded by max_memory, twice for a rectangle wider than a tile,
+   plus a band of input, whatever the image's height and width. The price of strips is
+   time: each strip recomputes, in every layer, the rows above it that its first rows
+   read (about Ph - 1 image rows' worth of the early layers' work per strip; README,
+   Performance, has the measured cost). A caller who can take the map in rectangles
+   avoids it by streaming rectangles no wider than fcn_map_tile_width (the fcn tool
+   does: README, "EM volumes"). The sliding path streams bands of 16 rows, reading the
+   rows their windows cover.
 
    CONFIGURATION MACROS
 
@@ -316,6 +345,28 @@ FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_optio
                                int *out_h, int *out_w, fcn_error *err);
 FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w,
                           const fcn_options *opt, float *out, fcn_error *err);
+
+/* Streaming, for images larger than memory: fcn_map_stream pulls the image's rows from
+   read and hands the map's finished rows to write, in order, each row once; the scratch
+   stays within options.max_memory whatever the image's size (see MEMORY above), and the
+   rows are fcn_map's bits. Both callbacks run on the thread that called fcn_map_stream,
+   one at a time, and return 0 to go on; any other value stops the map (FCN_ERR_IO).
+     read:  fill buf with image rows [y, y + rows) x columns [x, x + cols): rows x cols x C
+            floats, row-major, channels interleaved. Always inside the image; the same rows
+            may be asked for again (a tile's or a strip's halo).
+     write: rows [y, y + rows) of the map (of options' rectangle, counted from its top):
+            rows x rect_w x K floats, valid only during the call. */
+typedef int (*fcn_read_fn)(void *user, int y, int rows, int x, int cols, float *buf);
+typedef int (*fcn_write_fn)(void *user, int y, int rows, const float *map);
+FCNDEF fcn_status fcn_map_stream(const fcn_net *net, int h, int w, const fcn_options *opt, fcn_read_fn read,
+                                 fcn_write_fn write, void *user, fcn_error *err);
+/* The width, in map columns, of the column tiles the dense path cuts the map (or
+   options' rectangle) into to stay within max_memory: the rectangle's own width when it
+   fits whole (always, on the sliding path). A stream of a rectangle no wider than this
+   computes every layer once (see MEMORY); a caller that spreads a map over its own
+   workers can cut it into rectangles this wide. */
+FCNDEF fcn_status fcn_map_tile_width(const fcn_net *net, int h, int w, const fcn_options *opt, int *cols,
+                                     fcn_error *err);
 
 /* Arithmetic cost of one map (whole map or rect), in FLOPs: a multiply-add counts 2, a
    pooling window element 1, activations are not counted. Per layer (arrays of
@@ -1826,9 +1877,24 @@ static void fcn__progress_add(fcn__progress *p, long units)
    border, the whole map, the rectangle computed) and the choices (path, threads, scratch
    budget, kernels, progress). fcn_map, fcn_map_size, fcn_map_flops and fcn_cl_map
    (fcn_opencl.h) all start here, so they accept and refuse the same things. */
+/* The image's row source. fcn_map reads the caller's array in place (no source); a
+   stream (fcn_map_stream) reads the caller's rows through a window that holds what the
+   rows being computed read: fcn__source_need fills it, on the calling thread, before
+   they run, and the units read it through fcn__image_row. */
+typedef struct fcn__source {
+    fcn_read_fn read;
+    void *user;
+    float *win;           /* image rows [y0, y0 + n) x columns [x0, x0 + cols), C floats a pixel */
+    size_t cap;           /* floats allocated */
+    int y0, n, x0, cols;
+} fcn__source;
+
 typedef struct fcn__job {
     const fcn_net *net;
-    const float *img;   /* NULL where only the sizes are wanted */
+    const float *img;   /* the whole image (fcn_map); NULL where only the sizes are wanted */
+    fcn__source *src;   /* or its rows through a window (fcn_map_stream) */
+    fcn_write_fn write; /* a stream's finished rows go to write(user, ...), else to out */
+    void *user;
     int h, w;           /* the image */
     fcn_path path;
     fcn_border border;
@@ -1939,6 +2005,85 @@ static int fcn__border_index(int i, int n, fcn_border b)
     }
 }
 
+/* Row iy of the image, from column *x0 on (C floats a pixel): the caller's array, or
+   the source's window, which holds it once fcn__source_need has asked for it. */
+static const float *fcn__image_row(const fcn__job *j, int iy, int *x0)
+{
+    const fcn__source *s = j->src;
+    size_t C = (size_t)j->net->input.c;
+    if (!s) {
+        *x0 = 0;
+        return j->img + (size_t)iy * (size_t)j->w * C;
+    }
+    *x0 = s->x0;
+    return s->win + (size_t)(iy - s->y0) * (size_t)s->cols * C;
+}
+
+/* Reads image rows [a, b) of columns [c, d) into the window, keeping the rows it
+   already holds of the same columns (the next band overlaps the last one's halo). */
+static fcn_status fcn__window(const fcn__job *j, fcn__source *s, int a, int b, int c, int d, fcn_error *err)
+{
+    size_t row = (size_t)(d - c) * (size_t)j->net->input.c, need;
+    int k0, k1, r[4], i;
+    if (c != s->x0 || d - c != s->cols) s->n = 0; /* other columns: nothing to keep */
+    k0 = a > s->y0 ? a : s->y0;
+    k1 = b < s->y0 + s->n ? b : s->y0 + s->n;
+    if (k0 >= k1) k0 = k1 = b; /* nothing kept: read [a, b) */
+    if (!fcn__mul((size_t)(b - a), row, &need)) return fcn__fail(err, FCN_ERR_OVERFLOW, "image rows too large");
+    if (need > s->cap) {
+        float *w = FCN__CAST(float *, fcn__alloc(need, sizeof(float)));
+        if (!w) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %lu image rows", (unsigned long)(b - a));
+        if (k0 < k1) memcpy(w + (size_t)(k0 - a) * row, s->win + (size_t)(k0 - s->y0) * row, (size_t)(k1 - k0) * row * sizeof(float));
+        FCN_FREE(s->win);
+        s->win = w;
+        s->cap = need;
+    } else if (k0 < k1) {
+        memmove(s->win + (size_t)(k0 - a) * row, s->win + (size_t)(k0 - s->y0) * row, (size_t)(k1 - k0) * row * sizeof(float));
+    }
+    s->y0 = a;
+    s->n = b - a;
+    s->x0 = c;
+    s->cols = d - c;
+    r[0] = a, r[1] = k0, r[2] = k1, r[3] = b; /* the rows to read: [a, k0) and [k1, b) */
+    for (i = 0; i < 4; i += 2) {
+        int rc;
+        if (r[i] >= r[i + 1]) continue;
+        rc = s->read(s->user, r[i], r[i + 1] - r[i], c, d - c, s->win + (size_t)(r[i] - a) * row);
+        if (rc != 0) {
+            s->n = 0;
+            return fcn__fail(err, FCN_ERR_IO, "the read callback returned %d for image rows %d..%d, columns %d..%d", rc,
+                             r[i], r[i + 1] - 1, c, d - 1);
+        }
+    }
+    return FCN_OK;
+}
+
+/* Makes the window hold every image pixel that rows [y0, y1) x columns [x0, x1) of the
+   bordered image read (image coordinates, so the border is outside 0..h-1, 0..w-1).
+   Nothing to do for an image in memory. */
+static fcn_status fcn__source_need(const fcn__job *j, int y0, int y1, int x0, int x1, fcn_error *err)
+{
+    int a = INT_MAX, b = -1, c = INT_MAX, d = -1, i, v;
+    if (!j->src) return FCN_OK;
+    for (i = y0; i < y1; i++)
+        if ((v = fcn__border_index(i, j->h, j->border)) >= 0) a = v < a ? v : a, b = v > b ? v : b;
+    for (i = x0; i < x1; i++)
+        if ((v = fcn__border_index(i, j->w, j->border)) >= 0) c = v < c ? v : c, d = v > d ? v : d;
+    if (b < 0 || d < 0) return FCN_OK; /* only the zero border */
+    return fcn__window(j, j->src, a, b + 1, c, d + 1, err);
+}
+
+/* A stream's finished rows [y0, y1) of the rectangle, rw x K floats each, to the
+   caller. */
+static fcn_status fcn__emit(const fcn__job *j, int y0, int y1, const float *rows, fcn_error *err)
+{
+    int rc = j->write(j->user, y0, y1 - y0, rows);
+    return rc ? fcn__fail(err, FCN_ERR_IO, "the write callback returned %d for map rows %d..%d", rc, y0, y1 - 1)
+              : FCN_OK;
+}
+
+#define FCN__BAND 16 /* output rows per band: the dense path's step, a stream's unit */
+
 /* >>sliding
    The reference, to read next to the slides: cut the window around an output pixel,
    run the network on it one layer at a time (planar buffers, zero padding and clipped
@@ -1961,11 +2106,12 @@ static void fcn__cut(const fcn__job *j, int y0, int x0, int ch, int cw, float *d
     int c, y, x, C = net->input.c;
     size_t plane = (size_t)ch * (size_t)cw;
     for (y = 0; y < ch; y++) {
-        int iy = fcn__border_index(y0 + y - j->top, j->h, j->border);
+        int iy = fcn__border_index(y0 + y - j->top, j->h, j->border), wx = 0;
+        const float *row = iy < 0 ? NULL : fcn__image_row(j, iy, &wx);
         for (x = 0; x < cw; x++) {
             int ix = fcn__border_index(x0 + x - j->left, j->w, j->border);
             for (c = 0; c < C; c++) {
-                float v = (iy < 0 || ix < 0) ? 0.0f : j->img[((size_t)iy * (size_t)j->w + (size_t)ix) * (size_t)C + (size_t)c];
+                float v = (iy < 0 || ix < 0) ? 0.0f : row[(size_t)(ix - wx) * (size_t)C + (size_t)c];
                 dst[(size_t)c * plane + (size_t)y * (size_t)cw + (size_t)x] = fcn__transform(net, c, v);
             }
         }
@@ -2073,17 +2219,18 @@ static size_t fcn__largest_layer(const fcn_net *net)
 
 typedef struct fcn__sliding {
     fcn__job *job;
-    float *out;
+    float *out;  /* rows [r0, ...) of the rectangle */
+    int r0;
     float **buf; /* per thread: two buffers of the largest layer */
 } fcn__sliding;
 
-/* Row r of the rectangle: every pixel's window, cut and run. */
+/* Row r0 + r of the rectangle: every pixel's window, cut and run. */
 static void fcn__sliding_row(void *vctx, size_t r, int tid)
 {
     fcn__sliding *s = FCN__CAST(fcn__sliding *, vctx);
     fcn__job *j = s->job;
     const fcn_net *net = j->net;
-    int K = fcn_net_outputs(net), i = j->ry + (int)r, x, k;
+    int K = fcn_net_outputs(net), i = j->ry + s->r0 + (int)r, x, k;
     float *a = s->buf[2 * tid], *b = s->buf[2 * tid + 1];
     if (j->prog.stop) return;
     for (x = 0; x < j->rw; x++) {
@@ -2095,29 +2242,41 @@ static void fcn__sliding_row(void *vctx, size_t r, int tid)
     fcn__progress_add(&j->prog, 1);
 }
 
+/* The rectangle's rows over the team: all at once into out (fcn_map), or a stream's
+   bands of FCN__BAND rows, each read (the windows of its pixels), computed into a
+   band of output and handed to the write callback. */
 static fcn_status fcn__sliding_map(fcn__job *j, float *out, fcn_error *err)
 {
     fcn__sliding s;
     fcn__team team;
     size_t big = fcn__largest_layer(j->net);
+    const fcn_shape in = j->net->input;
     fcn_status st = FCN_OK;
-    int t;
+    int t, r1, band = j->write ? FCN__BAND : j->rh, sd = j->stride;
     fcn__team_start(&team, j->threads);
     s.job = j;
-    s.out = out;
+    s.out = j->write ? FCN__CAST(float *, fcn__alloc((size_t)band * (size_t)j->rw, (size_t)fcn_net_outputs(j->net) * sizeof(float))) : out;
     s.buf = FCN__CAST(float **, fcn__alloc(2 * (size_t)team.n, sizeof(float *)));
     if (s.buf) {
         memset(s.buf, 0, 2 * (size_t)team.n * sizeof(float *));
         for (t = 0; t < 2 * team.n; t++)
             if (!(s.buf[t] = FCN__CAST(float *, fcn__alloc(big, sizeof(float))))) break;
     }
-    if (!s.buf || t < 2 * team.n) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-    else fcn__team_run(&team, (size_t)j->rh, fcn__sliding_row, &s);
+    if (!s.out || !s.buf || t < 2 * team.n) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    for (s.r0 = 0; s.r0 < j->rh && st == FCN_OK; s.r0 = r1) {
+        r1 = j->rh - s.r0 < band ? j->rh : s.r0 + band;
+        st = fcn__source_need(j, (j->ry + s.r0) * sd - j->top, (j->ry + r1 - 1) * sd + in.h - j->top,
+                              j->rx * sd - j->left, (j->rx + j->rw - 1) * sd + in.w - j->left, err);
+        if (st != FCN_OK) break;
+        fcn__team_run(&team, (size_t)(r1 - s.r0), fcn__sliding_row, &s);
+        if (j->prog.stop) st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+        else if (j->write) st = fcn__emit(j, s.r0, r1, s.out, err);
+    }
     fcn__team_stop(&team);
     if (s.buf)
         for (t = 0; t < 2 * team.n; t++) FCN_FREE(s.buf[t]);
     FCN_FREE(s.buf);
-    if (st == FCN_OK && j->prog.stop) st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+    if (j->write) FCN_FREE(s.out);
     return st;
 }
 
@@ -2348,7 +2507,8 @@ static void fcn__kset_init(fcn__kset *k, int portable)
 }
 
 /* >>stream
-   The dense path streams the rectangle from top to bottom in bands of output rows.
+   The dense path streams the rectangle from top to bottom in bands of output rows
+   (a stream too wide for one tile: in strips, fcn__stream_map).
    Each stage (the input, then every convolution, pool or fc layer with the pointwise
    layers after it) keeps only a ring of the rows the next stage still needs, so its
    memory does not grow with the image's height; a rectangle too wide for the memory
@@ -2404,13 +2564,14 @@ static void fcn__unit_input(fcn__stream *S, const fcn__stage *s, int y)
 {
     const fcn__job *j = S->job;
     const fcn_net *net = S->net;
-    int c, x, C = net->input.c;
+    int c, x, C = net->input.c, wx = 0;
     int iy = fcn__border_index(S->top + y, j->h, j->border);
+    const float *row = iy < 0 ? NULL : fcn__image_row(j, iy, &wx); /* the source: array or window */
     for (c = 0; c < C; c++) {
         float *dst = fcn__row(s, c, y);
         for (x = 0; x < s->W; x++) {
             int ix = fcn__border_index(S->left + x, j->w, j->border);
-            float v = (iy < 0 || ix < 0) ? 0.0f : j->img[((size_t)iy * (size_t)j->w + (size_t)ix) * (size_t)C + (size_t)c];
+            float v = (iy < 0 || ix < 0) ? 0.0f : row[(size_t)(ix - wx) * (size_t)C + (size_t)c];
             dst[x] = fcn__transform(net, c, v);
         }
         fcn__post(net, s, dst, (size_t)s->W);
@@ -2697,8 +2858,6 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
     return bytes;
 }
 
-#define FCN__BAND 16 /* output rows per band */
-
 /* The dense scratch: one block for every stage's ring. On Linux, where madvise and
    MADV_HUGEPAGE are declared, a block of 8 MB or more starts on a 2 MB boundary and
    asks for transparent huge pages: the rings are touched all over every band, and with
@@ -2755,18 +2914,26 @@ typedef struct fcn__tile {
     fcn__stage *st;
     int ns;       /* stages */
     int q;        /* grid rows per output row */
+    int rows;     /* output rows planned: the rectangle's, or a strip's */
     size_t bytes; /* of the rings */
 } fcn__tile;
 
-/* Plans a column tile tw wide. */
-static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_error *err)
+/* Plans a column tile tw wide over 'rows' output rows. */
+static fcn_status fcn__tile_plan_rows(const fcn__job *j, int rows, int tw, fcn__tile *t, fcn_error *err)
 {
-    fcn_status status = fcn__dense_plan(j->net, j->rh, tw, j->stride, &t->plan, err);
+    fcn_status status = fcn__dense_plan(j->net, rows, tw, j->stride, &t->plan, err);
     if (status != FCN_OK) return status;
     t->ns = fcn__stages(j->net, &t->plan, t->st);
     t->q = j->stride / (t->ns > 1 ? t->st[t->ns - 1].p->g : 1);
-    t->bytes = fcn__stream_layout(t->st, t->ns, j->rh, t->q, FCN__BAND);
+    t->rows = rows;
+    t->bytes = fcn__stream_layout(t->st, t->ns, rows, t->q, FCN__BAND);
     return t->bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
+}
+
+/* Plans a column tile tw wide over the whole rectangle's height. */
+static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_error *err)
+{
+    return fcn__tile_plan_rows(j, j->rh, tw, t, err);
 }
 
 /* Whether tiles tw wide fit the budget, the alignment slack included. */
@@ -2861,10 +3028,13 @@ static int fcn__stage_run(fcn__stream *S, fcn__team *team, int i, int lo, int hi
     return S->fuse ? 2 : 1;
 }
 
-/* Computes what the output rows up to r1 need, in the passes the layout planned. */
-static void fcn__band_run(fcn__stream *S, fcn__team *team, int r1, int q, int *done, int *need, int *to)
+/* Computes what the output rows up to r1 need, in the passes the layout planned. The
+   input stage's rows are read first (a stream's window, on the calling thread). */
+static fcn_status fcn__band_run(fcn__stream *S, fcn__team *team, int r1, int q, int *done, int *need, int *to,
+                                fcn_error *err)
 {
     int i, ns = S->ns;
+    fcn_status status;
     fcn__band_need(S->st, ns, r1, q, need);
     while (done[ns - 1] < need[ns - 1]) {
         fcn__pass(S->st, ns, need, done, FCN__BAND, to);
@@ -2874,16 +3044,31 @@ static void fcn__band_run(fcn__stream *S, fcn__team *team, int r1, int q, int *d
                 i++;
                 continue;
             }
+            if (i == 0 && (status = fcn__source_need(S->job, S->top + done[0], S->top + to[0], S->left,
+                                                     S->left + S->st[0].W, err)) != FCN_OK)
+                return status;
             ran = fcn__stage_run(S, team, i, done[i], to[i], i + 1 < ns ? done[i + 1] : 0, i + 1 < ns ? to[i + 1] : 0);
             for (k = 0; k < ran; k++) done[i + k] = to[i + k];
             i += ran;
         }
     }
+    return FCN_OK;
 }
 
-/* Maps one column tile, tx0 from the rectangle's left, twi wide, band by band. */
-static fcn_status fcn__tile_map(fcn__stream *S, fcn__team *team, fcn__tile *t, float *const *wpack, int tx0,
-                                int twi, int *work, float *out, fcn_error *err)
+/* Where a dense map's rows go: out holds rows [base, ...) of the rectangle, rw x K
+   floats each (fcn_map: the whole rectangle, base 0). A stream's rows go on to the write
+   callback: each band as soon as it is done when the rectangle is one tile wide (emit),
+   else each strip once all its tiles are done. */
+typedef struct fcn__sink {
+    float *out;
+    int base;
+    int emit;
+} fcn__sink;
+
+/* Maps one column tile, tx0 from the rectangle's left, twi wide, over rows [y0, y0 +
+   t->rows) of the rectangle (all of them, or a strip), band by band, into the sink. */
+static fcn_status fcn__tile_map(fcn__stream *S, fcn__team *team, fcn__tile *t, float *const *wpack, int y0, int tx0,
+                                int twi, int *work, fcn__sink *sink, fcn_error *err)
 {
     fcn__job *j = S->job;
     int ns = t->ns, q = t->q, K = fcn_net_outputs(S->net), *done = work, *need = work + ns, *to = work + 2 * ns;
@@ -2894,36 +3079,54 @@ static fcn_status fcn__tile_map(fcn__stream *S, fcn__team *team, fcn__tile *t, f
     if (status != FCN_OK) return status;
     S->st = t->st;
     S->ns = ns;
-    S->top = j->ry * j->stride - j->top;
+    S->top = (j->ry + y0) * j->stride - j->top;
     S->left = (j->rx + tx0) * j->stride - j->left;
     for (i = 0; i < ns; i++) done[i] = 0;
-    for (r0 = 0; r0 < j->rh && status == FCN_OK; r0 += FCN__BAND) {
-        int r1 = r0 + FCN__BAND < j->rh ? r0 + FCN__BAND : j->rh;
-        fcn__band_run(S, team, r1, q, done, need, to);
-        for (y = r0; y < r1; y++)
+    for (r0 = 0; r0 < t->rows && status == FCN_OK; r0 += FCN__BAND) {
+        int r1 = r0 + FCN__BAND < t->rows ? r0 + FCN__BAND : t->rows;
+        if ((status = fcn__band_run(S, team, r1, q, done, need, to, err)) != FCN_OK) break;
+        for (y = r0; y < r1; y++) {
+            float *dst = sink->out + ((size_t)(y0 + y - sink->base) * (size_t)j->rw + (size_t)tx0) * (size_t)K;
             for (x = 0; x < twi; x++)
-                for (k = 0; k < K; k++)
-                    out[((size_t)y * (size_t)j->rw + (size_t)(tx0 + x)) * (size_t)K + (size_t)k] =
-                        fcn__row(last, k, y * q)[(size_t)x * (size_t)q];
+                for (k = 0; k < K; k++) dst[(size_t)x * (size_t)K + (size_t)k] = fcn__row(last, k, y * q)[(size_t)x * (size_t)q];
+        }
         fcn__progress_add(&j->prog, r1 - r0);
         if (j->prog.stop) status = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+        else if (sink->emit && (status = fcn__emit(j, y0 + r0, y0 + r1, sink->out, err)) == FCN_OK)
+            sink->base = y0 + r1;
     }
     FCN_FREE(mem);
     return status;
 }
 
-/* The dense path: the job's rectangle in column tiles that fit the budget. */
+/* Output rows per strip of a stream wider than one tile (its rows can go out only once
+   every tile has computed them): as many whole bands as max_memory holds, at least one. */
+static int fcn__strip_rows(const fcn__job *j)
+{
+    size_t row = (size_t)j->rw * (size_t)fcn_net_outputs(j->net) * sizeof(float);
+    size_t n = j->budget / row / FCN__BAND * FCN__BAND;
+    if (n < FCN__BAND) n = FCN__BAND;
+    return n >= (size_t)j->rh ? j->rh : (int)n;
+}
+
+/* The dense path: the job's rectangle in column tiles that fit the budget. fcn_map maps
+   each tile over the whole height into out. A stream whose rectangle is one tile wide
+   does the same and hands out each band; a wider one goes in strips of
+   fcn__strip_rows rows, each strip's tiles in turn (recomputing the rows above the
+   strip that its first rows read), so that rows go out in order. */
 static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
 {
     const fcn_net *net = j->net;
     fcn__stream S;
     fcn__tile t;
+    fcn__sink sink;
     float **wpack;
-    int *work, i, tw, tx0, started = 0;
+    int *work, i, tw, tx0, y0, tiles, strip, rows, started = 0;
     fcn__team team;
     fcn_status status = FCN_OK;
 
     memset(&S, 0, sizeof S);
+    memset(&sink, 0, sizeof sink);
     S.job = j;
     S.net = net;
     fcn__kset_init(&S.ks, j->portable);
@@ -2937,6 +3140,18 @@ static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
         goto done;
     }
     if ((status = fcn__tile_width(j, &t, &tw, err)) != FCN_OK) goto done;
+    tiles = (j->rw + tw - 1) / tw;
+    strip = j->write && tiles > 1 ? fcn__strip_rows(j) : j->rh;
+    sink.out = out;
+    sink.emit = j->write && tiles == 1;
+    if (j->write) { /* a band, or a strip, of output rows */
+        rows = tiles > 1 ? strip : j->rh < FCN__BAND ? j->rh : FCN__BAND;
+        sink.out = FCN__CAST(float *, fcn__alloc((size_t)rows * (size_t)j->rw, (size_t)fcn_net_outputs(net) * sizeof(float)));
+        if (!sink.out) {
+            status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %d rows of output", rows);
+            goto done;
+        }
+    }
     if ((status = fcn__stream_pack(&S, wpack, err)) != FCN_OK) goto done;
     fcn__team_start(&team, j->threads);
     started = 1;
@@ -2946,16 +3161,22 @@ static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
-    j->prog.total = (long)j->rh * (long)((j->rw + tw - 1) / tw);
-    for (tx0 = 0; tx0 < j->rw && status == FCN_OK; tx0 += tw) {
-        int twi = j->rw - tx0 < tw ? j->rw - tx0 : tw;
-        if ((status = fcn__tile_plan(j, twi, &t, err)) != FCN_OK) break;
-        status = fcn__tile_map(&S, &team, &t, wpack, tx0, twi, work, out, err);
+    j->prog.total = (long)j->rh * (long)tiles;
+    for (y0 = 0; y0 < j->rh && status == FCN_OK; y0 += strip) {
+        rows = j->rh - y0 < strip ? j->rh - y0 : strip;
+        sink.base = y0;
+        for (tx0 = 0; tx0 < j->rw && status == FCN_OK; tx0 += tw) {
+            int twi = j->rw - tx0 < tw ? j->rw - tx0 : tw;
+            if ((status = fcn__tile_plan_rows(j, rows, twi, &t, err)) != FCN_OK) break;
+            status = fcn__tile_map(&S, &team, &t, wpack, y0, tx0, twi, work, &sink, err);
+        }
+        if (status == FCN_OK && j->write && !sink.emit) status = fcn__emit(j, y0, y0 + rows, sink.out, err);
     }
 done:
     if (started) fcn__team_stop(&team);
     if (wpack)
         for (i = 0; i < net->n; i++) FCN_FREE(wpack[i]);
+    if (j->write) FCN_FREE(sink.out);
     FCN_FREE(S.scratch);
     FCN_FREE(wpack);
     FCN_FREE(work);
@@ -2978,18 +3199,69 @@ FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_optio
     return FCN_OK;
 }
 
+/* Runs a checked job on its path: into out (fcn_map), or to the job's write callback. */
+static fcn_status fcn__map_run(fcn__job *j, float *out, fcn_error *err)
+{
+    fcn_status st;
+    int dense = j->path == FCN_PATH_DENSE;
+    fcn__progress_start(&j->prog, dense ? 0 : j->rh);
+    st = dense ? fcn__stream_map(j, out, err) : fcn__sliding_map(j, out, err);
+    fcn__progress_done(&j->prog);
+    if (st == FCN_OK) fcn__ok(err);
+    return st;
+}
+
 FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w, const fcn_options *opt,
                           float *out, fcn_error *err)
 {
     fcn__job j;
     int dense = !opt || opt->path == FCN_PATH_DENSE;
     fcn_status st = fcn__job_map(net, image, h, w, opt, out, dense, &j, err);
+    return st != FCN_OK ? st : fcn__map_run(&j, out, err);
+}
+
+FCNDEF fcn_status fcn_map_stream(const fcn_net *net, int h, int w, const fcn_options *opt, fcn_read_fn read,
+                                 fcn_write_fn write, void *user, fcn_error *err)
+{
+    fcn__job j;
+    fcn__source src;
+    fcn_status st = fcn__job_init(net, NULL, h, w, opt, &j, err);
     if (st != FCN_OK) return st;
-    fcn__progress_start(&j.prog, dense ? 0 : j.rh);
-    st = dense ? fcn__stream_map(&j, out, err) : fcn__sliding_map(&j, out, err);
-    fcn__progress_done(&j.prog);
-    if (st == FCN_OK) fcn__ok(err);
+    if (!read || !write) return fcn__fail(err, FCN_ERR_ARG, "read or write callback is NULL");
+    if (j.path == FCN_PATH_DENSE && (st = fcn_net_dense_check(net, err)) != FCN_OK) return st;
+    memset(&src, 0, sizeof src);
+    src.read = read;
+    src.user = user;
+    j.src = &src;
+    j.write = write;
+    j.user = user;
+    st = fcn__map_run(&j, NULL, err);
+    FCN_FREE(src.win);
     return st;
+}
+
+FCNDEF fcn_status fcn_map_tile_width(const fcn_net *net, int h, int w, const fcn_options *opt, int *cols,
+                                     fcn_error *err)
+{
+    fcn__job j;
+    fcn__tile t;
+    int tw = 0;
+    fcn_status st = fcn__job_init(net, NULL, h, w, opt, &j, err);
+    if (st != FCN_OK) return st;
+    if (j.path == FCN_PATH_SLIDING) {
+        tw = j.rw;
+    } else {
+        if ((st = fcn_net_dense_check(net, err)) != FCN_OK) return st;
+        t.plan.l = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *t.plan.l));
+        t.st = FCN__CAST(fcn__stage *, fcn__alloc((size_t)net->n + 1, sizeof *t.st));
+        st = t.plan.l && t.st ? fcn__tile_width(&j, &t, &tw, err) : fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+        FCN_FREE(t.plan.l);
+        FCN_FREE(t.st);
+        if (st != FCN_OK) return st;
+    }
+    if (cols) *cols = tw;
+    fcn__ok(err);
+    return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_options *opt,
