@@ -38,6 +38,7 @@ run() {
 
 # The list of test programs: each entry is a name and a command. tests/KIND/ holds them.
 run core       "$BUILD/test_core"
+run stream     "$BUILD/test_stream"
 run isbi       "$BUILD/test_isbi"
 run numpy-ref  sh tests/core/numpy_ref.sh
 run matrix     sh tests/core/matrix.sh
