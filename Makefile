@@ -67,7 +67,9 @@ BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
 FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
-LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS))
+# the tool reads TIFF (libtiff) and writes zlib-compressed Zarr chunks; fcn.h needs neither
+LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS)) -ltiff -lz
+CLI_SRC   = $(wildcard cli/*.c)
 LIBS_test_opencl  = $(CL_LDLIBS)
 LIBS_bench_opencl = $(CL_LDLIBS)
 
@@ -87,8 +89,12 @@ TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(
 # ==== build ==============================================================================
 all: $(PROGRAMS)
 
-$(PROGRAMS) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
+$(filter-out $(BUILD)/fcn,$(PROGRAMS)) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_$*) $< -o $@ $(LDLIBS) $(LIBS_$*)
+
+# build/fcn is every file of cli/ (cli/fcn.c holds the implementations of the headers)
+$(BUILD)/fcn: $(CLI_SRC) $(wildcard cli/*.h) $(HEADERS) $(BUILD)/config | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_fcn) $(CLI_SRC) -o $@ $(LDLIBS) $(LIBS_fcn)
 
 $(BUILD)/config: FORCE | $(BUILD)
 	@echo '$(CONFIG)' | cmp -s - $@ || echo '$(CONFIG)' >$@

@@ -26,6 +26,7 @@
 #include "stb_image.h"
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include "stb_image_write.h"
+#include "cli.h" /* what the tool's other files (volumes: stacks, Zarr, TIFF) share with this one */
 
 #include <errno.h>
 #include <float.h>
@@ -128,7 +129,7 @@ static void print_usage(void)
 
 /* ---- messages ---------------------------------------------------------------------- */
 
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
     va_list ap;
     fputs("fcn: ", stderr);
@@ -139,7 +140,7 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static int runtime_error(const char *fmt, ...)
+int runtime_error(const char *fmt, ...)
 {
     va_list ap;
     fputs("fcn: ", stderr);
@@ -150,7 +151,7 @@ static int runtime_error(const char *fmt, ...)
     return EXIT_RUNTIME;
 }
 
-static double now_s(void)
+double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -158,7 +159,7 @@ static double now_s(void)
 }
 
 /* a * b into *r unless it overflows size_t */
-static int mul_ok(size_t a, size_t b, size_t *r)
+int mul_ok(size_t a, size_t b, size_t *r)
 {
     if (a != 0 && b > SIZE_MAX / a) return 0;
     *r = a * b;
@@ -190,7 +191,7 @@ static int parse_long(const char *s, long lo, long hi, long *v)
     return 1;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *v)
+int parse_int(const char *s, int lo, int hi, int *v)
 {
     long x;
     if (!parse_long(s, lo, hi, &x)) return 0;
@@ -331,13 +332,6 @@ static int read_file(const char *path, unsigned char **data, size_t *size, char 
 }
 
 /* ---- images ------------------------------------------------------------------------ */
-
-typedef struct image {
-    float *px; /* h x w x c, row-major, channels interleaved */
-    int h, w, c;
-    int alpha; /* the last channel is alpha (grey+alpha or RGBA from stb_image) */
-    int npy;   /* read from a .npy file: 1 float32, 2 uint8; 0 a decoded image file */
-} image;
 
 static uint32_t le32(const unsigned char *p)
 {
@@ -510,11 +504,11 @@ static int pnm_truncated(const unsigned char *d, size_t size, size_t *need, size
 }
 
 /* Reads IMAGE (.npy by its magic, else stb_image). */
-static int load_image(const char *path, image *im, char *msg, size_t msgn)
+int load_image(const char *path, image *im, char *msg, size_t msgn)
 {
     unsigned char *d, *pix;
     size_t size, count, i, need, have;
-    int ok;
+    int ok, wide;
     memset(im, 0, sizeof *im);
     if (!read_file(path, &d, &size, msg, msgn)) return 0;
     if (size >= 6 && memcmp(d, "\x93NUMPY", 6) == 0) {
@@ -538,7 +532,10 @@ static int load_image(const char *path, image *im, char *msg, size_t msgn)
         free(d);
         return 0;
     }
-    pix = stbi_load_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
+    if ((wide = stbi_is_16_bit_from_memory(d, (int)size)) != 0) /* 16-bit PNG or PGM: kept at 16 bits */
+        pix = (unsigned char *)stbi_load_16_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
+    else
+        pix = stbi_load_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
     free(d);
     if (!pix) {
         snprintf(msg, msgn, "%s: cannot decode the image (stb_image: %s)", path, stbi_failure_reason());
@@ -551,13 +548,25 @@ static int load_image(const char *path, image *im, char *msg, size_t msgn)
         stbi_image_free(pix);
         return 0;
     }
-    for (i = 0; i < count; i++) im->px[i] = (float)pix[i];
+    if (wide)
+        for (i = 0; i < count; i++) im->px[i] = (float)((const stbi_us *)pix)[i];
+    else
+        for (i = 0; i < count; i++) im->px[i] = (float)pix[i];
     stbi_image_free(pix);
     return 1;
 }
 
+/* --in-scale: the samples times f (before the channels are converted); 1 leaves them. */
+static int scale_samples(image *im, float f)
+{
+    size_t n = (size_t)im->h * (size_t)im->w * (size_t)im->c, i;
+    if (f != 1.0f)
+        for (i = 0; i < n; i++) im->px[i] *= f;
+    return 1;
+}
+
 /* Converts im in place to c channels (see the help text). */
-static int convert_channels(const char *path, image *im, int c, char *msg, size_t msgn)
+int convert_channels(const char *path, image *im, int c, char *msg, size_t msgn)
 {
     size_t n = (size_t)im->h * (size_t)im->w, i;
     int have = im->c - (im->alpha ? 1 : 0), k;
@@ -634,7 +643,7 @@ static int write_npy(const char *path, const float *map, int h, int w, int k, ch
     return ok;
 }
 
-static unsigned char to_byte(float v)
+unsigned char to_byte(float v)
 {
     if (!(v > 0.0f)) return 0; /* also NaN */
     if (v >= 1.0f) return 255;
@@ -666,12 +675,6 @@ static int write_png(const char *path, const float *map, int h, int w, int k, in
 
 /* ---- progress bar ------------------------------------------------------------------ */
 
-typedef struct progress {
-    double start, last;
-    const char *unit;
-    int shown;
-} progress;
-
 static void hms(char *buf, size_t n, double s)
 {
     long t = (long)(s + 0.5);
@@ -680,7 +683,7 @@ static void hms(char *buf, size_t n, double s)
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-static int progress_cb(void *user, long done, long total)
+int progress_cb(void *user, long done, long total)
 {
     progress *p = (progress *)user;
     double now = now_s(), el = now - p->start, rate, left;
@@ -858,7 +861,7 @@ static int lookup(const char *s, const char *const *names, int n)
 /* ---- models: MODEL is one file (.fcn, .onnx) or two (NET.prototxt WEIGHTS.caffemodel) -- */
 
 /* Two model files must be a Caffe pair: NET.prototxt and WEIGHTS.caffemodel. */
-static int ends_with(const char *s, const char *suffix)
+int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
@@ -890,13 +893,16 @@ static int cmd_map(int argc, char **argv)
     image im;
     float *map = NULL;
     int quiet = 0, tta = 0, opencl = 0, cls = 0, rect[4] = {0, 0, 0, 0}, have_rect = 0, oh, ow, K, rc = EXIT_RUNTIME, x;
+    int cls_given = 0;
     size_t cells;
     char msg[768], b1[32];
     double t0, t1, sl_total = 0.0, de_total = 0.0, flops;
     progress prog;
+    volume_opts vo; /* --dtype, --chunk, --compress, --shard, --resume, --in-scale: cli/volume.c */
 
     memset(&o, 0, sizeof o);
     memset(&im, 0, sizeof im);
+    volume_opts_init(&vo);
     args_start(&a, argc, argv);
     while (args_next(&a, &opt, &pos)) {
         if (pos) {
@@ -916,6 +922,13 @@ static int cmd_map(int argc, char **argv)
         if (strcmp(opt, "--tta") == 0) {
             if (a.eq) return usage_error("option '%s' takes no value", opt);
             tta = 1;
+            continue;
+        }
+        if (strcmp(opt, "--resume") == 0 || strcmp(opt, "--bigtiff") == 0 || volume_option_has_value(opt)) {
+            if (!volume_option_has_value(opt) && a.eq) return usage_error("option '%s' takes no value", opt);
+            v = NULL;
+            if (volume_option_has_value(opt) && !(v = args_value(&a, opt))) return EXIT_USAGE;
+            if (volume_option(&vo, opt, v) < 0) return EXIT_USAGE;
             continue;
         }
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--npy") && strcmp(opt, "--path") &&
@@ -947,6 +960,7 @@ static int cmd_map(int argc, char **argv)
             have_rect = 1;
         } else if (strcmp(opt, "--class") == 0) {
             if (!parse_int(v, 0, INT_MAX, &cls)) return usage_error("--class: '%s', expected an integer >= 0", v);
+            cls_given = 1;
         }
     }
     if (npos < 2) return usage_error("map: needs MODEL and IMAGE");
@@ -961,14 +975,29 @@ static int cmd_map(int argc, char **argv)
         o.rect_h = rect[3];
     }
 
+    if (volume_output(png)) { /* -o OUT.zarr or OUT.tif: every page of a stack, in blocks */
+        if (npy) return usage_error("map: --npy writes one image's map; -o %s takes every page's", png);
+        if (tta || opencl || device)
+            return usage_error("map -o %s: --tta and --path opencl map one image in memory; volumes go on the CPU "
+                               "paths (dense, sliding)", png);
+        if (fcn_net_load_any(posv, npos - 1, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
+        rc = map_volume(net, model, img_path, png, &o, cls, cls_given, &vo, quiet);
+        fcn_net_free(net);
+        return rc;
+    }
+    if (vo.u8 || vo.f32 || vo.chunk[0] || vo.zlib || vo.none || vo.shards || vo.resume || vo.bigtiff)
+        return usage_error("map: --dtype, --chunk, --compress, --shard, --resume and --bigtiff are for -o OUT.zarr or "
+                           "OUT.tif");
     if (fcn_net_load_any(posv, npos - 1, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
     K = fcn_net_outputs(net);
     if (png && cls >= K) {
         runtime_error("--class %d: %s has %d output%s (classes 0..%d)", cls, model, K, K == 1 ? "" : "s", K - 1);
         goto done;
     }
-    if (!load_image(img_path, &im, msg, sizeof msg) ||
-        !convert_channels(img_path, &im, fcn_net_input(net).c, msg, sizeof msg)) {
+    if (stack_is(img_path) ? !stack_load_one(img_path, fcn_net_input(net).c, vo.in_scale, &im, msg, sizeof msg)
+                           : !load_image(img_path, &im, msg, sizeof msg) ||
+                                 !scale_samples(&im, vo.in_scale) ||
+                                 !convert_channels(img_path, &im, fcn_net_input(net).c, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
     }
@@ -1312,7 +1341,7 @@ done:
     return ok;
 }
 
-static int parse_double(const char *s, double *v)
+int parse_double(const char *s, double *v)
 {
     char *end;
     double x;

@@ -1,0 +1,100 @@
+#!/bin/sh
+# EM volumes through the fcn tool: TIFF stacks (written by tifffile; LZW by libtiff's
+# tiffcp), folders of slices and 16-bit PNG in; OME-Zarr (read back by zarr) and TIFF
+# (read back by tifffile) out. Every page must equal the single-slice map of that page
+# (fcn map PAGE.npy --npy) bit for bit. Then shards under GNU parallel, a run killed with
+# SIGKILL and resumed, and the clear errors. Prints PASS/FAIL/SKIP lines (tests/run.sh).
+. tests/lib/lib.sh
+H="$PYTHON tests/volume/volume_helper.py"
+
+if ! "$PYTHON" -c 'import numpy, tifffile, zarr' >/dev/null 2>&1; then
+    skip volume "needs python3-numpy, python3-tifffile and python3-zarr (make deps)"
+    exit 0
+fi
+$H model "$T/m.fcn" 1 || { fail volume-model "cannot write the test model"; exit 1; }
+M=$T/m.fcn
+
+# ref STACK N [OPTS]: the single-slice maps STACK.pI.map.npy of its N pages (.pI.npy)
+ref() {
+    s=$1 n=$2
+    shift 2
+    i=0
+    while [ $i -lt "$n" ]; do
+        "$FCN" map "$M" "$s.p$i.npy" --npy "$s.p$i.map.npy" -q "$@" || return 1
+        i=$((i + 1))
+    done
+}
+refs() { i=0; while [ $i -lt "$2" ]; do printf '%s ' "$1.p$i.map.npy"; i=$((i + 1)); done; }
+
+# check NAME CMD...: PASS if CMD (a helper check) exits 0, else FAIL with what it printed
+check() {
+    name=$1
+    shift
+    if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
+}
+
+# ---- stacks in, OME-Zarr out, page by page against the single-slice maps ----------------
+$H stack "$T/u8.tif" u8 3 70 90 1 strips=7
+$H stack "$T/u16.tif" u16 3 75 64 2 tile=32,48 deflate
+$H stack "$T/f32.tif" f32 2 66 81 3 deflate strips=5
+$H stack "$T/big.tif" u16 2 40 50 4 bigtiff tile=16,16
+ref "$T/u8.tif" 3 && ref "$T/f32.tif" 2 && ref "$T/u16.tif" 3 --in-scale 0.00390625 &&
+    ref "$T/big.tif" 2 --in-scale 0.00390625 || fail volume-refs "single-slice maps failed"
+
+"$FCN" map "$M" "$T/u8.tif" -o "$T/u8.zarr" -q &&
+    check "zarr: 8-bit stack, strips, uncompressed" $H zarr "$T/u8.zarr" f32 1,512,512 zlib $(refs "$T/u8.tif" 3)
+"$FCN" map "$M" "$T/u16.tif" -o "$T/u16.zarr" -q --in-scale 0.00390625 &&
+    check "zarr: 16-bit stack, tiles, deflate, --in-scale" $H zarr "$T/u16.zarr" f32 1,512,512 zlib $(refs "$T/u16.tif" 3)
+"$FCN" map "$M" "$T/f32.tif" -o "$T/f32.zarr" -q &&
+    check "zarr: float32 stack, deflate strips" $H zarr "$T/f32.zarr" f32 1,512,512 zlib $(refs "$T/f32.tif" 2)
+"$FCN" map "$M" "$T/big.tif" -o "$T/big.zarr" -q --in-scale 0.00390625 &&
+    check "zarr: BigTIFF stack" $H zarr "$T/big.zarr" f32 1,512,512 zlib $(refs "$T/big.tif" 2)
+# LZW with the horizontal predictor, by libtiff's own tiffcp, tiled
+if command -v tiffcp >/dev/null; then
+    tiffcp -c lzw:2 -t -w 32 -l 32 "$T/u8.tif" "$T/lzw.tif" &&
+        "$FCN" map "$M" "$T/lzw.tif" -o "$T/lzw.zarr" -q --dtype u8 --chunk 1,32,48 --compress none &&
+        check "zarr: LZW tiled stack (tiffcp), u8, chunks 1,32,48, uncompressed" \
+            $H zarr "$T/lzw.zarr" u8 1,32,48 none $(refs "$T/u8.tif" 3)
+else
+    skip "zarr: LZW stack" "tiffcp not installed (libtiff-tools; make deps)"
+fi
+# --in-scale is one multiply a sample, first: the same map as samples scaled beforehand
+$H scaled "$T/u16.tif.p1.npy" 0.00390625 "$T/pre.npy" && "$FCN" map "$M" "$T/pre.npy" --npy "$T/pre.map.npy" -q &&
+    check "--in-scale multiplies the samples first" cmp "$T/pre.map.npy" "$T/u16.tif.p1.map.npy"
+
+# chunks spanning pages, u8 (the PNG writer's conversion), an output stride
+"$FCN" map "$M" "$T/u8.tif" -o "$T/cz.zarr" -q --chunk 2,32,40 --dtype u8 &&
+    check "zarr: chunks of 2 pages, u8" $H zarr "$T/cz.zarr" u8 2,32,40 zlib $(refs "$T/u8.tif" 3)
+"$FCN" map "$M" "$T/u8.tif.p0.npy" -o "$T/p0.png" -q --class 1 &&
+    check "u8 values are the PNG writer's" $H png "$T/p0.png" "$T/u8.tif.p0.map.npy" 1
+ref "$T/f32.tif" 2 --stride 3 --border valid && "$FCN" map "$M" "$T/f32.tif" -o "$T/s3.zarr" -q --stride 3 --border valid &&
+    check "zarr: stride 3, border valid" $H zarr "$T/s3.zarr" f32 1,512,512 zlib $(refs "$T/f32.tif" 2)
+# the sliding path streams too: the same bits
+ref "$T/big.tif" 2 --in-scale 0.00390625 &&
+    "$FCN" map "$M" "$T/big.tif" -o "$T/sl.zarr" -q --in-scale 0.00390625 --path sliding --chunk 1,16,24 &&
+    check "zarr: sliding path" $H zarr "$T/sl.zarr" f32 1,16,24 zlib $(refs "$T/big.tif" 2)
+
+# ---- TIFF out ---------------------------------------------------------------------------
+"$FCN" map "$M" "$T/u16.tif" -o "$T/o8.tif" -q --in-scale 0.00390625 &&
+    check "tiff out: u8 class 0" $H tiff "$T/o8.tif" 0 u8 classic $(refs "$T/u16.tif" 3)
+"$FCN" map "$M" "$T/u16.tif" -o "$T/of.tif" -q --in-scale 0.00390625 --class 1 --dtype f32 --bigtiff &&
+    check "tiff out: float32 class 1, BigTIFF" $H tiff "$T/of.tif" 1 f32 big $(refs "$T/u16.tif" 3)
+
+# ---- 16-bit PNG, folders of slices, one TIFF page as an image ----------------------------
+if "$PYTHON" -c 'import cv2' >/dev/null 2>&1; then
+    $H png16 "$T/x16.png" 50 60 5 && "$FCN" map "$M" "$T/x16.png" --npy "$T/x16.map.npy" -q &&
+        "$FCN" map "$M" "$T/x16.png.npy" --npy "$T/x16.ref.npy" -q &&
+        check "16-bit PNG read at 16 bits" cmp "$T/x16.map.npy" "$T/x16.ref.npy"
+    mkdir "$T/dir"
+    $H stack "$T/s0.tif" u16 1 50 60 6 && $H stack "$T/s2.tif" u16 2 50 60 7 tile=16,32 &&
+        ref "$T/s0.tif" 1 && ref "$T/s2.tif" 2 && cp "$T/s0.tif" "$T/s2.tif" "$T/dir/" &&
+        cp "$T/x16.png" "$T/dir/s1.png" && echo notes >"$T/dir/README.txt" &&
+        "$FCN" map "$M" "$T/dir" -o "$T/dir.zarr" -q &&
+        check "a folder of slices (TIFF and PNG, sorted by name) is a stack" \
+            $H zarr "$T/dir.zarr" f32 1,512,512 zlib "$T/s0.tif.p0.map.npy" "$T/x16.ref.npy" \
+            "$T/s2.tif.p0.map.npy" "$T/s2.tif.p1.map.npy"
+else
+    skip "16-bit PNG and folders" "needs python3-opencv"
+fi
+$H stack "$T/one.tif" u16 1 45 55 8 tile=16,16 && ref "$T/one.tif" 1 &&
+    "$FCN" map "$M" "$T/one.tif" --npy "$T/one.npy" -q && check "a one-page TIFF maps like an image" cmp "$T/one.npy" "$T/one.tif.p0.map.npy"
