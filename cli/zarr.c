@@ -113,7 +113,7 @@ static int put_meta(const char *path, const char *text, const char *const *keys,
 int zarr_open(const zarr *z, char *msg, size_t msgn)
 {
     static const char *const group_keys[] = {"zarr_format", NULL};
-    static const char *const attrs_keys[] = {"multiscales", "fcn", NULL};
+    static const char *const attrs_keys[] = {"fcn", "multiscales", NULL};
     static const char *const array_keys[] = {"shape", "dtype", "chunks", "compressor", "fill_value", "order", "filters",
                                              "dimension_separator", "zarr_format", NULL};
     char path[4200], text[4096];
@@ -125,6 +125,24 @@ int zarr_open(const zarr *z, char *msg, size_t msgn)
     if (!zarr_mkdir(z->path, msg, msgn)) return 0;
     snprintf(path, sizeof path, "%s/.zgroup", z->path);
     if (!put_meta(path, "{\n    \"zarr_format\": 2\n}\n", group_keys, msg, msgn)) return 0;
+    snprintf(path, sizeof path, "%s/0", z->path);
+    if (!zarr_mkdir(path, msg, msgn)) return 0;
+    snprintf(text, sizeof text,
+             "{\n"
+             "    \"chunks\": [1, %d, %d, %d],\n"
+             "    \"compressor\": %s,\n"
+             "    \"dimension_separator\": \"/\",\n"
+             "    \"dtype\": \"%s\",\n"
+             "    \"fill_value\": 0,\n"
+             "    \"filters\": null,\n"
+             "    \"order\": \"C\",\n"
+             "    \"shape\": [%d, %d, %d, %d],\n"
+             "    \"zarr_format\": 2\n"
+             "}\n",
+             z->cz, z->cy, z->cx, z->zlib ? "{\"id\": \"zlib\", \"level\": 1}" : "null", z->u8 ? "|u1" : "<f4", z->k, z->z,
+             z->h, z->w);
+    snprintf(path, sizeof path, "%s/0/.zarray", z->path);
+    if (!put_meta(path, text, array_keys, msg, msgn)) return 0;
     snprintf(text, sizeof text,
              "{\n"
              "    \"fcn\": %s,\n"
@@ -152,25 +170,7 @@ int zarr_open(const zarr *z, char *msg, size_t msgn)
              "}\n",
              z->attrs, z->scale[0], z->scale[1], z->shift[0], z->shift[1]);
     snprintf(path, sizeof path, "%s/.zattrs", z->path);
-    if (!put_meta(path, text, attrs_keys, msg, msgn)) return 0;
-    snprintf(path, sizeof path, "%s/0", z->path);
-    if (!zarr_mkdir(path, msg, msgn)) return 0;
-    snprintf(text, sizeof text,
-             "{\n"
-             "    \"chunks\": [1, %d, %d, %d],\n"
-             "    \"compressor\": %s,\n"
-             "    \"dimension_separator\": \"/\",\n"
-             "    \"dtype\": \"%s\",\n"
-             "    \"fill_value\": 0,\n"
-             "    \"filters\": null,\n"
-             "    \"order\": \"C\",\n"
-             "    \"shape\": [%d, %d, %d, %d],\n"
-             "    \"zarr_format\": 2\n"
-             "}\n",
-             z->cz, z->cy, z->cx, z->zlib ? "{\"id\": \"zlib\", \"level\": 1}" : "null", z->u8 ? "|u1" : "<f4", z->k, z->z,
-             z->h, z->w);
-    snprintf(path, sizeof path, "%s/0/.zarray", z->path);
-    return put_meta(path, text, array_keys, msg, msgn);
+    return put_meta(path, text, attrs_keys, msg, msgn);
 }
 
 static void chunk_path(const zarr *z, int k, int zc, int yc, int xc, char *buf, size_t n)

@@ -98,3 +98,88 @@ else
 fi
 $H stack "$T/one.tif" u16 1 45 55 8 tile=16,16 && ref "$T/one.tif" 1 &&
     "$FCN" map "$M" "$T/one.tif" --npy "$T/one.npy" -q && check "a one-page TIFF maps like an image" cmp "$T/one.npy" "$T/one.tif.p0.map.npy"
+
+# ---- shards: any set, anywhere, any order, at once: the one-process array, byte for byte --
+# 3 pages of 2100 x 150, chunks 1,256,64: 2 block rows x 2 block columns a page, 12 blocks
+$H stack "$T/sh.tif" u16 3 2100 150 9 tile=64,64 deflate
+"$FCN" map "$M" "$T/sh.tif" -o "$T/one.zarr" -q --chunk 1,256,64 --in-scale 0.00390625 ||
+    fail shards "the one-process map failed"
+if command -v parallel >/dev/null; then
+    parallel -j 5 "$FCN" map "$M" "$T/sh.tif" -o "$T/par.zarr" -q --chunk 1,256,64 --in-scale 0.00390625 \
+        --shard {}/5 --resume ::: 4 2 0 3 1 >"$T/par.log" 2>&1 || fail "5 shards under GNU parallel" "$(cat "$T/par.log")"
+    if diff -r "$T/one.zarr" "$T/par.zarr" >"$T/diff" 2>&1; then pass "5 shards under GNU parallel: the one-process array, byte for byte"
+    else fail "5 shards under GNU parallel" "$(head -c 400 "$T/diff")"; fi
+else
+    skip "5 shards under GNU parallel" "parallel not installed (make deps)"
+fi
+# more shards than blocks: the extra ones only check the metadata
+i=0
+while [ $i -lt 16 ]; do
+    "$FCN" map "$M" "$T/sh.tif" -o "$T/s16.zarr" -q --chunk 1,256,64 --in-scale 0.00390625 --shard $i/16 || break
+    i=$((i + 1))
+done
+if [ $i -eq 16 ] && diff -r "$T/one.zarr" "$T/s16.zarr" >"$T/diff" 2>&1; then pass "16 shards, one after another: the same bytes"
+else fail "16 shards" "shard $i: $(head -c 400 "$T/diff")"; fi
+
+# ---- killed with SIGKILL, then resumed ------------------------------------------------------
+"$FCN" map "$M" "$T/sh.tif" -o "$T/one64.zarr" -q --chunk 1,64,64 --in-scale 0.00390625 --compress none
+"$FCN" map "$M" "$T/sh.tif" -o "$T/kill.zarr" -q --chunk 1,64,64 --in-scale 0.00390625 --compress none --threads 1 &
+pid=$!
+n=0
+while [ $n -lt 400 ] && ! ls "$T/kill.zarr/0/0/0/0" >/dev/null 2>&1; do sleep 0.02; n=$((n + 1)); done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+before=$($H chunks-whole "$T/kill.zarr" temporaries-allowed 2>&1)
+total=$(find "$T/one64.zarr/0" -type f ! -name '.*' | wc -l)
+if ! echo "$before" | grep -qE '^[0-9]+$'; then
+    fail "a killed run leaves only whole chunks" "$before"
+elif [ "$before" -ge "$total" ]; then
+    fail "a killed run" "the run finished ($before of $total chunks) before the kill: nothing to resume"
+else
+    pass "a killed run leaves only whole chunks under final names ($before of $total)"
+    "$FCN" map "$M" "$T/sh.tif" -o "$T/kill.zarr" --chunk 1,64,64 --in-scale 0.00390625 --compress none --resume >"$T/res" 2>&1
+    if diff -r -x '.*.tmp' "$T/one64.zarr" "$T/kill.zarr" >"$T/diff" 2>&1 && grep -q "$before complete already" "$T/res"; then
+        pass "resumed after SIGKILL: the one-process array, byte for byte; $before chunks not recomputed"
+    else
+        fail "resumed after SIGKILL" "$(head -c 300 "$T/diff") $(cat "$T/res")"
+    fi
+fi
+
+# ---- clear errors ---------------------------------------------------------------------------
+$H stack "$T/i16.tif" i16 1 30 30 10
+$H stack "$T/rgb.tif" rgb 1 30 30 11
+$H stack "$T/nan.tif" f32 2 30 30 12 && $H stack "$T/nan.tif" nan 2 30 30 12
+$H stack "$T/cut.tif" u8 1 300 200 13
+head -c 40000 "$T/cut.tif" >"$T/cut2.tif"
+expect "error: signed samples" 1 "page 0: 16-bit signed integer samples are not supported" "$FCN" map "$M" "$T/i16.tif" -o "$T/e1.zarr"
+expect "error: RGB pages" 1 "3 samples per pixel \(RGB\)" "$FCN" map "$M" "$T/rgb.tif" -o "$T/e2.zarr"
+expect "error: NaN samples" 1 "page 1: the sample at row 15, column 10 is not a finite number" "$FCN" map "$M" "$T/nan.tif" -o "$T/e3.zarr"
+expect "error: truncated TIFF page" 1 "cut2.tif: page 0: cannot read row [0-9]+" "$FCN" map "$M" "$T/cut2.tif" -o "$T/e4.zarr"
+printf 'II*\000garbage' >"$T/bad.tif"
+expect "error: not a TIFF inside" 1 "bad.tif: cannot read it as TIFF" "$FCN" map "$M" "$T/bad.tif" -o "$T/e5.zarr"
+mkdir "$T/mixed" && cp "$T/u8.tif" "$T/f32.tif" "$T/mixed/"
+expect "error: pages of two sizes" 1 "u8.tif, page 0 is 70x90 \(HxW\), the stack's first page 66x81: the pages of a stack must have one size" \
+    "$FCN" map "$M" "$T/mixed" -o "$T/e.zarr"
+mkdir "$T/empty"
+expect "error: a folder without images" 1 "no image files in the folder" "$FCN" map "$M" "$T/empty" -o "$T/e.zarr"
+expect "error: OUT.zarr of another shape" 1 "u8.zarr/0/.zarray exists and is another array: its shape is \[2,3,70,90\], this map's \[2,3,75,64\]" \
+    "$FCN" map "$M" "$T/u16.tif" -o "$T/u8.zarr"
+expect "error: OUT.zarr of another dtype" 1 "its dtype is \"<f4\", this map's \"\|u1\"" \
+    "$FCN" map "$M" "$T/u8.tif" -o "$T/u8.zarr" --dtype u8 --resume
+expect "error: OUT.zarr of another model" 1 "\.zattrs exists and is another array: its fcn is .*model_crc32" \
+    "$FCN" map models/slide-7x7x3.fcn "$T/u8.tif" -o "$T/u8.zarr" --resume
+expect "error: shard out of range" 2 "--shard: '5/5', expected I/N" "$FCN" map "$M" "$T/u8.tif" -o "$T/e.zarr" --shard 5/5
+expect "error: shard of 0" 2 "--shard: '0/0'" "$FCN" map "$M" "$T/u8.tif" -o "$T/e.zarr" --shard 0/0
+expect "error: --shard with TIFF out" 2 "--shard and --resume \(they need -o OUT.zarr\)" "$FCN" map "$M" "$T/u8.tif" -o "$T/e.tif" --shard 0/2
+expect "error: --npy with a volume" 2 "--npy writes one image's map" "$FCN" map "$M" "$T/u8.tif" -o "$T/e.zarr" --npy "$T/e.npy"
+expect "error: a stack to PNG" 1 "a stack of 3 pages: its map goes to -o OUT.zarr or OUT.tif" "$FCN" map "$M" "$T/u8.tif" -o "$T/e.png"
+expect "error: --chunk for PNG" 2 "are for -o OUT.zarr or OUT.tif" "$FCN" map "$M" "$T/u8.tif.p0.npy" -o "$T/e.png" --chunk 1,2,3
+# a full disk: a small tmpfs (root only); what is there is whole, and the error says why
+if [ "$(id -u)" = 0 ] && mkdir "$T/full" && mount -t tmpfs -o size=160k tmpfs "$T/full" 2>/dev/null; then
+    expect "error: a full disk" 1 "No space left on device" "$FCN" map "$M" "$T/sh.tif" -o "$T/full/x.zarr" --compress none --chunk 1,64,64
+    if out=$($H chunks-whole "$T/full/x.zarr" 2>&1); then pass "a full disk leaves only whole chunks ($out) and no temporary"
+    else fail "a full disk leaves only whole chunks" "$out"; fi
+    umount "$T/full"
+else
+    skip "error: a full disk" "needs root to mount a small tmpfs"
+fi
