@@ -29,8 +29,12 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
 DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
-           libfuzzer-14-dev
-DEMO_PKGS = gcc make libc6-dev libstb-dev
+           libfuzzer-14-dev $(VOLUME_PKGS)
+# EM volumes: build/fcn reads TIFF (libtiff) and writes zlib chunks; the tests write stacks
+# with tifffile (and libtiff's tiffcp), read the outputs with zarr, shard with GNU parallel
+# and a single-node Slurm (slurm-wlm, munge; started by the test when root)
+VOLUME_PKGS = libtiff-dev zlib1g-dev libtiff-tools python3-tifffile python3-zarr parallel slurm-wlm munge
+DEMO_PKGS = gcc make libc6-dev libstb-dev libtiff-dev zlib1g-dev
 APT_FLAGS ?=
 
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]
@@ -162,7 +166,8 @@ fuzz-smoke:
 # sliding window against it and scores a held-out labelled slice. Installs the missing
 # Debian packages it needs (make deps) when the compiler or stb is not there.
 demo:
-	@if ! command -v $(CC) >/dev/null 2>&1 || [ ! -f $(STB_INC)/stb_image.h ]; then \
+	@if ! command -v $(CC) >/dev/null 2>&1 || [ ! -f $(STB_INC)/stb_image.h ] || [ ! -f /usr/include/tiffio.h ] || \
+	    [ ! -f /usr/include/zlib.h ]; then \
 	  $(MAKE) --no-print-directory deps DEB_PKGS="$(DEMO_PKGS)" || exit 1; fi
 	@$(MAKE) --no-print-directory $(BUILD)/fcn
 	@FCN="$(BUILD)/fcn" BUILD="$(BUILD)" MODEL="$(MODEL)" FCN_DATA="$(FCN_DATA)" sh tools/demo.sh

@@ -46,6 +46,8 @@ run cli        sh tests/cli/test_cli.sh
 run eval       sh tests/cli/test_eval.sh
 run demo       sh tests/cli/test_demo.sh
 run examples   sh tests/examples/test_examples.sh
+run volume     sh tests/volume/test_volume.sh
+run slurm      sh tests/volume/test_slurm.sh
 run torch      sh tests/torch/test_torch.sh
 run opencl     "$BUILD/test_opencl"
 run opencl-embed sh tests/opencl/test_opencl_embed.sh
