@@ -49,6 +49,7 @@ typedef struct progress {
     int shown;
 } progress;
 int progress_cb(void *user, long done, long total);
+void hms(char *buf, size_t n, double seconds); /* "1:02:03", "2:03"; "--:--" past 1e7 s */
 
 /* ---- stack.c: the input pages ------------------------------------------------------ */
 

@@ -675,7 +675,7 @@ static int write_png(const char *path, const float *map, int h, int w, int k, in
 
 /* ---- progress bar ------------------------------------------------------------------ */
 
-static void hms(char *buf, size_t n, double s)
+void hms(char *buf, size_t n, double s)
 {
     long t = (long)(s + 0.5);
     if (s > 1e7) snprintf(buf, n, "--:--");

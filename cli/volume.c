@@ -126,9 +126,9 @@ typedef struct vjob {
     unsigned char *chunk;    /* one chunk, assembled */
     long written, skipped;   /* chunks */
     /* progress over the whole job, in map pixels */
-    progress bar;
-    int show;
-    double done, total, block_px;
+    int shown;
+    long block, blocks;      /* this shard's: the one being mapped (from 1), how many */
+    double start, last, done, total, block_px;
     char msg[1024];
 } vjob;
 
@@ -231,11 +231,24 @@ static int v_write(void *user, int y, int rows, const float *map)
     return 0;
 }
 
+/* The bar on stderr, over the whole job: pages, blocks, megapixels, the time left. */
 static int v_progress(void *user, long done, long total)
 {
     vjob *v = (vjob *)user;
-    double d = v->done + (total > 0 ? (double)done / (double)total : 1.0) * v->block_px;
-    return progress_cb(&v->bar, (long)d, (long)v->total);
+    double d = v->done + (total > 0 ? (double)done / (double)total : 1.0) * v->block_px, now = now_s();
+    double el = now - v->start, f = v->total > 0 ? d / v->total : 1.0;
+    char bar[21], left[32];
+    int i;
+    if (f < 1.0 && now - v->last < 0.2) return 0;
+    v->last = now;
+    for (i = 0; i < 20; i++) bar[i] = i < (int)(f * 20.0) ? '#' : '.';
+    bar[20] = '\0';
+    hms(left, sizeof left, d > 0.0 ? el * (v->total - d) / d : 1e9);
+    fprintf(stderr, "\r[%s] %3d%%  page %d/%d block %ld/%ld  %.1f/%.1f Mpx  %.3g Mpx/s  %s left ", bar, (int)(100.0 * f),
+            v->page + 1, v->Z, v->block, v->blocks, d * 1e-6, v->total * 1e-6, el > 0.0 ? d / el * 1e-6 : 0.0, left);
+    fflush(stderr);
+    v->shown = 1;
+    return 0;
 }
 
 /* Whether every chunk of the block is on disk (--resume). */
@@ -430,22 +443,23 @@ int map_volume(const fcn_net *net, const char *model, const char *input, const c
         v->total += (double)(v->z1 - v->z0) * (v->r1 - v->r0) * (double)(v->c1 - v->c0);
     }
     if (!quiet && isatty(fileno(stderr))) {
-        v->bar.unit = "px";
-        v->bar.start = v->bar.last = now_s();
+        v->start = v->last = now_s();
         v->o.progress = v_progress;
         v->o.progress_user = v;
-        v->show = 1;
     }
     t0 = now_s();
-    for (b = b0; b < b1; b++)
+    v->blocks = b1 - b0;
+    for (b = b0; b < b1; b++) {
+        v->block = b - b0 + 1;
         if (!run_block(v, b)) goto fail;
+    }
     if (v->tif) {
         tiff_out *t = v->tif;
         v->tif = NULL; /* finish frees it, whatever happens */
         if (!tiff_out_finish(t, v->msg, sizeof v->msg)) goto fail;
     }
     dt = now_s() - t0;
-    if (v->show && v->bar.shown) fputc('\n', stderr);
+    if (v->shown) fputc('\n', stderr);
     if (!quiet) {
         printf("%s: %d page%s %dx%d -> %s, map (%d, %d, %d, %d) %s", input, v->Z, v->Z == 1 ? "" : "s", v->H, v->W, out,
                v->zarr_out ? v->K : 1, v->Z, v->mh, v->mw, v->f32 ? "float32" : "uint8");
@@ -458,7 +472,7 @@ int map_volume(const fcn_net *net, const char *model, const char *input, const c
     rc = 0;
     goto done;
 fail:
-    if (v->show && v->bar.shown) fputc('\n', stderr);
+    if (v->shown) fputc('\n', stderr);
     runtime_error("%s", v->msg);
 done:
     tiff_out_abort(v->tif);

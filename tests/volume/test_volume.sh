@@ -183,3 +183,18 @@ if [ "$(id -u)" = 0 ] && mkdir "$T/full" && mount -t tmpfs -o size=160k tmpfs "$
 else
     skip "error: a full disk" "needs root to mount a small tmpfs"
 fi
+
+# ---- the progress bar covers the whole job; --quiet says nothing -----------------------------
+if command -v script >/dev/null; then
+    script -qec "$FCN map $M $T/u8.tif -o $T/bar.zarr --chunk 1,32,32" /dev/null >"$T/bar" 2>&1
+    if tr '\r' '\n' <"$T/bar" | grep -qE '^\[#{20}\] 100%  page 3/3 block 6/6  .* Mpx/s  0:00 left'; then
+        pass "progress bar: pages, blocks, Mpx/s, time left, to the end of the job"
+    else
+        fail "progress bar" "$(tr '\r' '\n' <"$T/bar" | tail -n 3)"
+    fi
+else
+    skip "progress bar" "needs script (util-linux) for a terminal"
+fi
+"$FCN" map "$M" "$T/u8.tif" -o "$T/quiet.zarr" --quiet >"$T/q.out" 2>"$T/q.err"
+if [ $? -eq 0 ] && [ ! -s "$T/q.out" ] && [ ! -s "$T/q.err" ]; then pass "--quiet: no summary, no bar"
+else fail "--quiet" "$(cat "$T/q.out" "$T/q.err")"; fi
