@@ -103,6 +103,14 @@ int zarr_open(const zarr *z, char *msg, size_t msgn);
 int zarr_has_chunk(const zarr *z, int k, int zc, int yc, int xc);
 /* Writes chunk (k, zc, yc, xc): cz x cy x cx elements of the dtype, C order. */
 int zarr_write_chunk(const zarr *z, int k, int zc, int yc, int xc, const void *data, char *msg, size_t msgn);
+/* The same on writer threads, while the caller goes on: fill a buffer (NULL: out of
+   memory), put it (the writer frees it); finish waits for every chunk put and frees w.
+   put and finish return 0 with the first failure's message once a chunk failed. */
+typedef struct zarr_writer zarr_writer;
+int zarr_writer_start(const zarr *z, zarr_writer **out, char *msg, size_t msgn);
+unsigned char *zarr_writer_buffer(zarr_writer *w);
+int zarr_writer_put(zarr_writer *w, int k, int zc, int yc, int xc, unsigned char *data, char *msg, size_t msgn);
+int zarr_writer_finish(zarr_writer *w, char *msg, size_t msgn);
 
 /* ---- tiffout.c: the multi-page TIFF output ------------------------------------------ */
 

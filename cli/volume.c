@@ -113,6 +113,7 @@ typedef struct vjob {
     int zarr_out, f32, cls;  /* Zarr (every class) or TIFF (class cls); float32 or uint8 */
     int resume;
     zarr za;
+    zarr_writer *zw;         /* the chunks' writer threads */
     tiff_out *tif;
     int bz, bh, bw;          /* a block: pages, rows, columns */
     long nbz, nby, nbx;      /* blocks per page group, row, column */
@@ -123,7 +124,6 @@ typedef struct vjob {
     unsigned char *buf;
     int band, width, planes;
     size_t esize;
-    unsigned char *chunk;    /* one chunk, assembled */
     long written, skipped;   /* chunks */
     /* progress over the whole job, in map pixels */
     int shown;
@@ -187,15 +187,20 @@ static int flush_chunks(vjob *v, int yc)
                 v->skipped++;
                 continue;
             }
+            unsigned char *chunk = zarr_writer_buffer(v->zw);
+            if (!chunk) {
+                snprintf(v->msg, sizeof v->msg, "out of memory for a chunk");
+                return 0;
+            }
             /* outside the array (the last chunks' edges): zeros, the fill value */
-            memset(v->chunk, 0, (size_t)z->cz * (size_t)z->cy * crow);
+            memset(chunk, 0, (size_t)z->cz * (size_t)z->cy * crow);
             for (zl = 0; zl < v->z1 - v->z0; zl++)
                 for (y = 0; y < rows; y++) {
                     const unsigned char *src = v->buf + ((((size_t)zl * (size_t)v->planes + (size_t)k) * (size_t)v->band + (size_t)y) * (size_t)v->width + (size_t)(xc * z->cx - v->c0)) * v->esize;
-                    unsigned char *dst = v->chunk + ((size_t)zl * (size_t)z->cy + (size_t)y) * crow;
+                    unsigned char *dst = chunk + ((size_t)zl * (size_t)z->cy + (size_t)y) * crow;
                     for (x = 0; x < cols; x++) memcpy(dst + (size_t)x * v->esize, src + (size_t)x * v->esize, v->esize);
                 }
-            if (!zarr_write_chunk(z, k, zc, yc, xc, v->chunk, v->msg, sizeof v->msg)) return 0;
+            if (!zarr_writer_put(v->zw, k, zc, yc, xc, chunk, v->msg, sizeof v->msg)) return 0;
             v->written++;
         }
     return 1;
@@ -350,11 +355,6 @@ static int plan_blocks(vjob *v, const volume_opts *vo)
         snprintf(v->msg, sizeof v->msg, "out of memory for the output's band");
         return 0;
     }
-    if (v->zarr_out &&
-        !(v->chunk = (unsigned char *)malloc((size_t)v->za.cz * (size_t)v->za.cy * (size_t)v->za.cx * v->esize))) {
-        snprintf(v->msg, sizeof v->msg, "out of memory for a chunk");
-        return 0;
-    }
     return 1;
 }
 
@@ -436,7 +436,8 @@ int map_volume(const fcn_net *net, const char *model, const char *input, const c
     b0 = vo->shards ? (long)((double)nb * vo->shard / vo->shards) : 0;
     b1 = vo->shards ? (long)((double)nb * (vo->shard + 1) / vo->shards) : nb;
     /* the first shard to arrive creates the array's metadata, the others find it the same */
-    if (v->zarr_out && !zarr_open(&v->za, v->msg, sizeof v->msg)) goto fail;
+    if (v->zarr_out && (!zarr_open(&v->za, v->msg, sizeof v->msg) || !zarr_writer_start(&v->za, &v->zw, v->msg, sizeof v->msg)))
+        goto fail;
     if (!v->zarr_out && !tiff_out_create(out, v->Z, v->mh, v->mw, v->f32, vo->bigtiff, &v->tif, v->msg, sizeof v->msg)) goto fail;
     for (b = b0; b < b1; b++) {
         block_at(v, b);
@@ -452,6 +453,11 @@ int map_volume(const fcn_net *net, const char *model, const char *input, const c
     for (b = b0; b < b1; b++) {
         v->block = b - b0 + 1;
         if (!run_block(v, b)) goto fail;
+    }
+    if (v->zw) {
+        zarr_writer *w = v->zw;
+        v->zw = NULL;
+        if (!zarr_writer_finish(w, v->msg, sizeof v->msg)) goto fail; /* every chunk on disk */
     }
     if (v->tif) {
         tiff_out *t = v->tif;
@@ -475,10 +481,10 @@ fail:
     if (v->shown) fputc('\n', stderr);
     runtime_error("%s", v->msg);
 done:
+    zarr_writer_finish(v->zw, v->msg, sizeof v->msg);
     tiff_out_abort(v->tif);
     stack_close(v->in);
     free(v->buf);
-    free(v->chunk);
     free(v);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,4 +230,132 @@ int zarr_write_chunk(const zarr *z, int k, int zc, int yc, int xc, const void *d
         return ok;
     }
     return put_file(path, data, n, msg, msgn);
+}
+
+/* ---- the writer threads ---------------------------------------------------------------- */
+
+/* Chunks are compressed and written (each flushed to disk, fcn_file_commit) on threads
+   of their own, so that the map goes on meanwhile: for a float32 map, zlib takes longer
+   than the small nets' arithmetic, and each chunk's flush waits for the disk. A bounded
+   queue: the map waits when ZARR_QUEUE chunks are pending. */
+#define ZARR_QUEUE 16
+#define ZARR_THREADS 2
+
+typedef struct zarr_job {
+    int k, zc, yc, xc;
+    unsigned char *data;
+} zarr_job;
+
+struct zarr_writer {
+    const zarr *z;
+    pthread_t th[ZARR_THREADS];
+    int nth;
+    pthread_mutex_t mu;
+    pthread_cond_t more, room;
+    zarr_job q[ZARR_QUEUE];
+    int head, count, busy, quit, failed;
+    unsigned char *spare[ZARR_QUEUE + ZARR_THREADS + 1]; /* buffers to reuse */
+    int nspare;
+    char msg[1024];
+};
+
+static void *zarr_writer_main(void *arg)
+{
+    zarr_writer *w = (zarr_writer *)arg;
+    char msg[1024];
+    for (;;) {
+        zarr_job j;
+        int ok;
+        pthread_mutex_lock(&w->mu);
+        while (!w->count && !w->quit) pthread_cond_wait(&w->more, &w->mu);
+        if (!w->count) {
+            pthread_mutex_unlock(&w->mu);
+            return NULL;
+        }
+        j = w->q[w->head];
+        w->head = (w->head + 1) % ZARR_QUEUE;
+        w->count--;
+        w->busy++;
+        pthread_mutex_unlock(&w->mu);
+        ok = w->failed || zarr_write_chunk(w->z, j.k, j.zc, j.yc, j.xc, j.data, msg, sizeof msg);
+        pthread_mutex_lock(&w->mu);
+        if (!ok && !w->failed) {
+            w->failed = 1;
+            snprintf(w->msg, sizeof w->msg, "%s", msg);
+        }
+        if (w->nspare < (int)(sizeof w->spare / sizeof w->spare[0])) w->spare[w->nspare++] = j.data;
+        else free(j.data);
+        w->busy--;
+        pthread_cond_broadcast(&w->room);
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+int zarr_writer_start(const zarr *z, zarr_writer **out, char *msg, size_t msgn)
+{
+    zarr_writer *w = (zarr_writer *)calloc(1, sizeof *w);
+    *out = NULL;
+    if (!w) {
+        snprintf(msg, msgn, "out of memory");
+        return 0;
+    }
+    w->z = z;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->more, NULL);
+    pthread_cond_init(&w->room, NULL);
+    while (w->nth < ZARR_THREADS && pthread_create(&w->th[w->nth], NULL, zarr_writer_main, w) == 0) w->nth++;
+    if (!w->nth) {
+        snprintf(msg, msgn, "cannot start a thread to write chunks");
+        zarr_writer_finish(w, msg, msgn);
+        return 0;
+    }
+    *out = w;
+    return 1;
+}
+
+unsigned char *zarr_writer_buffer(zarr_writer *w)
+{
+    unsigned char *b = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (w->nspare) b = w->spare[--w->nspare];
+    pthread_mutex_unlock(&w->mu);
+    return b ? b : (unsigned char *)malloc(chunk_bytes(w->z));
+}
+
+int zarr_writer_put(zarr_writer *w, int k, int zc, int yc, int xc, unsigned char *data, char *msg, size_t msgn)
+{
+    int failed;
+    pthread_mutex_lock(&w->mu);
+    while (w->count == ZARR_QUEUE && !w->failed) pthread_cond_wait(&w->room, &w->mu);
+    if (!w->failed) {
+        zarr_job *j = &w->q[(w->head + w->count) % ZARR_QUEUE];
+        j->k = k, j->zc = zc, j->yc = yc, j->xc = xc, j->data = data;
+        w->count++;
+        data = NULL;
+        pthread_cond_signal(&w->more);
+    }
+    failed = w->failed;
+    if (failed) snprintf(msg, msgn, "%s", w->msg);
+    pthread_mutex_unlock(&w->mu);
+    free(data);
+    return !failed;
+}
+
+int zarr_writer_finish(zarr_writer *w, char *msg, size_t msgn)
+{
+    int i, ok;
+    if (!w) return 1;
+    pthread_mutex_lock(&w->mu);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->more);
+    pthread_mutex_unlock(&w->mu);
+    for (i = 0; i < w->nth; i++) pthread_join(w->th[i], NULL);
+    ok = !w->failed;
+    if (!ok) snprintf(msg, msgn, "%s", w->msg);
+    for (i = 0; i < w->nspare; i++) free(w->spare[i]);
+    pthread_cond_destroy(&w->more);
+    pthread_cond_destroy(&w->room);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+    return ok;
 }
