@@ -67,7 +67,7 @@ MODELS  = $(wildcard models/*)
 vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
 TESTS    = $(BUILD)/test_core $(BUILD)/test_stream $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
-BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
+BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl $(BUILD)/bench_stream
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
 FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
@@ -87,7 +87,7 @@ CONFIG = cc $(CC) | cxx $(CXX) | clang $(CLANG) | $(STRICT) $(CFLAGS) $(CPPFLAGS
 TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
-.PHONY: all clean deps test test-run test-interop bench bench-opencl fuzz fuzz-smoke \
+.PHONY: all clean deps test test-run test-interop bench bench-opencl bench-volume fuzz fuzz-smoke \
         demo opencl-embed import-cases model-formats install uninstall FORCE
 
 # ==== build ==============================================================================
@@ -143,6 +143,11 @@ bench: $(BUILD)/bench
 
 bench-opencl: $(BUILD)/bench_opencl
 	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)
+
+# bench/bench_volume.sh: fcn map on EM volumes (peak RSS, Mpx/s, shards) and
+# bench/bench_stream.c (fcn_map_stream against fcn_map); writes $(BUILD)/bench-volume.txt.
+bench-volume: $(BUILD)/fcn $(BUILD)/bench_stream
+	BUILD="$(BUILD)" PYTHON="$(PYTHON)" sh bench/bench_volume.sh
 
 # ==== fuzz ===============================================================================
 # make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire} (clang, libfuzzer-14-dev)

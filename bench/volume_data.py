@@ -5,6 +5,7 @@ whole in memory. Also the small EM net of the tests (tests/volume/volume_helper.
 
     volume_data.py mosaic OUT.tif SIDE [PAGES]     the ISBI data: $FCN_DATA or ../shared/data/isbi2012
     volume_data.py model OUT.fcn
+    volume_data.py run CMD...      runs CMD; prints "WALL USER SYS MAXRSS_KB" (getrusage)
 """
 import os
 import sys
@@ -44,9 +45,23 @@ def mosaic(out, side, pages=1):
                      photometric='minisblack', bigtiff=pages * side * side * 2 > 2 ** 31, metadata=None)
 
 
+def run(cmd):
+    import resource
+    import subprocess
+    import time
+    t = time.time()
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode
+    wall = time.time() - t
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print('%.3f %.3f %.3f %d' % (wall, r.ru_utime, r.ru_stime, r.ru_maxrss))
+    return rc
+
+
 if __name__ == '__main__':
     if sys.argv[1] == 'mosaic':
         mosaic(*sys.argv[2:])
+    elif sys.argv[1] == 'run':
+        sys.exit(run(sys.argv[2:]))
     else:
         from volume_helper import model
         model(sys.argv[2])

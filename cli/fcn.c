@@ -1000,7 +1000,7 @@ static int cmd_map(int argc, char **argv)
     if (npos == 3 && !caffe_pair(posv[0], posv[1])) return usage_error("map: unexpected argument '%s'", posv[2]);
     img_path = posv[npos - 1];
     model = model_label(posv, npos - 1, model_name, sizeof model_name);
-    if (!png && !npy) return usage_error("map: no output: give -o OUT.png and/or --npy OUT.npy");
+    if (!png && !npy) return usage_error("map: no output: give -o OUT.png|OUT.zarr|OUT.tif and/or --npy OUT.npy");
     if (have_rect) {
         o.rect_x = rect[0];
         o.rect_y = rect[1];

@@ -135,23 +135,30 @@ int tiff_open(const char *path, tiff_in **out, char *msg, size_t msgn)
         free(t);
         return 0;
     }
-    t->n = (int)TIFFNumberOfDirectories(t->tif);
-    t->pg = (tiff_pg *)calloc(t->n > 0 ? (size_t)t->n : 1, sizeof *t->pg);
-    if (t->n < 1 || !t->pg) {
-        snprintf(msg, msgn, "%s: %s", path, t->n < 1 ? "no pages" : "out of memory");
-        tiff_close(t);
-        return 0;
-    }
-    for (i = 0; i < t->n; i++) {
-        if (!TIFFSetDirectory(t->tif, (tdir_t)i)) {
-            snprintf(msg, msgn, "%s: page %d: cannot read its directory: %s", path, i, tiff_reason());
-            tiff_close(t);
-            return 0;
+    /* the pages in order, each directory read after the last (TIFFSetDirectory(i) would
+       walk the chain from the first every time: quadratic in a stack of thousands) */
+    for (i = 0;; i++) {
+        if (i % 64 == 0) {
+            tiff_pg *pg = (tiff_pg *)realloc(t->pg, (size_t)(i + 64) * sizeof *pg);
+            if (!pg) {
+                snprintf(msg, msgn, "%s: out of memory", path);
+                tiff_close(t);
+                return 0;
+            }
+            t->pg = pg;
         }
+        t->n = i + 1;
         if (!tiff_page_check(t, i, msg, msgn)) {
             tiff_close(t);
             return 0;
         }
+        tiff_why[0] = '\0';
+        if (!TIFFReadDirectory(t->tif)) break;
+    }
+    if (tiff_why[0]) {
+        snprintf(msg, msgn, "%s: page %d: cannot read its directory: %s", path, t->n, tiff_reason());
+        tiff_close(t);
+        return 0;
     }
     t->cur = t->n - 1;
     *out = t;
@@ -306,7 +313,7 @@ int tiff_read(tiff_in *t, int page, int y, int rows, int x, int cols, float *buf
         free(t->line);
         t->line = NULL;
         tiff_why[0] = '\0';
-        if (!TIFFSetDirectory(t->tif, (tdir_t)page)) {
+        if (!(page == t->cur + 1 ? TIFFReadDirectory(t->tif) : TIFFSetDirectory(t->tif, (tdir_t)page))) {
             snprintf(msg, msgn, "%s: page %d: cannot read its directory: %s", t->path, page, tiff_reason());
             return 0;
         }
