@@ -3186,7 +3186,8 @@ done:
 }
 
 /* >>map
-   The public map functions: sizes, the map itself on either path, and its cost. */
+   The public map functions: sizes, the map itself on either path (whole, or streamed
+   through the caller's callbacks), the column tile width, and its cost. */
 FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_options *opt, int *out_h,
                                int *out_w, fcn_error *err)
 {
