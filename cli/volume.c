@@ -433,8 +433,8 @@ int map_volume(const fcn_net *net, const char *model, const char *input, const c
     }
     if (!plan_blocks(v, vo)) goto fail;
     nb = v->nbz * v->nby * v->nbx;
-    b0 = vo->shards ? (long)((double)nb * vo->shard / vo->shards) : 0;
-    b1 = vo->shards ? (long)((double)nb * (vo->shard + 1) / vo->shards) : nb;
+    b0 = vo->shards ? (long)((long long)nb * vo->shard / vo->shards) : 0;
+    b1 = vo->shards ? (long)((long long)nb * (vo->shard + 1) / vo->shards) : nb;
     /* the first shard to arrive creates the array's metadata, the others find it the same */
     if (v->zarr_out && (!zarr_open(&v->za, v->msg, sizeof v->msg) || !zarr_writer_start(&v->za, &v->zw, v->msg, sizeof v->msg)))
         goto fail;
@@ -471,7 +471,8 @@ int map_volume(const fcn_net *net, const char *model, const char *input, const c
                v->zarr_out ? v->K : 1, v->Z, v->mh, v->mw, v->f32 ? "float32" : "uint8");
         if (v->zarr_out) printf(", chunks %dx%dx%d %s", v->za.cz, v->za.cy, v->za.cx, v->za.zlib ? "zlib" : "uncompressed");
         if (vo->shards) printf(", shard %d/%d", vo->shard, vo->shards);
-        printf(": blocks %ld..%ld of %ld", b0, b1 - 1, nb);
+        if (b1 > b0) printf(": blocks %ld..%ld of %ld", b0, b1 - 1, nb);
+        else printf(": none of the %ld blocks", nb);
         if (v->zarr_out) printf(", %ld chunks written, %ld complete already", v->written, v->skipped);
         printf("; %.3f s, %.3g Mpx/s\n", dt, v->total / (dt > 1e-9 ? dt : 1e-9) * 1e-6);
     }
