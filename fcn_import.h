@@ -63,8 +63,9 @@
      GlobalMaxPool, GlobalAveragePool
      Pad           mode constant with value 0 (pads and value attributes before opset
                    11, then inputs; axes from opset 18), only on H and W, none negative,
-                   right before a Conv or AveragePool: its pads become theirs (an
-                   AveragePool counts them: count_include_pad); all pads 0: dropped
+                   right before a Conv or AveragePool (or another such Pad, whose pads
+                   add): its pads become theirs (an AveragePool counts them:
+                   count_include_pad); all pads 0: dropped
      BatchNormalization  inference form (training_mode 0, no running statistics among
                    its outputs; spatial 1 before opset 9): BATCHNORM below
      Gemm          on a (1, K) value, transA 0, transB 0 or 1, finite alpha and beta,
@@ -2622,18 +2623,19 @@ static fcn_status fcn__onnx_pad_pads(fcn__onnx *o, const fcn__node *node, int nd
    then input 2), on H and W only, none negative: zeros around the value. All pads 0: the
    value passes on. Else the pads wait for the next node, which must be a Conv or
    AveragePool (fcn__onnx_padded_in): they become its padding (fcn's padding is zeros,
-   and an average pool's counts them, as count_include_pad). */
+   and an average pool's counts them, as count_include_pad). A Pad after a Pad adds to
+   its pads (PyTorch: ZeroPad2d, then AvgPool2d's own Pad). */
 static fcn_status fcn__op_pad(fcn__onnx *o, const fcn__node *node, const char *where)
 {
     const fcn__val *v = &o->vals[o->head];
-    int64_t full[2 * FCN__IMP_MAX_DIMS], dims[4];
+    int64_t full[2 * FCN__IMP_MAX_DIMS], dims[4], pre[4];
     float value = 0.0f;
     fcn__attr a;
     fcn__tensor *t;
     int k, any = 0, nd = v->nd, bias = o->bias_open, flat = o->m.flat;
     char b[72];
     fcn_status s = FCN_OK;
-    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if ((s = fcn__onnx_padded_in(o, node, where, pre)) != FCN_OK) return s;
     if ((s = fcn__onnx_attr(o->c, node, "mode", &a, where)) != FCN_OK) return s;
     if (a.found && !fcn__str_eq(a.s, "constant"))
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: mode '%s'; only constant padding (with zeros) is supported", where,
@@ -2666,14 +2668,14 @@ static fcn_status fcn__op_pad(fcn__onnx *o, const fcn__node *node, const char *w
     }
     if ((s = fcn__onnx_data_out(o, node, nd, any ? dims : v->dims, where)) != FCN_OK) return s;
     o->m.flat = flat;
-    o->bias_open = bias && !any;
-    if (any) {
+    o->bias_open = bias && !any && !(pre[0] || pre[1] || pre[2] || pre[3]);
+    if (any || pre[0] || pre[1] || pre[2] || pre[3]) {
         o->pad_open = 1;
-        o->pad[0] = full[2];
-        o->pad[1] = full[3];
-        o->pad[2] = full[6];
-        o->pad[3] = full[7];
-        snprintf(o->pad_where, sizeof o->pad_where, "%s", where);
+        o->pad[0] = pre[0] + full[2];
+        o->pad[1] = pre[1] + full[3];
+        o->pad[2] = pre[2] + full[6];
+        o->pad[3] = pre[3] + full[7];
+        if (any) snprintf(o->pad_where, sizeof o->pad_where, "%s", where);
     }
     return FCN_OK;
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """PyTorch classifiers, exported with torch.onnx.export as the README says, load and
-match PyTorch: a dozen small patch classifiers covering the supported layer set
-(BatchNorm after a conv, after a Linear and after an activation; AvgPool2d, which
-PyTorch exports as Pad + AveragePool; MaxPool2d with ceil_mode; padded convs; ZeroPad2d;
-Dropout; LeakyReLU, Tanh, Sigmoid; a dynamic batch axis; an input transform), each
+match PyTorch: 13 small patch classifiers covering the supported layer set (BatchNorm
+after a conv, after a Linear, after an activation and at the input; AvgPool2d, which
+PyTorch exports as Pad + AveragePool; MaxPool2d with ceil_mode; padded convs; ZeroPad2d
+before a conv and before an AvgPool2d; global pools; Dropout; LeakyReLU, Tanh, Sigmoid;
+a dynamic batch axis; an input transform), each
 exported at opsets 9, 11, 13 and 17 into a temporary folder, then mapped by build/fcn
 (--border valid: output pixel (i, j) is the net applied to image[i:i+P, j:j+P]) and
 compared with PyTorch at every pixel of a small image: |fcn - torch| <= 1e-5 (1e-5
@@ -112,6 +113,9 @@ def models():
                                              1 / 64), True, {"dynamic_axes": {"x": {0: "N"}, "y": {0: "N"}}}),
         ("global-avgpool", (1, 12), S(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 6, 3), nn.ReLU(),
                                       nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3), nn.Softmax(1)), True, {}),
+        ("zeropad-avgpool-globalmax", (2, 11), S(nn.ZeroPad2d(1), nn.AvgPool2d(3, stride=1), nn.Conv2d(2, 6, 3), nn.ReLU(),
+                                                 nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(6, 3), nn.Softmax(1)),
+         False, {}),
     ]
 
 
@@ -147,7 +151,10 @@ def check_model(tmp, name, c, p, m, dense, opts, opset, rng):
     except Exception as e:  # an export PyTorch itself cannot do is not fcn's failure
         return "FAIL: %s: torch.onnx.export failed: %s" % (label, str(e).splitlines()[0])
     h = w = p + 7
-    img = rng.uniform(0, 255, size=(h, w, c)).astype(np.float32)
+    # pixels 0..255 where the net has its input transform, else 0..1 (as after one):
+    # random weights on 0..255 give logits in the hundreds, where float32 rounding alone
+    # moves a probability by 1e-5
+    img = rng.uniform(0, 255 if isinstance(m, Transform) else 1, size=(h, w, c)).astype(np.float32)
     img_npy = os.path.join(tmp, "img-%d.npy" % c)
     np.save(img_npy, img)
     out_s = os.path.join(tmp, "sliding.npy")
