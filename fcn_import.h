@@ -2435,7 +2435,9 @@ static fcn_status fcn__op_arith(fcn__onnx *o, const fcn__node *node, const char 
     if ((s = fcn__onnx_data_in(o, node, di, where)) != FCN_OK) return s;
     if (!(t = fcn__onnx_const_in(o, node, 1 - di, where, "other operand", &s))) return s;
     if (add && o->bias_open && o->m.n > 0 && o->vals[o->head].layer == o->m.n) return fcn__onnx_bias_add(o, node, t, where);
-    if (o->m.n == 0 && (di == 0 || add || fcn__str_eq(node->op, "Mul"))) return fcn__onnx_transform(o, node, t, where);
+    /* the transform comes first: not after a BatchNormalization waiting to fold */
+    if (o->m.n == 0 && !o->m.aff.n && (di == 0 || add || fcn__str_eq(node->op, "Mul")))
+        return fcn__onnx_transform(o, node, t, where);
     return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
                       "%s: only a bias Add right after Conv/MatMul, or Sub/Add/Mul/Div by a constant at the input "
                       "(the input transform), is supported",

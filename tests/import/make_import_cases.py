@@ -421,6 +421,8 @@ layers { name: "prob" type: SOFTMAX bottom: "fc1" top: "prob" }
              "its padding would miss the shift")
     bad_onnx("bad_bnend", [N("Conv", ["x", "w", "b"], ["a"]), N("Relu", ["a"], ["r"]), BN("n", "r", "y")], base + bnp,
              "it ends the network")
+    bad_onnx("bad_bnsub", [BN("n", "x", "a", epsilon=1e-3), N("Sub", ["a", "m"], ["y"])],
+             bn_inits("n", bn(1)) + [T("m", np.array(0.5, np.float32))], "or Sub/Add/Mul/Div by a constant at the input")
     bad_onnx("bad_bntrain", [N("Conv", ["x", "w", "b"], ["a"]), BN("n", "a", "y", training_mode=1)], base + bnp,
              "training mode", opset=15)
     # the batch stays the first axis
