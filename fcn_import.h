@@ -2372,15 +2372,20 @@ static fcn_status fcn__op_matmul(fcn__onnx *o, const fcn__node *node, const char
 static fcn_status fcn__onnx_bias_add(fcn__onnx *o, const fcn__node *node, const fcn__tensor *t, const char *where)
 {
     const fcn__val *v = &o->vals[o->head];
-    int M = o->m.cur.c, flat = o->m.flat;
-    float *b = o->m.b[o->m.n - 1];
+    int M = o->m.cur.c, flat = o->m.flat, k;
+    float *b = o->m.b[o->m.n - 1], *add = FCN__CAST(float *, fcn__alloc((size_t)M, sizeof(float)));
     fcn_status s;
-    if (!fcn__onnx_per_channel(o, t, M, b)) { /* writes b only when it fits */
+    if (!add) return fcn__inomem(o->c);
+    if (!fcn__onnx_per_channel(o, t, M, add)) {
         char t1[64];
+        FCN_FREE(add);
         fcn__dims_text(t1, sizeof t1, t->nd, t->dims);
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: an Add of a %s constant is not a bias of the %d outputs before it",
                           where, t1, M);
     }
+    /* the layer's bias is 0, or the shift of a BatchNormalization before it, folded in */
+    for (k = 0; k < M; k++) b[k] += add[k];
+    FCN_FREE(add);
     s = fcn__onnx_data_out(o, node, v->nd, v->dims, where);
     o->m.flat = flat;
     return s;

@@ -249,6 +249,21 @@ def main():
     native("onnx_opset21", {"input": (6, 6, 2), "scale": np.float32(1), "mean": [np.float32(0)] * 2, "layers": [
         c1, {"type": "relu", "slope": np.float32(0)}, {"type": "dropout"}, f1, {"type": "softmax"}]})
     cases.append("good onnx_opset21.onnx | onnx_opset21.fcn")
+
+    # a BatchNormalization folded into the conv after it, whose bias comes from an Add
+    # after it: the Add adds to the folded shift (one float addition)
+    c1, f1 = conv(3, 2, 3), fc(2, 3 * 4 * 4)
+    p1, bias = bn(2), rnd(3)
+    nodes = [N("Relu", ["x"], ["a1"]), BN("n1", "a1", "a2"), N("Conv", ["a2", "c1w"], ["a3"]), N("Add", ["a3", "c1b"], ["a4"]),
+             N("Flatten", ["a4"], ["a5"]), N("Gemm", ["a5", "f1w", "f1b"], ["a6"], transB=1), N("Softmax", ["a6"], ["y"])]
+    save_onnx("onnx_fold_add", nodes, [T("c1w", c1["w"]), T("c1b", bias.reshape(1, 3, 1, 1)), T("f1w", f1["w"]),
+                                       T("f1b", f1["b"])] + bn_inits("n1", p1), [1, 2, 6, 6], [1, 2])
+    c1["b"] = np.zeros(3, np.float32)
+    fold_next(c1, *bn_affine(p1), run=9)
+    c1["b"] = c1["b"] + bias
+    native("onnx_fold_add", {"input": (6, 6, 2), "scale": np.float32(1), "mean": [np.float32(0)] * 2, "layers": [
+        {"type": "relu", "slope": np.float32(0)}, c1, f1, {"type": "softmax"}]})
+    cases.append("good onnx_fold_add.onnx | onnx_fold_add.fcn")
     later = set_rng(first)
 
     # ---- Caffe: every layer kind, V2 and V1 ----
