@@ -29,7 +29,7 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
 DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
-           libfuzzer-14-dev
+           libfuzzer-14-dev python3-torch python3-pil
 DEMO_PKGS = gcc make libc6-dev libstb-dev
 APT_FLAGS ?=
 
@@ -62,7 +62,8 @@ MODELS  = $(wildcard models/*)
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
 vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
-TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
+TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_onnx_node $(BUILD)/test_opencl \
+           $(BUILD)/torch_ref
 BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
