@@ -1064,23 +1064,20 @@ static fcn_status fcn__read_file(const char *path, unsigned char **buf, size_t *
 }
 
 /* >>format */
+/* zlib's CRC-32, four bits at a time from a constant table (the CRC of each nibble):
+   nothing is built on first use, so threads loading at once share no written state. */
 static uint32_t fcn__crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
-    static uint32_t table[256];
-    static volatile int ready = 0; /* benign race: every thread writes the same table */
+    static const uint32_t nibble[16] = {
+        0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u, 0x4db26158u, 0x5005713cu,
+        0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu, 0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu};
     size_t i;
-    if (!ready) {
-        uint32_t c, k;
-        int j;
-        for (k = 0; k < 256; k++) {
-            c = k;
-            for (j = 0; j < 8; j++) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[k] = c;
-        }
-        ready = 1;
-    }
     crc = ~crc;
-    for (i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        crc = nibble[crc & 15u] ^ (crc >> 4);
+        crc = nibble[crc & 15u] ^ (crc >> 4);
+    }
     return ~crc;
 }
 
@@ -1778,12 +1775,13 @@ static void fcn__team_stop(fcn__team *p)
 #endif
 }
 
-/* Progress shared by the workers: a count under a mutex, and a stop flag. */
+/* Progress shared by the workers: a count under a mutex, and a stop flag (set under the
+   mutex, read without it by fcn__stopped: an atomic load where there are threads). */
 typedef struct fcn__progress {
     fcn_progress_fn fn;
     void *user;
     long done, total;
-    volatile int stop;
+    int stop;
 #ifndef FCN_NO_THREADS
     pthread_mutex_t mu;
 #endif
@@ -1815,9 +1813,20 @@ static void fcn__progress_add(fcn__progress *p, long units)
     pthread_mutex_lock(&p->mu);
 #endif
     p->done += units;
-    if (!p->stop && p->fn(p->user, p->done, p->total)) p->stop = 1;
 #ifndef FCN_NO_THREADS
+    if (!p->stop && p->fn(p->user, p->done, p->total)) FCN__SET(p->stop, 1);
     pthread_mutex_unlock(&p->mu);
+#else
+    if (!p->stop && p->fn(p->user, p->done, p->total)) p->stop = 1;
+#endif
+}
+
+static int fcn__stopped(fcn__progress *p)
+{
+#ifndef FCN_NO_THREADS
+    return FCN__PEEK(p->stop);
+#else
+    return p->stop;
 #endif
 }
 
@@ -2085,7 +2094,7 @@ static void fcn__sliding_row(void *vctx, size_t r, int tid)
     const fcn_net *net = j->net;
     int K = fcn_net_outputs(net), i = j->ry + (int)r, x, k;
     float *a = s->buf[2 * tid], *b = s->buf[2 * tid + 1];
-    if (j->prog.stop) return;
+    if (fcn__stopped(&j->prog)) return;
     for (x = 0; x < j->rw; x++) {
         const float *y;
         fcn__cut(j, i * j->stride, (j->rx + x) * j->stride, net->input.h, net->input.w, a);
