@@ -153,7 +153,11 @@
 
    Every function returns an fcn_status (FCN_OK = 0, failures negative) and, where an
    fcn_error pointer is given, a message that names the cause. The library never prints
-   and never exits. A loaded network is read-only: any number of threads may map with it
+   and never exits. A failed allocation is FCN_ERR_NOMEM ("out of memory" in the
+   message) wherever it happens, and frees what the call had taken; sizes too large to
+   represent are FCN_ERR_OVERFLOW. One fallback: a worker thread of a map that cannot be
+   started (pthread_create or its small allocation fails) leaves the map to fewer
+   threads, the same bits (tests/robust/alloc_sweep.c fails every allocation in turn). A loaded network is read-only: any number of threads may map with it
    at once. fcn_map with options.threads = 0 uses every online CPU; the result does not
    depend on the thread count. The dense path streams the image in bands of rows and
    keeps, per layer, only a ring of the rows the next layer still needs; a map wider
@@ -2657,19 +2661,12 @@ static void fcn__pass(const fcn__stage *st, int ns, const int *need, const int *
 }
 
 /* Plans the bands: sets every stage's ring size and padded width for bands of 'band'
-   output rows, and returns the scratch bytes (0 on overflow). q: grid rows per output row. */
-static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band)
+   output rows, and returns the scratch bytes (0 on overflow: it allocates nothing, so 0
+   means nothing else). q: grid rows per output row; work: 3 ns ints. */
+static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band, int *work)
 {
-    int i, r0, *done = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
-    int *need = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
-    int *to = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
+    int i, r0, *done = work, *need = work + ns, *to = work + 2 * ns;
     size_t bytes = 0, v;
-    if (!done || !need || !to) {
-        FCN_FREE(done);
-        FCN_FREE(need);
-        FCN_FREE(to);
-        return 0;
-    }
     for (i = 0; i < ns; i++) {
         st[i].R = 1;
         done[i] = 0;
@@ -2700,9 +2697,6 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
         }
         bytes += v * sizeof(float);
     }
-    FCN_FREE(done);
-    FCN_FREE(need);
-    FCN_FREE(to);
     return bytes;
 }
 
@@ -2765,6 +2759,7 @@ typedef struct fcn__tile {
     int ns;       /* stages */
     int q;        /* grid rows per output row */
     size_t bytes; /* of the rings */
+    int *work;    /* 3 ints per stage, for fcn__stream_layout */
 } fcn__tile;
 
 /* Plans a column tile tw wide. */
@@ -2774,7 +2769,7 @@ static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_er
     if (status != FCN_OK) return status;
     t->ns = fcn__stages(j->net, &t->plan, t->st);
     t->q = j->stride / (t->ns > 1 ? t->st[t->ns - 1].p->g : 1);
-    t->bytes = fcn__stream_layout(t->st, t->ns, j->rh, t->q, FCN__BAND);
+    t->bytes = fcn__stream_layout(t->st, t->ns, j->rh, t->q, FCN__BAND, t->work);
     return t->bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
 }
 
@@ -2945,6 +2940,7 @@ static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
+    t.work = work;
     if ((status = fcn__tile_width(j, &t, &tw, err)) != FCN_OK) goto done;
     if ((status = fcn__stream_pack(&S, wpack, err)) != FCN_OK) goto done;
     fcn__team_start(&team, j->threads);
