@@ -303,7 +303,8 @@ FCNDEF float *fcn_net_bias(fcn_net *net, int layer, size_t *count);
 FCNDEF fcn_status fcn_net_set_transform(fcn_net *net, float scale, const float *mean,
                                         fcn_error *err); /* mean: in_c values or NULL */
 
-/* Inspecting a network. */
+/* Inspecting a network. A NULL net gives a zero shape, 0 or NULL (fcn_net_layer:
+   FCN_ERR_ARG), so that a failed load read on without a check does not crash. */
 FCNDEF fcn_shape fcn_net_input(const fcn_net *net);
 FCNDEF int fcn_net_outputs(const fcn_net *net); /* K */
 FCNDEF int fcn_net_layer_count(const fcn_net *net);
@@ -831,11 +832,15 @@ FCNDEF fcn_status fcn_net_set_transform(fcn_net *net, float scale, const float *
     return FCN_OK;
 }
 
-FCNDEF fcn_shape fcn_net_input(const fcn_net *net) { return net->input; }
-FCNDEF int fcn_net_outputs(const fcn_net *net) { return net->layers[net->n - 1].out.c; }
-FCNDEF int fcn_net_layer_count(const fcn_net *net) { return net->n; }
-FCNDEF float fcn_net_scale(const fcn_net *net) { return net->scale; }
-FCNDEF const float *fcn_net_mean(const fcn_net *net) { return net->mean; }
+FCNDEF fcn_shape fcn_net_input(const fcn_net *net)
+{
+    fcn_shape none = {0, 0, 0};
+    return net ? net->input : none;
+}
+FCNDEF int fcn_net_outputs(const fcn_net *net) { return net ? net->layers[net->n - 1].out.c : 0; }
+FCNDEF int fcn_net_layer_count(const fcn_net *net) { return net ? net->n : 0; }
+FCNDEF float fcn_net_scale(const fcn_net *net) { return net ? net->scale : 0.0f; }
+FCNDEF const float *fcn_net_mean(const fcn_net *net) { return net ? net->mean : NULL; }
 
 FCNDEF fcn_status fcn_net_layer(const fcn_net *net, int i, fcn_layer *layer, fcn_shape *in, fcn_shape *out)
 {

@@ -1466,6 +1466,15 @@ static void test_bad_args(void)
     }
     end();
 
+    begin("bad arguments: the accessors of a NULL net give a zero shape, 0 or NULL");
+    {
+        fcn_shape s0 = fcn_net_input(NULL);
+        check(s0.c == 0 && s0.h == 0 && s0.w == 0, "fcn_net_input(NULL) is %dx%dx%d", s0.h, s0.w, s0.c);
+        check(fcn_net_outputs(NULL) == 0 && fcn_net_layer_count(NULL) == 0, "fcn_net_outputs or fcn_net_layer_count");
+        check(fcn_net_scale(NULL) == 0.0f && fcn_net_mean(NULL) == NULL, "fcn_net_scale or fcn_net_mean");
+    }
+    end();
+
     begin("bad arguments: load and save");
     {
         char path[600];
