@@ -338,9 +338,13 @@ FCNDEF const char *fcn_status_string(fcn_status s);
    fcn_file_commit flushes it to disk, closes it and renames it over the target, so the
    target holds its old content or the whole new one, never a part. A failed commit,
    or fcn_file_abort, removes the temporary and leaves an existing target untouched.
-   A target that exists and is not a regular file (/dev/null, a pipe) is written in
-   place. Errors are FCN_ERR_IO naming the file and the system's reason. One fcn_file
-   per thread; commit and abort free it (abort(NULL) is fine). */
+   An existing target must be writable (else FCN_ERR_IO, as opening it would be) and
+   keeps its permissions. A target that exists and is not a regular file (/dev/null, a
+   pipe) is written in place. A failed write is remembered: later writes do nothing
+   and fail, and fcn_file_commit fails with the first error, so a writer that cannot
+   check each write (a callback, like stb_image_write's) need check only the commit.
+   Errors are FCN_ERR_IO naming the file and the system's reason. One fcn_file per
+   thread; commit and abort free it (abort(NULL) is fine). */
 typedef struct fcn_file fcn_file;
 FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *err);
 FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_error *err);
@@ -888,6 +892,7 @@ FCNDEF fcn_status fcn_net_dense_check(const fcn_net *net, fcn_error *err)
 
 struct fcn_file {
     char *path, *tmp; /* tmp: NULL when writing in place */
+    int failed;       /* the errno of the first failed write, 0 if none */
 #ifdef FCN__POSIX_FILES
     int fd;
 #else
@@ -939,7 +944,13 @@ FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *e
 #ifdef FCN__POSIX_FILES
     {
         struct stat st;
-        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* a device or a pipe: in place */
+        int exists = stat(path, &st) == 0;
+        if (exists && S_ISREG(st.st_mode) && access(path, W_OK) != 0) { /* what fopen(path, "wb") would refuse */
+            int e = errno;
+            fcn__file_free(f);
+            return fcn__fail(err, FCN_ERR_IO, "%s: cannot write over it: %s", path, strerror(e));
+        }
+        if (exists && !S_ISREG(st.st_mode)) { /* a device or a pipe: in place */
             FCN_FREE(f->tmp);
             f->tmp = NULL;
             f->fd = open(path, O_WRONLY);
@@ -962,6 +973,7 @@ FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *e
             fcn__file_free(f);
             return fcn__fail(err, FCN_ERR_IO, "%s: cannot create a file in its folder: %s", path, strerror(e));
         }
+        if (exists) (void)chmod(f->tmp, st.st_mode & 07777); /* the replacement keeps the old permissions */
     }
 #else
     for (k = (unsigned long)(uintptr_t)f % 100000u;; k++) { /* C99 has no exclusive create: probe, then create */
@@ -998,30 +1010,30 @@ FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_er
     const char *p = FCN__CAST(const char *, data);
     if (!f || (!data && n)) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_write: f or data is NULL");
 #ifdef FCN__POSIX_FILES
-    while (n > 0) {
+    while (n > 0 && !f->failed) {
         ssize_t w = write(f->fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(w < 0 ? errno : EIO));
-        p += w;
-        n -= (size_t)w;
+        if (w <= 0) f->failed = w < 0 ? errno : EIO;
+        else p += w, n -= (size_t)w;
     }
 #else
-    if (fwrite(p, 1, n, f->f) != n) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(errno));
+    if (!f->failed && fwrite(p, 1, n, f->f) != n) f->failed = errno ? errno : EIO;
 #endif
+    if (f->failed) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(f->failed));
     return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_file_commit(fcn_file *f, fcn_error *err)
 {
-    int e = 0;
-    const char *what = NULL;
+    int e = f ? f->failed : 0;
+    const char *what = "write failed";
     if (!f) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_commit: f is NULL");
 #ifdef FCN__POSIX_FILES
     /* a device or pipe may not support fsync (EINVAL): only a regular file must reach the disk */
-    if (fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP))) e = errno, what = "cannot flush it to disk";
+    if (!e && fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP))) e = errno, what = "cannot flush it to disk";
     if (close(f->fd) != 0 && !e) e = errno, what = "cannot close it";
 #else
-    if (fflush(f->f) != 0) e = errno, what = "cannot flush it to disk";
+    if (!e && fflush(f->f) != 0) e = errno, what = "cannot flush it to disk";
     if (fclose(f->f) != 0 && !e) e = errno, what = "cannot close it";
 #endif
     if (!e && f->tmp && rename(f->tmp, f->path) != 0) e = errno, what = "cannot rename the finished file into place";
