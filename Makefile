@@ -66,6 +66,7 @@ TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/t
 BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
+CLI_LIB  = $(wildcard cli/*.h)
 FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
 LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS))
 LIBS_test_opencl  = $(CL_LDLIBS)
@@ -87,7 +88,7 @@ TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(
 # ==== build ==============================================================================
 all: $(PROGRAMS)
 
-$(PROGRAMS) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
+$(PROGRAMS) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(CLI_LIB) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_$*) $< -o $@ $(LDLIBS) $(LIBS_$*)
 
 $(BUILD)/config: FORCE | $(BUILD)

@@ -342,7 +342,8 @@ FCNDEF const char *fcn_status_string(fcn_status s);
    keeps its permissions. A target that exists and is not a regular file (/dev/null, a
    pipe) is written in place. A failed write is remembered: later writes do nothing
    and fail, and fcn_file_commit fails with the first error, so a writer that cannot
-   check each write (a callback, like stb_image_write's) need check only the commit.
+   check each write (a callback, like stb_image_write's) need check only the commit
+   (or fcn_file_write(f, NULL, 0, err), which reports it without writing).
    Errors are FCN_ERR_IO naming the file and the system's reason. One fcn_file per
    thread; commit and abort free it (abort(NULL) is fine). */
 typedef struct fcn_file fcn_file;
@@ -375,7 +376,8 @@ FCNDEF float fcn_sigmoidf(float x);
    (>>base); the fcn-arith section (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
    fcn__is_pool, fcn__is_weighted (>>net); fcn__read_file (>>files); fcn__le32,
    fcn__parse_float (>>format); fcn__job, fcn__job_map (>>job); fcn__cut (>>sliding); fcn__plan,
-   fcn__dlayer, fcn__dense_plan (>>plan). */
+   fcn__dlayer, fcn__dense_plan (>>plan). cli/fcn.c uses fcn__fail and fcn__crc32 (the
+   CRCs of a PNG's chunks). */
 
 #include <errno.h>
 #include <float.h>

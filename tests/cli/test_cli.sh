@@ -193,7 +193,7 @@ expect missing-image 1 "nothere\.png: cannot open" "$FCN" map "$SLIDE" "$T/nothe
 
 py png "$T/rgb.png" 40 30 3 7
 head -c 120 "$T/rgb.png" >"$T/truncated.png"
-expect truncated-png 1 "truncated\.png: cannot decode" "$FCN" map "$SLIDE" "$T/truncated.png" -o "$T/x.png"
+expect truncated-png 1 "truncated\.png: truncated PNG" "$FCN" map "$SLIDE" "$T/truncated.png" -o "$T/x.png"
 printf 'P5\n40 30\n255\n' >"$T/truncated.pgm"
 head -c 500 /dev/zero >>"$T/truncated.pgm"
 expect truncated-pgm 1 "truncated\.pgm: truncated" "$FCN" map "$SLIDE" "$T/truncated.pgm" -o "$T/x.png"
@@ -268,7 +268,7 @@ if expect png-stride-rect 0 "" "$FCN" map "$T/net.fcn" "$T/img2.npy" -o "$T/map2
     s=$(py pngsize "$T/map2.png")
     if [ "$s" = "6 7 0" ]; then pass png-size-rect; else fail png-size-rect "PNG is '$s', expected 6 7 0"; fi
 fi
-expect png-unwritable 1 "cannot write" "$FCN" map "$SLIDE" "$SLIDE_X" -o "$T/no/such/dir/x.png"
+expect png-unwritable 1 "x\.png: cannot create a file in its folder" "$FCN" map "$SLIDE" "$SLIDE_X" -o "$T/no/such/dir/x.png"
 
 # ---- image decoding and channel conversion ------------------------------------------------
 # RGB PNG to a 3-channel model = the same pixels as a float .npy
