@@ -80,7 +80,8 @@ static const char *const usage_text[] = {
     "                    valid (so that each flipped map lines up with the image)\n"
     "  -q, --quiet       no summary line on stdout, no progress bar on stderr\n"
     "  --max-pixels N    refuse an image that declares more than N pixels (H x W), before\n"
-    "                    decoding it; default 2147483648 (2^31); 0: no limit\n"
+    "                    decoding it; default 1073741824 (2^30, a 32768 x 32768 page: the\n"
+    "                    whole-image map of it takes ~13 GB); 0: no limit\n"
     "  --strict          NaN or infinite values in the image (a float32 .npy) are an error\n"
     "                    (exit 1), not a warning\n"
     "  IMAGE: PNG, JPEG, BMP, PGM/PPM, ... (anything stb_image reads; 16-bit samples are\n"
@@ -500,8 +501,11 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, unsig
 
 #include "image_checks.h" /* check_image_file: what stb_image does not check */
 
-/* The most pixels (H x W) an input image may declare: fcn map --max-pixels. */
-#define DEFAULT_MAX_PIXELS (1ULL << 31)
+/* The most pixels (H x W) an input image may declare (fcn map --max-pixels): 2^30, a
+   32768 x 32768 page, whose whole-image map with two classes already takes ~13 GB (the
+   pixels as floats, the map, the decoded bytes). More is refused before it is decoded:
+   a 2.5 kB JPEG declaring 40000 x 40000 would otherwise decode for a minute first. */
+#define DEFAULT_MAX_PIXELS (1ULL << 30)
 
 /* stb_image's decoding of a checked file into im. */
 static int decode_image(const char *path, const unsigned char *d, size_t size, image *im, char *msg, size_t msgn)
@@ -546,11 +550,15 @@ static int load_image(const char *path, image *im, unsigned long long max_pixels
     return ok;
 }
 
-/* The NaN and infinite values in an image (only a float32 .npy can hold them). */
+/* The pixels of an image with a NaN or infinite value (only a float32 .npy can hold them). */
 static size_t nonfinite(const image *im)
 {
-    size_t n = (size_t)im->h * (size_t)im->w * (size_t)im->c, i, bad = 0;
-    for (i = 0; i < n; i++) bad += !(im->px[i] - im->px[i] == 0.0f); /* NaN and +-inf give NaN */
+    size_t n = (size_t)im->h * (size_t)im->w, c = (size_t)im->c, i, k, bad = 0;
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < c && im->px[i * c + k] - im->px[i * c + k] == 0.0f; k++) /* NaN and +-inf give NaN */
+            ;
+        bad += k < c;
+    }
     return bad;
 }
 
@@ -989,8 +997,8 @@ static int cmd_map(int argc, char **argv)
         goto done;
     }
     if ((bad = nonfinite(&im)) != 0) { /* the map is NaN wherever a window covers one */
-        fprintf(stderr, "fcn: %s %s: %lu of its values are NaN or infinite; the map is NaN wherever a window "
-                "covers one%s\n", strict ? "error:" : "warning:", img_path, (unsigned long)bad,
+        fprintf(stderr, "fcn: %s %s: %lu of its pixels hold NaN or infinite values; the map is NaN wherever a "
+                "window covers one%s\n", strict ? "error:" : "warning:", img_path, (unsigned long)bad,
                 strict ? "" : " (--strict makes this an error)");
         if (strict) goto done;
     }
