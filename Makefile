@@ -40,13 +40,15 @@ FCN_DATA ?=
 BENCH_ARGS ?=
 BENCH_OPENCL_ARGS ?=
 # the libFuzzer targets: one source, FUZZ_TARGET picks the input kind; each runs for
-# FUZZ_SECONDS in make test and make fuzz-smoke
+# FUZZ_SECONDS in make test and make fuzz-smoke. -fno-sanitize-recover=all: undefined
+# behaviour stops a run like a crash (tests/fuzz/ub_canary.c checks it).
 FUZZ_SECONDS ?= 3
-FUZZ_KINDS = onnx caffe wire
+FUZZ_KINDS = onnx caffe wire fcn
 FUZZ_TARGET_onnx = 1
 FUZZ_TARGET_caffe = 2
 FUZZ_TARGET_wire = 3
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(STRICT) -I.
+FUZZ_TARGET_fcn = 4
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(STRICT) -I.
 
 # make install / uninstall
 PREFIX  ?= /usr/local
@@ -136,13 +138,17 @@ bench-opencl: $(BUILD)/bench_opencl
 	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)
 
 # ==== fuzz ===============================================================================
-# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire} (clang, libfuzzer-14-dev)
-# and their seed corpora build/fuzz-corpus/KIND, written from the test and shipped models.
+# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire,fcn} (clang,
+# libfuzzer-14-dev), build/ub_canary, and the seed corpora build/fuzz-corpus/KIND,
+# written from the test and shipped models.
 # make fuzz-smoke: each for FUZZ_SECONDS (also a line of make test).
-fuzz: $(FUZZERS) $(BUILD)/fuzz-corpus.stamp
+fuzz: $(FUZZERS) $(BUILD)/ub_canary $(BUILD)/fuzz-corpus.stamp
 
 $(FUZZERS): $(BUILD)/fuzz_%: tests/fuzz/fuzz_import.c fcn.h fcn_import.h $(BUILD)/config | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=$(FUZZ_TARGET_$*) $< -o $@ $(LDLIBS)
+
+$(BUILD)/ub_canary: tests/fuzz/ub_canary.c $(BUILD)/config | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) $< -o $@
 
 $(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data/import/* models/*) | $(BUILD)
 	$(PYTHON) $< $(BUILD)/fuzz-corpus
