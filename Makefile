@@ -62,9 +62,10 @@ MODELS  = $(wildcard models/*)
 
 # Every C program is one file, found by name in these folders; each is built by the one
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
-vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
+vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch tests/robust
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
-TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
+TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref \
+           $(BUILD)/alloc_sweep
 BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
@@ -85,7 +86,7 @@ TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
 .PHONY: all clean deps test test-run test-interop bench bench-opencl fuzz fuzz-smoke \
-        demo opencl-embed import-cases model-formats install uninstall FORCE
+        check-robust robust-builds demo opencl-embed import-cases model-formats install uninstall FORCE
 
 # ==== build ==============================================================================
 all: $(PROGRAMS)
@@ -156,6 +157,29 @@ $(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data
 
 fuzz-smoke:
 	+@$(TEST_ENV) sh tests/fuzz/fuzz_smoke.sh
+
+# ==== robustness =========================================================================
+# make check-robust: what tests/robust/ holds, the same entries tests/run.sh runs in make
+# test: the allocation-failure sweep, the malformed-image corpus, outputs to a full disk,
+# and the sanitizer builds (clang; make robust-builds builds them into $(BUILD)/robust:
+# ASan+UBSan and TSan, every report fatal). README (Robustness) has the long runs.
+SAN_FLAGS = -std=c99 -O1 -g -fno-omit-frame-pointer -ffp-contract=off -fno-fast-math -march=native \
+            -fno-sanitize-recover=all
+ROBUST_ASAN = $(addprefix $(BUILD)/robust/asan/,test_import test_isbi alloc_sweep fcn)
+ROBUST_TSAN = $(addprefix $(BUILD)/robust/tsan/,test_core threads)
+
+check-robust: $(PROGRAMS) $(BUILD)/alloc_sweep
+	+@$(TEST_ENV) sh tests/run.sh alloc-sweep bad-images disk-full sanitizers
+
+robust-builds: $(ROBUST_ASAN) $(ROBUST_TSAN)
+
+$(ROBUST_ASAN): $(BUILD)/robust/asan/%: %.c $(HEADERS) $(TEST_LIB) $(CLI_LIB) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=address,undefined $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
+$(ROBUST_TSAN): $(BUILD)/robust/tsan/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=thread $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 # ==== tools ==============================================================================
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]: tools/demo.sh maps an ISBI 2012 test slice

@@ -18,8 +18,9 @@
 
    Without the data: "SKIP: isbi: ISBI data not found (looked in ...)", a FAIL when the
    environment variable CI is set (CI=true). Prints PASS/FAIL/SKIP lines like test_core.
-   --quick: the same cases with one sliding pixel where there are many (the sanitizer
-   build of tests/robust/sanitize.sh, where a sliding pixel of n4 takes seconds). */
+   --quick: the same cases with one sliding pixel where there are many, and two random
+   nets (the sanitizer build of tests/robust/sanitize.sh, where a sliding pixel of n4
+   takes seconds). */
 #define _POSIX_C_SOURCE 200809L
 #define FCN_IMPLEMENTATION
 #include "fcn.h"
@@ -407,7 +408,7 @@ int main(int argc, char **argv)
     }
 
     /* ---- small random nets: whole dense maps for every border mode */
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < (quick ? 2 : 4); i++) {
         char desc[512];
         fcn_net *net;
         int b;
