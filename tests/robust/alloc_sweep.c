@@ -64,27 +64,18 @@ static float image[H * W];
 static char save_path[600], save_dir[512];
 static const char old_file[] = "the old file, which a failed save must leave as it is\n";
 
-static fcn_layer layer(fcn_layer_type t, int maps, int k, int stride)
-{
-    fcn_layer l;
-    memset(&l, 0, sizeof l);
-    l.type = t;
-    l.maps = maps;
-    l.kh = l.kw = k;
-    l.stride = stride;
-    return l;
-}
-
 static fcn_status create(fcn_net **out, fcn_error *e)
 {
-    fcn_layer L[7];
-    L[0] = layer(FCN_LAYER_CONV, 5, 3, 1); /* 12 -> 10 */
-    L[1] = layer(FCN_LAYER_RELU, 0, 0, 0);
-    L[2] = layer(FCN_LAYER_MAXPOOL, 0, 2, 2); /* 5 */
-    L[3] = layer(FCN_LAYER_CONV, 4, 3, 1);    /* 3 */
-    L[4] = layer(FCN_LAYER_TANH, 0, 0, 0);
-    L[5] = layer(FCN_LAYER_FC, 3, 0, 0);
-    L[6] = layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
+    static const fcn_layer L[7] = {
+        /* type, maps, kh, kw, stride, pad, ceil_mode, slope */
+        {FCN_LAYER_CONV, 5, 3, 3, 1, 0, 0, 0.0f}, /* 12 -> 10 */
+        {FCN_LAYER_RELU, 0, 0, 0, 0, 0, 0, 0.0f},
+        {FCN_LAYER_MAXPOOL, 0, 2, 2, 2, 0, 0, 0.0f}, /* 5 */
+        {FCN_LAYER_CONV, 4, 3, 3, 1, 0, 0, 0.0f},    /* 3 */
+        {FCN_LAYER_TANH, 0, 0, 0, 0, 0, 0, 0.0f},
+        {FCN_LAYER_FC, 3, 0, 0, 0, 0, 0, 0.0f},
+        {FCN_LAYER_SOFTMAX, 0, 0, 0, 0, 0, 0, 0.0f},
+    };
     return fcn_net_create(12, 12, 1, L, 7, out, e);
 }
 
