@@ -134,6 +134,8 @@ expect usage-bad-border 2 "--border" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.
 expect usage-bad-stride 2 "--stride" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --stride 0
 expect usage-bad-threads 2 "--threads" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --threads -1
 expect usage-bad-rect 2 "--rect" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --rect 1,2,3
+expect usage-bad-max-pixels 2 "--max-pixels" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --max-pixels -1
+expect usage-strict-value 2 "takes no value" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --strict=yes
 expect usage-missing-value 2 "needs a value" "$FCN" map "$SLIDE" "$SLIDE_X" --npy
 expect usage-unknown-option 2 "unknown option" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --fast
 expect usage-extra-argument 2 "unexpected argument" "$FCN" map "$SLIDE" "$SLIDE_X" extra --npy "$T/x.npy"
