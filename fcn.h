@@ -157,8 +157,9 @@
    message) wherever it happens, and frees what the call had taken; sizes too large to
    represent are FCN_ERR_OVERFLOW. One fallback: a worker thread of a map that cannot be
    started (pthread_create or its small allocation fails) leaves the map to fewer
-   threads, the same bits (tests/robust/alloc_sweep.c fails every allocation in turn). A loaded network is read-only: any number of threads may map with it
-   at once. fcn_map with options.threads = 0 uses every online CPU; the result does not
+   threads, the same bits (tests/robust/alloc_sweep.c fails every allocation in turn).
+   A loaded network is read-only: any number of threads may map with it at once (and
+   load at once: the library has no global state that it writes). fcn_map with options.threads = 0 uses every online CPU; the result does not
    depend on the thread count. The dense path streams the image in bands of rows and
    keeps, per layer, only a ring of the rows the next layer still needs; a map wider
    than options.max_memory allows (default FCN_DEFAULT_MEMORY, 48 MB) is computed in
@@ -1032,7 +1033,8 @@ FCNDEF fcn_status fcn_file_commit(fcn_file *f, fcn_error *err)
     if (!f) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_commit: f is NULL");
 #ifdef FCN__POSIX_FILES
     /* a device or pipe may not support fsync (EINVAL): only a regular file must reach the disk */
-    if (!e && fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP))) e = errno, what = "cannot flush it to disk";
+    if (!e && fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP)))
+        e = errno, what = "cannot flush it to disk";
     if (close(f->fd) != 0 && !e) e = errno, what = "cannot close it";
 #else
     if (!e && fflush(f->f) != 0) e = errno, what = "cannot flush it to disk";

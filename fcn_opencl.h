@@ -1309,7 +1309,8 @@ static fcn_status fcn__cl_set_cap(fcn_cl *cl, const fcn_cl_options *o, fcn_error
     } else if (env && env[0]) {
         size_t v = fcn__cl_parse_bytes(env);
         if (!v)
-            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes (at least 4), e.g. 1000000, 64k, 256M, 2G",
+            return fcn__fail(err, FCN_ERR_ARG,
+                             "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes (at least 4), e.g. 1000000, 64k, 256M, 2G",
                              env);
         if (v < cap) cap = v;
     }

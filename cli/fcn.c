@@ -672,7 +672,8 @@ static int write_outputs(const char *npy, const char *png, const float *map, int
         return 0;
     }
     if (npy && (st = fcn_file_create(npy, &fn, &err)) == FCN_OK) st = npy_write(fn, map, h, w, k, &err);
-    if (st == FCN_OK && png && (st = fcn_file_create(png, &fp, &err)) == FCN_OK) st = png_write(fp, png, map, h, w, k, cls, &err);
+    if (st == FCN_OK && png && (st = fcn_file_create(png, &fp, &err)) == FCN_OK)
+        st = png_write(fp, png, map, h, w, k, cls, &err);
     if (st == FCN_OK && fn) st = fcn_file_commit(fn, &err), fn = NULL;
     if (st == FCN_OK && fp) st = fcn_file_commit(fp, &err), fp = NULL;
     fcn_file_abort(fn); /* what a failure left open: its temporary removed */
@@ -932,10 +933,14 @@ static int cmd_map(int argc, char **argv)
             quiet = 1;
             continue;
         }
-        if (strcmp(opt, "--tta") == 0 || strcmp(opt, "--strict") == 0) {
+        if (strcmp(opt, "--tta") == 0) {
             if (a.eq) return usage_error("option '%s' takes no value", opt);
-            if (opt[2] == 't') tta = 1;
-            else strict = 1;
+            tta = 1;
+            continue;
+        }
+        if (strcmp(opt, "--strict") == 0) {
+            if (a.eq) return usage_error("option '%s' takes no value", opt);
+            strict = 1;
             continue;
         }
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--npy") && strcmp(opt, "--path") &&
@@ -969,7 +974,8 @@ static int cmd_map(int argc, char **argv)
             if (!parse_int(v, 0, INT_MAX, &cls)) return usage_error("--class: '%s', expected an integer >= 0", v);
         } else if (strcmp(opt, "--max-pixels") == 0) {
             long long mp;
-            if (!parse_long(v, 0, LLONG_MAX, &mp)) return usage_error("--max-pixels: '%s', expected an integer >= 0 (0: no limit)", v);
+            if (!parse_long(v, 0, LLONG_MAX, &mp))
+                return usage_error("--max-pixels: '%s', expected an integer >= 0 (0: no limit)", v);
             max_pixels = (unsigned long long)mp;
         }
     }

@@ -116,7 +116,8 @@ static int check_bmp(const char *path, const unsigned char *d, size_t n, char *m
     row = ((unsigned long long)w * bpp + 31) / 32 * 4;
     need = (unsigned long long)off + row * (unsigned long long)(h < 0 ? -h : h);
     if (need > n)
-        return image_bad(msg, msgn, "%s: truncated BMP: the header declares %lldx%lld pixels ending at byte %llu, the file has %lu bytes",
+        return image_bad(msg, msgn,
+                         "%s: truncated BMP: the header declares %lldx%lld pixels ending at byte %llu, the file has %lu bytes",
                          path, w, h < 0 ? -h : h, need, (unsigned long)n);
     return 1;
 }
@@ -134,7 +135,7 @@ static int check_pnm(const char *path, const unsigned char *d, size_t n, char *m
     for (i = 0; i < 3; i++) {
         size_t start;
         for (;;) { /* whitespace, comments */
-            while (pos < n && (d[pos] == ' ' || d[pos] == '\t' || d[pos] == '\n' || d[pos] == '\r' || d[pos] == '\v' || d[pos] == '\f'))
+            while (pos < n && (d[pos] == ' ' || (d[pos] >= '\t' && d[pos] <= '\r'))) /* space, \t \n \v \f \r */
                 pos++;
             if (pos >= n || d[pos] != '#') break;
             while (pos < n && d[pos] != '\n' && d[pos] != '\r') pos++;

@@ -202,8 +202,9 @@ static void sweep(const op *o, tally *all)
             if (!why && (blocks || bytes)) why = "memory leaked";
             if (why) {
                 if (!t.bad)
-                    snprintf(first, sizeof first, "allocation %lu%s of %lu: status %d (%s), '%s': %s; %lu blocks, %lu bytes held after",
-                             n, rest ? " and every later one" : "", calls, (int)st, fcn_status_string(st), e.message, why,
+                    snprintf(first, sizeof first,
+                             "allocation %lu%s of %lu: status %d (%s), '%s': %s; %lu blocks, %lu bytes held after", n,
+                             rest ? " and every later one" : "", calls, (int)st, fcn_status_string(st), e.message, why,
                              (unsigned long)blocks, (unsigned long)bytes);
                 t.bad++;
             }
