@@ -340,7 +340,7 @@ FCNDEF const char *fcn_status_string(fcn_status s);
    target holds its old content or the whole new one, never a part. A failed commit,
    or fcn_file_abort, removes the temporary and leaves an existing target untouched.
    An existing target must be writable (else FCN_ERR_IO, as opening it would be) and
-   keeps its permissions. A target that exists and is not a regular file (/dev/null, a
+   keeps its permissions; a symbolic link is replaced by the file, not followed. A target that exists and is not a regular file (/dev/null, a
    pipe) is written in place. A failed write is remembered: later writes do nothing
    and fail, and fcn_file_commit fails with the first error, so a writer that cannot
    check each write (a callback, like stb_image_write's) need check only the commit
