@@ -159,8 +159,9 @@
    started (pthread_create or its small allocation fails) leaves the map to fewer
    threads, the same bits (tests/robust/alloc_sweep.c fails every allocation in turn).
    A loaded network is read-only: any number of threads may map with it at once (and
-   load at once: the library has no global state that it writes). fcn_map with options.threads = 0 uses every online CPU; the result does not
-   depend on the thread count. The dense path streams the image in bands of rows and
+   load at once: the library has no global state that it writes). fcn_map with
+   options.threads = 0 uses every online CPU; the result does not depend on the thread
+   count. The dense path streams the image in bands of rows and
    keeps, per layer, only a ring of the rows the next layer still needs; a map wider
    than options.max_memory allows (default FCN_DEFAULT_MEMORY, 48 MB) is computed in
    column tiles. So its scratch memory does not grow with the image, and the map is the
@@ -340,13 +341,14 @@ FCNDEF const char *fcn_status_string(fcn_status s);
    target holds its old content or the whole new one, never a part. A failed commit,
    or fcn_file_abort, removes the temporary and leaves an existing target untouched.
    An existing target must be writable (else FCN_ERR_IO, as opening it would be) and
-   keeps its permissions; a symbolic link is replaced by the file, not followed. A target that exists and is not a regular file (/dev/null, a
-   pipe) is written in place. A failed write is remembered: later writes do nothing
-   and fail, and fcn_file_commit fails with the first error, so a writer that cannot
-   check each write (a callback, like stb_image_write's) need check only the commit
-   (or fcn_file_write(f, NULL, 0, err), which reports it without writing).
-   Errors are FCN_ERR_IO naming the file and the system's reason. One fcn_file per
-   thread; commit and abort free it (abort(NULL) is fine). */
+   keeps its permissions; a symbolic link is replaced by the file, not followed. A
+   target that exists and is not a regular file (/dev/null, a pipe) is written in
+   place. A failed write is remembered: later writes do nothing and fail, and
+   fcn_file_commit fails with the first error, so a writer that cannot check each write
+   (a callback, like stb_image_write's) need check only the commit (or
+   fcn_file_write(f, NULL, 0, err), which reports it without writing). Errors are
+   FCN_ERR_IO naming the file and the system's reason. One fcn_file per thread; commit
+   and abort free it (abort(NULL) is fine). */
 typedef struct fcn_file fcn_file;
 FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *err);
 FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_error *err);
