@@ -293,7 +293,7 @@ static fcn__pb fcn__pb_of(const unsigned char *p, size_t n)
 {
     fcn__pb r;
     r.p = p;
-    r.end = p ? p + n : p; /* NULL: the empty message of a field without bytes (NULL + 0 is undefined) */
+    r.end = n ? p + n : p; /* an absent field is (NULL, 0), and NULL + 0 is undefined in C */
     return r;
 }
 
