@@ -29,7 +29,7 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
 DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
-           libfuzzer-14-dev $(VOLUME_PKGS)
+           libfuzzer-14-dev python3-torch python3-pil $(VOLUME_PKGS)
 # EM volumes: build/fcn reads TIFF (libtiff) and writes zlib chunks; the tests write stacks
 # with tifffile (and libtiff's tiffcp), read the outputs with zarr, shard with GNU parallel
 # and a single-node Slurm (slurm-wlm, munge; started by the test when root)
@@ -44,13 +44,15 @@ FCN_DATA ?=
 BENCH_ARGS ?=
 BENCH_OPENCL_ARGS ?=
 # the libFuzzer targets: one source, FUZZ_TARGET picks the input kind; each runs for
-# FUZZ_SECONDS in make test and make fuzz-smoke
+# FUZZ_SECONDS in make test and make fuzz-smoke. -fno-sanitize-recover=all: undefined
+# behaviour stops a run like a crash (tests/fuzz/ub_canary.c checks it).
 FUZZ_SECONDS ?= 3
-FUZZ_KINDS = onnx caffe wire
+FUZZ_KINDS = onnx caffe wire fcn
 FUZZ_TARGET_onnx = 1
 FUZZ_TARGET_caffe = 2
 FUZZ_TARGET_wire = 3
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(STRICT) -I.
+FUZZ_TARGET_fcn = 4
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(STRICT) -I.
 
 # make install / uninstall
 PREFIX  ?= /usr/local
@@ -64,12 +66,14 @@ MODELS  = $(wildcard models/*)
 
 # Every C program is one file, found by name in these folders; each is built by the one
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
-vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
+vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch tests/robust
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
-TESTS    = $(BUILD)/test_core $(BUILD)/test_stream $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
+TESTS    = $(BUILD)/test_core $(BUILD)/test_stream $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_onnx_node \
+           $(BUILD)/test_opencl $(BUILD)/torch_ref $(BUILD)/alloc_sweep
 BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl $(BUILD)/bench_stream
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
+CLI_LIB  = $(wildcard cli/*.h)
 FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
 # the tool reads TIFF (libtiff) and writes zlib-compressed Zarr chunks; fcn.h needs neither
 LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS)) -ltiff -lz
@@ -88,16 +92,16 @@ TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
 .PHONY: all clean deps test test-run test-interop bench bench-opencl bench-volume fuzz fuzz-smoke \
-        demo opencl-embed import-cases model-formats install uninstall FORCE
+        check-robust robust-builds demo opencl-embed import-cases model-formats install uninstall FORCE
 
 # ==== build ==============================================================================
 all: $(PROGRAMS)
 
-$(filter-out $(BUILD)/fcn,$(PROGRAMS)) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
+$(filter-out $(BUILD)/fcn,$(PROGRAMS)) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(CLI_LIB) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_$*) $< -o $@ $(LDLIBS) $(LIBS_$*)
 
 # build/fcn is every file of cli/ (cli/fcn.c holds the implementations of the headers)
-$(BUILD)/fcn: $(CLI_SRC) $(wildcard cli/*.h) $(HEADERS) $(BUILD)/config | $(BUILD)
+$(BUILD)/fcn: $(CLI_SRC) $(CLI_LIB) $(HEADERS) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_fcn) $(CLI_SRC) -o $@ $(LDLIBS) $(LIBS_fcn)
 
 $(BUILD)/config: FORCE | $(BUILD)
@@ -150,13 +154,17 @@ bench-volume: $(BUILD)/fcn $(BUILD)/bench_stream
 	BUILD="$(BUILD)" PYTHON="$(PYTHON)" sh bench/bench_volume.sh
 
 # ==== fuzz ===============================================================================
-# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire} (clang, libfuzzer-14-dev)
-# and their seed corpora build/fuzz-corpus/KIND, written from the test and shipped models.
+# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire,fcn} (clang,
+# libfuzzer-14-dev), build/ub_canary, and the seed corpora build/fuzz-corpus/KIND,
+# written from the test and shipped models.
 # make fuzz-smoke: each for FUZZ_SECONDS (also a line of make test).
-fuzz: $(FUZZERS) $(BUILD)/fuzz-corpus.stamp
+fuzz: $(FUZZERS) $(BUILD)/ub_canary $(BUILD)/fuzz-corpus.stamp
 
 $(FUZZERS): $(BUILD)/fuzz_%: tests/fuzz/fuzz_import.c fcn.h fcn_import.h $(BUILD)/config | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=$(FUZZ_TARGET_$*) $< -o $@ $(LDLIBS)
+
+$(BUILD)/ub_canary: tests/fuzz/ub_canary.c $(BUILD)/config | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) $< -o $@
 
 $(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data/import/* models/*) | $(BUILD)
 	$(PYTHON) $< $(BUILD)/fuzz-corpus
@@ -164,6 +172,33 @@ $(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data
 
 fuzz-smoke:
 	+@$(TEST_ENV) sh tests/fuzz/fuzz_smoke.sh
+
+# ==== robustness =========================================================================
+# make check-robust: what tests/robust/ holds, the same entries tests/run.sh runs in make
+# test: the allocation-failure sweep, the malformed-image corpus, outputs to a full disk,
+# and the sanitizer builds (clang; make robust-builds builds them into $(BUILD)/robust:
+# ASan+UBSan and TSan, every report fatal). README (Robustness) has the long runs.
+SAN_FLAGS = -std=c99 -O1 -g -fno-omit-frame-pointer -ffp-contract=off -fno-fast-math -march=native \
+            -fno-sanitize-recover=all
+ROBUST_ASAN = $(addprefix $(BUILD)/robust/asan/,test_import test_isbi alloc_sweep fcn)
+ROBUST_TSAN = $(addprefix $(BUILD)/robust/tsan/,test_core threads)
+
+check-robust: $(PROGRAMS) $(BUILD)/alloc_sweep
+	+@$(TEST_ENV) sh tests/run.sh alloc-sweep bad-images disk-full sanitizers
+
+robust-builds: $(ROBUST_ASAN) $(ROBUST_TSAN)
+
+$(filter-out %/fcn,$(ROBUST_ASAN)): $(BUILD)/robust/asan/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=address,undefined $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
+$(BUILD)/robust/asan/fcn: $(CLI_SRC) $(CLI_LIB) $(HEADERS) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=address,undefined $(CPPFLAGS) $(CLI_SRC) -o $@ $(LDLIBS) -ltiff -lz
+
+$(ROBUST_TSAN): $(BUILD)/robust/tsan/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=thread $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 # ==== tools ==============================================================================
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]: tools/demo.sh maps an ISBI 2012 test slice

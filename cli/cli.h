@@ -34,8 +34,8 @@ typedef struct image {
 } image;
 
 /* A whole image file (.npy, or anything stb_image reads, 16-bit samples kept); 0 and a
-   message on failure. */
-int load_image(const char *path, image *im, char *msg, size_t msgn);
+   message on failure; more than max_pixels (H x W; 0: no limit) is refused undecoded. */
+int load_image(const char *path, image *im, unsigned long long max_pixels, char *msg, size_t msgn);
 /* im to c channels: grey <-> RGB, an alpha channel dropped (fcn --help). */
 int convert_channels(const char *path, image *im, int c, char *msg, size_t msgn);
 /* A probability as a byte: round(v * 255) clamped to 0..255, NaN 0 (the PNG writer's). */
@@ -57,9 +57,10 @@ void hms(char *buf, size_t n, double seconds); /* "1:02:03", "2:03"; "--:--" pas
    folder (its image files sorted by name, each file's pages in turn) or one other
    image. A page's samples come as floats, times in_scale where it is not 1 (then the
    model's own transform applies), as c channels (grey replicated to RGB; a colour image
-   converted as fcn map does). */
+   converted as fcn map does). max_pixels: load_image's, for the images decoded whole. */
 typedef struct stack stack;
-int stack_open(const char *path, int c, float in_scale, stack **out, char *msg, size_t msgn);
+int stack_open(const char *path, int c, float in_scale, unsigned long long max_pixels, stack **out, char *msg,
+               size_t msgn);
 int stack_pages(const stack *s);
 void stack_size(const stack *s, int *h, int *w);
 /* "slices/s003.tif, page 2" (names in messages) */
@@ -70,7 +71,8 @@ void stack_close(stack *s);
 /* Whether path is a stack rather than one image file: a folder or a TIFF file. */
 int stack_is(const char *path);
 /* A stack of one page, whole, as an image of c channels (fcn map IN.tif -o OUT.png). */
-int stack_load_one(const char *path, int c, float in_scale, image *im, char *msg, size_t msgn);
+int stack_load_one(const char *path, int c, float in_scale, unsigned long long max_pixels, image *im, char *msg,
+                   size_t msgn);
 
 /* ---- tiff.c: reading TIFF pages (libtiff) ------------------------------------------ */
 
@@ -137,6 +139,7 @@ typedef struct volume_opts {
     int resume;          /* --resume */
     int bigtiff;         /* --bigtiff */
     float in_scale;      /* --in-scale F (1 unless given) */
+    unsigned long long max_pixels; /* --max-pixels, for the slices decoded whole */
     int in_scale_given;
 } volume_opts;
 void volume_opts_init(volume_opts *v);

@@ -26,6 +26,7 @@ struct stack {
     stack_src *src;
     int nsrc, pages, h, w, c;
     float scale;
+    unsigned long long max_pixels;
     tiff_in *tif; /* the TIFF file open now, of source tif_src */
     int tif_src;
     image whole;  /* the whole image decoded now, of source whole_src */
@@ -136,7 +137,7 @@ static int src_probe(stack *s, int i, char *msg, size_t msgn)
         if (stbi_info(r->path, &w, &h, &c)) {
             r->pages = 1;
         } else { /* .npy, or a file stb_image cannot read: the loader says which */
-            if (!load_image(r->path, &im, msg, msgn)) return 0;
+            if (!load_image(r->path, &im, s->max_pixels, msg, msgn)) return 0;
             h = im.h, w = im.w;
             free(im.px);
             r->pages = 1;
@@ -153,7 +154,8 @@ static int src_probe(stack *s, int i, char *msg, size_t msgn)
     return 1;
 }
 
-int stack_open(const char *path, int c, float in_scale, stack **out, char *msg, size_t msgn)
+int stack_open(const char *path, int c, float in_scale, unsigned long long max_pixels, stack **out, char *msg,
+               size_t msgn)
 {
     stack *s = (stack *)calloc(1, sizeof *s);
     char **names = NULL;
@@ -165,6 +167,7 @@ int stack_open(const char *path, int c, float in_scale, stack **out, char *msg, 
     }
     s->c = c;
     s->scale = in_scale;
+    s->max_pixels = max_pixels;
     s->tif_src = s->whole_src = -1;
     if (is_dir(path)) {
         ok = list_folder(path, &names, &n, msg, msgn);
@@ -273,7 +276,7 @@ static int read_whole(stack *s, int si, int y, int rows, int x, int cols, float 
         free(s->whole.px);
         s->whole.px = NULL;
         s->whole_src = -1;
-        if (!load_image(s->src[si].path, &s->whole, msg, msgn)) return 0;
+        if (!load_image(s->src[si].path, &s->whole, s->max_pixels, msg, msgn)) return 0;
         n = (size_t)s->whole.h * (size_t)s->whole.w * (size_t)s->whole.c;
         if (s->scale != 1.0f)
             for (i = 0; i < n; i++) s->whole.px[i] *= s->scale;
@@ -293,13 +296,14 @@ int stack_read(stack *s, int page, int y, int rows, int x, int cols, float *buf,
                            : read_whole(s, si, y, rows, x, cols, buf, msg, msgn);
 }
 
-int stack_load_one(const char *path, int c, float in_scale, image *im, char *msg, size_t msgn)
+int stack_load_one(const char *path, int c, float in_scale, unsigned long long max_pixels, image *im, char *msg,
+                   size_t msgn)
 {
     stack *s;
     size_t n;
     int ok;
     memset(im, 0, sizeof *im);
-    if (!stack_open(path, c, in_scale, &s, msg, msgn)) return 0;
+    if (!stack_open(path, c, in_scale, max_pixels, &s, msg, msgn)) return 0;
     if (s->pages != 1) {
         snprintf(msg, msgn, "%s: a stack of %d pages: its map goes to -o OUT.zarr or OUT.tif (PNG and --npy take one image)",
                  path, s->pages);

@@ -399,7 +399,7 @@ int map_volume(const fcn_net *net, const char *model, const char *input, const c
         runtime_error("--class %d: %s has %d output%s (classes 0..%d)", cls, model, v->K, v->K == 1 ? "" : "s", v->K - 1);
         goto done;
     }
-    if (!stack_open(input, fcn_net_input(net).c, vo->in_scale, &v->in, v->msg, sizeof v->msg)) goto fail;
+    if (!stack_open(input, fcn_net_input(net).c, vo->in_scale, vo->max_pixels, &v->in, v->msg, sizeof v->msg)) goto fail;
     v->Z = stack_pages(v->in);
     stack_size(v->in, &v->H, &v->W);
     {
