@@ -10,7 +10,8 @@
      - leave *out NULL (loads) and the old file whole, with no temporary beside it (save).
    Operations: load .fcn, ONNX and Caffe; fcn_net_create; save; fcn_map_flops; maps on
    the dense path (one and two threads, with a budget that splits the map into column
-   tiles) and the sliding path (one and two threads).
+   tiles) and the sliding path (one and two threads); streams (fcn_map_stream) on both
+   paths, one tile wide and in strips of column tiles.
 
    Prints a PASS or FAIL line per operation and a total; run from the repository root
    (it reads models/ and tests/data/import/). tests/robust/sanitize.sh also runs it
@@ -30,15 +31,15 @@
 #define H 23
 #define W 31
 
-typedef enum { LOAD, CREATE, SAVE, FLOPS, MAP } op_kind;
+typedef enum { LOAD, CREATE, SAVE, FLOPS, MAP, STREAM } op_kind;
 
 typedef struct op {
     const char *name;
     op_kind kind;
     const char *paths[2]; /* LOAD: the model */
-    fcn_path path;        /* MAP */
-    int threads;          /* MAP */
-    size_t budget;        /* MAP: options.max_memory, 0 the default */
+    fcn_path path;        /* MAP, STREAM */
+    int threads;          /* MAP, STREAM */
+    size_t budget;        /* MAP, STREAM: options.max_memory, 0 the default */
 } op;
 
 static const op ops[] = {
@@ -57,6 +58,9 @@ static const op ops[] = {
     {"map dense, 2 threads, column tiles", MAP, {NULL, NULL}, FCN_PATH_DENSE, 2, 6000},
     {"map sliding, 1 thread", MAP, {NULL, NULL}, FCN_PATH_SLIDING, 1, 0},
     {"map sliding, 2 threads", MAP, {NULL, NULL}, FCN_PATH_SLIDING, 2, 0},
+    {"stream dense, 2 threads", STREAM, {NULL, NULL}, FCN_PATH_DENSE, 2, 0},
+    {"stream dense, 2 threads, strips of column tiles", STREAM, {NULL, NULL}, FCN_PATH_DENSE, 2, 6000},
+    {"stream sliding, 2 threads", STREAM, {NULL, NULL}, FCN_PATH_SLIDING, 2, 0},
 };
 
 static fcn_net *small;   /* the net of CREATE, SAVE, FLOPS and MAP: conv, pool, conv, fc, softmax */
@@ -103,8 +107,25 @@ static const char *save_left(void)
     return NULL;
 }
 
-/* Runs op o once. *result: a loaded net (LOAD, CREATE), else NULL; out: the map (MAP),
-   the FLOPs (FLOPS). */
+/* fcn_map_stream's callbacks: the rows of image (one channel), the map's rows into user */
+static int stream_read(void *user, int y, int rows, int x, int cols, float *buf)
+{
+    int r;
+    (void)user;
+    for (r = 0; r < rows; r++)
+        memcpy(buf + (size_t)r * (size_t)cols, image + (size_t)(y + r) * W + (size_t)x, (size_t)cols * sizeof(float));
+    return 0;
+}
+
+static int stream_write(void *user, int y, int rows, const float *map)
+{
+    size_t row = (size_t)W * (size_t)fcn_net_outputs(small);
+    memcpy((float *)user + (size_t)y * row, map, (size_t)rows * row * sizeof(float));
+    return 0;
+}
+
+/* Runs op o once. *result: a loaded net (LOAD, CREATE), else NULL; out: the map (MAP,
+   STREAM), the FLOPs (FLOPS). */
 static fcn_status run(const op *o, fcn_net **result, float *out, fcn_error *e)
 {
     fcn_options opt;
@@ -130,6 +151,11 @@ static fcn_status run(const op *o, fcn_net **result, float *out, fcn_error *e)
         opt.threads = o->threads;
         opt.max_memory = o->budget;
         return fcn_map(small, image, H, W, &opt, out, e);
+    case STREAM:
+        opt.path = o->path;
+        opt.threads = o->threads;
+        opt.max_memory = o->budget;
+        return fcn_map_stream(small, H, W, &opt, stream_read, stream_write, out, e);
     }
     return FCN_ERR_ARG;
 }
@@ -189,7 +215,7 @@ static void sweep(const op *o, tally *all)
                 else if (o->kind == LOAD && net) why = "*out is not NULL after a failed load";
                 else if (o->kind == SAVE) why = save_left();
                 if (!why) t.nomem++;
-            } else if (st == FCN_OK && o->kind == MAP && o->threads > 1) {
+            } else if (st == FCN_OK && (o->kind == MAP || o->kind == STREAM) && o->threads > 1) {
                 if (memcmp(got, want, out_n * sizeof(float)) != 0) why = "FCN_OK (fewer threads) with another map";
                 else t.fallback++;
             } else {
