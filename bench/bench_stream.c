@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct src {
     const float *img;
@@ -107,8 +108,9 @@ int main(int argc, char **argv)
     o.threads = threads;
     fcn_map_tile_width(net, h, w, &o, &tw, NULL);
     one = tw / 16 * 16; /* a rectangle of one tile */
-    printf("fcn_map_stream against fcn_map: the 95x95 net, %d threads, default budget (%lu MB), best of %d\n",
-           threads, (unsigned long)(FCN_DEFAULT_MEMORY >> 20), reps);
+    printf("fcn_map_stream against fcn_map: the 95x95 net, %s%d threads, default budget (%lu MB), best of %d\n",
+           threads ? "" : "every CPU: ", threads ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
+           (unsigned long)(FCN_DEFAULT_MEMORY >> 20), reps);
     printf("%-34s %10s %10s %10s %10s %9s\n", "case", "map wall", "map cpu", "strm wall", "strm cpu", "cpu cost");
     for (i = 0; i < 2; i++) {
         double mw, mc, sw, sc;

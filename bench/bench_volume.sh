@@ -64,5 +64,6 @@ for n in 1 4 16; do
 done
 
 say ""
-say "3. $("$BUILD/bench_stream" --reps 2 | tee -a "$REPORT")"
+say "3. the library:"
+"$BUILD/bench_stream" --reps 2 | tee -a "$REPORT"
 echo "(written to $REPORT)"
