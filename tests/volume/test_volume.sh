@@ -74,6 +74,17 @@ ref "$T/big.tif" 2 --in-scale 0.00390625 &&
     "$FCN" map "$M" "$T/big.tif" -o "$T/sl.zarr" -q --in-scale 0.00390625 --path sliding --chunk 1,16,24 &&
     check "zarr: sliding path" $H zarr "$T/sl.zarr" f32 1,16,24 zlib $(refs "$T/big.tif" 2)
 
+# the ISBI 2012 challenge's stacks are ImageJ TIFFs: the real training slices as one
+DATA=${FCN_DATA:-../shared/data/isbi2012}
+if [ -f "$DATA/train-images/0.png" ] && "$PYTHON" -c 'import cv2' >/dev/null 2>&1; then
+    $H imagej "$T/isbi.tif" "$DATA" 4 && "$FCN" map "$M" "$T/isbi.tif" -o "$T/isbi.zarr" -q --dtype u8 &&
+        for i in 0 1 2 3; do "$FCN" map "$M" "$DATA/train-images/$i.png" --npy "$T/isbi$i.npy" -q; done &&
+        check "zarr: an ImageJ stack of the real ISBI 2012 slices, u8" \
+            $H zarr "$T/isbi.zarr" u8 1,512,512 zlib "$T/isbi0.npy" "$T/isbi1.npy" "$T/isbi2.npy" "$T/isbi3.npy"
+else
+    skip "zarr: an ImageJ stack of the ISBI slices" "no ISBI 2012 data in $DATA (or no python3-opencv)"
+fi
+
 # ---- TIFF out ---------------------------------------------------------------------------
 "$FCN" map "$M" "$T/u16.tif" -o "$T/o8.tif" -q --in-scale 0.00390625 &&
     check "tiff out: u8 class 0" $H tiff "$T/o8.tif" 0 u8 classic $(refs "$T/u16.tif" 3)

@@ -60,6 +60,16 @@ def stack(out, kind, n, h, w, seed, *opts):
             np.save('%s.p%d.npy' % (out, i), a[i].astype(np.float32))
 
 
+def imagej(out, data, n):
+    """The first n ISBI 2012 training slices (PNG, in folder data) as one ImageJ-format
+    stack, the way the challenge's train-volume.tif comes."""
+    import cv2
+    import tifffile
+    a = np.stack([cv2.imread(os.path.join(data, 'train-images', '%d.png' % i), cv2.IMREAD_GRAYSCALE)
+                  for i in range(int(n))])
+    tifffile.imwrite(out, a, imagej=True)
+
+
 def to_byte(m):
     """fcn's PNG conversion: round(v * 255) in float32, clamped, NaN 0."""
     m = m.astype(np.float32)
@@ -182,6 +192,8 @@ def main(a):
         return model(*a[1:]) or 0
     if cmd == 'stack':
         return stack(*a[1:]) or 0
+    if cmd == 'imagej':
+        return imagej(*a[1:]) or 0
     if cmd == 'png16':
         return png16(*a[1:]) or 0
     if cmd == 'scaled':
