@@ -37,7 +37,7 @@ one() {
     name=$1 model=$2 side=$3
     rm -rf "$W/out.zarr"
     t=$($D run "$FCN" map "$model" "$W/m$side.tif" -o "$W/out.zarr" --dtype u8 --in-scale 0.0038910506 -q)
-    say "$(echo "$t" | awk -v n="$name" -v s="$side" '{ printf "%-28s %10s %8.1fs %8.1fs %7.1f MB %9.2f", n, s "^2", $1, $2 + $3, $4 / 1024, s * s / $1 / 1e6 }')"
+    say "$(echo "$t" | awk -v n="$name" -v s="$side" '{ printf "%-28s %10s %8.1fs %8.1fs %6.1f MiB %9.2f", n, s "^2", $1, $2 + $3, $4 / 1024, s * s / $1 / 1e6 }')"
 }
 one "small (20x20 patch)" "$W/small.fcn" 4096
 one "small (20x20 patch)" "$W/small.fcn" 16384

@@ -2,15 +2,16 @@
    (zarr.c) or a multi-page TIFF (tiffout.c), in bounded memory.
 
    The job is pages x blocks: each page's map is cut into blocks, rectangles of at most
-   about 2048 x 2048 map pixels (for Zarr, whole chunks; never wider than the column tile
-   fcn.h maps within its memory budget, fcn_map_tile_width), and each block is mapped by
-   fcn_map_stream, which reads the block's input, halo included, from the stack and hands
-   its rows out in order. A block is exact (a sub-rectangle of the map), so any set of
+   about 2048 x 2048 map pixels (for Zarr, whole chunks; for TIFF no wider than the
+   column tile fcn.h maps within its memory budget, fcn_map_tile_width), and each block
+   is mapped by fcn_map_stream, which reads the block's input, halo included, from the
+   stack and hands its rows out in order. A block is exact (a sub-rectangle of the map), so any set of
    blocks, computed anywhere, gives the one-process map's bits. What is held: fcn.h's
-   scratch (options.max_memory), a band of input rows, and the output of one band of the
-   block: for Zarr one row of chunks of the block (chunks are written as soon as their
-   rows are done), for TIFF a band of block rows across the page (the TIFF is written in
-   row order). Nothing grows with the page's size.
+   scratch (options.max_memory), a band of input rows, the rows of a block wider than
+   one column tile until all its tiles have them (fcn.h's strip, at most max_memory),
+   and the output of one band of the block: for Zarr one row of chunks of the block
+   (chunks are written as soon as their rows are done), for TIFF a band of block rows
+   across the page (the TIFF is written in row order). Nothing grows with the page.
 
    --shard I/N: the blocks, in order (page group, block row, block column), are cut into
    N runs of consecutive blocks; shard I computes run I. The cut depends only on the
@@ -317,20 +318,23 @@ static int plan_blocks(vjob *v, const volume_opts *vo)
 {
     fcn_options q = v->o;
     fcn_error err;
-    int tw, side = BLOCK;
+    int tw = 0, side = BLOCK;
     size_t n;
     q.rect_x = q.rect_y = 0;
     q.rect_w = v->mw < side ? v->mw : side;
     q.rect_h = v->mh < side ? v->mh : side;
-    if (fcn_map_tile_width(v->net, v->H, v->W, &q, &tw, &err) != FCN_OK) {
+    if (!v->zarr_out && fcn_map_tile_width(v->net, v->H, v->W, &q, &tw, &err) != FCN_OK) {
         snprintf(v->msg, sizeof v->msg, "%s", err.message);
         return 0;
     }
     if (v->zarr_out) {
+        /* the shards' cut: from the map's size and the chunks alone, the same for every
+           build and machine (not from the tile width, which depends on the memory
+           budget and the platform); a block wider than a tile is mapped by fcn.h in
+           tiles, its rows held until every tile has them (fcn_map_stream's strip) */
         const zarr *z = &v->za;
         v->bz = z->cz;
-        v->bw = tw / z->cx * z->cx;
-        if (v->bw < z->cx) v->bw = z->cx; /* a chunk wider than a tile: fcn.h maps it in strips */
+        v->bw = side / z->cx > 1 ? side / z->cx * z->cx : z->cx;
         v->bh = z->cz > 1 ? z->cy : (side / z->cy > 1 ? side / z->cy * z->cy : z->cy);
         v->band = z->cy;
         v->width = v->bw;
