@@ -110,9 +110,26 @@
       sum: in FCN__KERNEL each vector lane is one output's own chain of fmas, and the
       OpenCL kernels' register blocks are several outputs, each with its own sum.
 
+   5. Every float operation is rounded to float, one rounding each: no wider
+      intermediates. Where a compiler evaluates float in double or long double
+      (FLT_EVAL_METHOD 1 on s390x under -std=c99, 2 on 32-bit x86 with the x87 FPU), a
+      compound expression would be rounded once instead of once per operation; so every
+      operation of the arithmetic is its own assignment to a float (C99: an assignment
+      rounds away the extra precision), and such a build is accepted only where the
+      compiler keeps that rule: GCC's ISO C modes (-std=c99, -std=c11). Elsewhere
+      (GCC's GNU modes, clang or C++ on the x87) >>base stops the build with an #error
+      naming the flags that fix it (-msse2 -mfpmath=sse). Flags that let the compiler
+      reorder or rewrite float arithmetic (-ffast-math, -funsafe-math-optimizations,
+      -fassociative-math, -freciprocal-math, -fno-signed-zeros) are refused there too.
+      -ffinite-math-only is accepted: it changes nothing for finite images and weights
+      (what a NaN or an infinity yields is then undefined). clang 14 announces none of
+      these but -ffast-math, so its -funsafe-math-optimizations cannot be refused.
+        fcn__transform, fcn__tanh, fcn__sigmoid, fcn__exp; the checks in >>base.
    So the dense map equals the sliding-window map, and both are the same on every
    machine, compiler, thread count, tile and device. The tests prove it with memcmp
-   (make test): the slide's worked example, random networks, real EM images.
+   (make test): the slide's worked example, random networks, real EM images, and the
+   same maps built for aarch64 (NEON), s390x (big-endian) and 32-bit x86 (x87 and
+   SSE2) and run under qemu (tests/port).
 
    WHICH NETWORKS THE DENSE PATH RUNS
 
@@ -171,6 +188,9 @@
        FCN_NO_HUGEPAGES  on Linux, do not ask for transparent huge pages for the dense
                          scratch (asked for where <sys/mman.h> declares MADV_HUGEPAGE:
                          gcc's default gnu modes do; with -std=c99 define _DEFAULT_SOURCE)
+       FCN_EXCESS_PRECISION_STANDARD   where float is evaluated wider (FLT_EVAL_METHOD
+                         != 0) outside GCC's ISO modes: the caller vouches that every
+                         assignment rounds to float (THE ARITHMETIC CONTRACT, rule 5)
 
    LICENSE: MIT, see the end of this file.
 */
@@ -400,8 +420,41 @@ FCNDEF float fcn_sigmoidf(float x);
 #define FCN_FREE(p) free(p)
 #endif
 
-#if defined(__FAST_MATH__)
-#error "fcn.h must not be compiled with -ffast-math: the arithmetic contract needs IEEE rounding"
+/* Build flags that break THE ARITHMETIC CONTRACT (rule 5). Each rewrites float
+   arithmetic that the contract fixes: -fassociative-math reorders sums,
+   -freciprocal-math turns x / y into x * (1 / y), -fno-signed-zeros may drop the sign
+   of a zero (0 + -0); -funsafe-math-optimizations and -ffast-math imply them. GCC
+   announces each by a macro; clang 14 only -ffast-math; MSVC /fp:fast by _M_FP_FAST.
+   -ffinite-math-only is not refused: finite inputs give the same bits. */
+#if defined(__FAST_MATH__) || defined(_M_FP_FAST)
+#error "fcn.h must not be compiled with -ffast-math (or /fp:fast): the arithmetic contract needs IEEE rounding"
+#endif
+#if defined(__ASSOCIATIVE_MATH__)
+#error "fcn.h must not be compiled with -fassociative-math (or -funsafe-math-optimizations): it reorders sums"
+#endif
+#if defined(__RECIPROCAL_MATH__)
+#error "fcn.h must not be compiled with -freciprocal-math (or -funsafe-math-optimizations): it rounds x / y differently"
+#endif
+#if defined(__NO_SIGNED_ZEROS__)
+#error "fcn.h must not be compiled with -fno-signed-zeros: it may change the sign of a zero in the map"
+#endif
+
+/* Float evaluated in a wider format (FLT_EVAL_METHOD 1: double, e.g. s390x under
+   -std=c99; 2: long double, 32-bit x86 with the x87 FPU): fcn.h assigns every operation
+   of its arithmetic to a float, and C99 says that an assignment (or a cast, or passing
+   an argument) rounds to float, so the bits are those of FLT_EVAL_METHOD 0 (one
+   rounding from double or long double to float is the same as rounding the exact
+   result: 53 and 64 bits are more than 2 x 24 + 2). GCC keeps that rule in its ISO C
+   modes (-std=c99, -std=c11: -fexcess-precision=standard); its GNU modes (-std=gnu99,
+   the default), GCC 12's C++ and clang keep float in x87 registers across assignments,
+   and the maps would differ from every other machine. FCN_EXCESS_PRECISION_STANDARD:
+   the caller vouches that the compiler rounds every assignment (e.g. GCC
+   -std=gnu99 -fexcess-precision=standard, which no macro announces). */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0 && !defined(FCN_EXCESS_PRECISION_STANDARD)
+#if !(defined(__GNUC__) && !defined(__clang__) && !defined(__cplusplus) && defined(__STRICT_ANSI__) && \
+      defined(__GCC_IEC_559) && __GCC_IEC_559 > 0)
+#error "fcn.h: this build evaluates float in a wider format (FLT_EVAL_METHOD != 0) without rounding every assignment to float, so its maps would differ from other machines: on 32-bit x86 build with -msse2 -mfpmath=sse; else with gcc -std=c99 or -std=c11 (or -fexcess-precision=standard and -DFCN_EXCESS_PRECISION_STANDARD)"
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -488,7 +541,7 @@ static void *fcn__alloc(size_t n, size_t elem)
    denormals still agree. */
 FCN__ARITH float fcn__exp(float x)
 {
-    float n, r, p;
+    float n, r, rr, p;
     if (x != x) return x;
     if (x > 88.7f) return FCN__INF;
     if (x < -87.0f) return 0.0f;
@@ -501,14 +554,19 @@ FCN__ARITH float fcn__exp(float x)
     p = FCN__FMA(p, r, 4.1665795894e-2f);
     p = FCN__FMA(p, r, 1.6666665459e-1f);
     p = FCN__FMA(p, r, 5.0000001201e-1f);
-    p = FCN__FMA(p, r * r, r) + 1.0f;
+    rr = r * r;
+    p = FCN__FMA(p, rr, r);
+    p = p + 1.0f;
     return FCN__LDEXP(p, (int)n);
 }
 
-/* tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */
+/* Every operation below is its own assignment to a float: where float is evaluated in
+   a wider format (FLT_EVAL_METHOD != 0) each is then rounded to float, as everywhere
+   else (THE ARITHMETIC CONTRACT, rule 5); a compound expression would be rounded once.
+   tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */
 FCN__ARITH float fcn__tanh(float x)
 {
-    float a = x < 0.0f ? -x : x, z, y;
+    float a = x < 0.0f ? -x : x, z, y, e;
     if (a < 0.625f) {
         z = x * x;
         y = -5.70498872745e-3f;
@@ -519,11 +577,21 @@ FCN__ARITH float fcn__tanh(float x)
         if (x == 0.0f) return x; /* tanh(-0) = -0: the fma below would give +0 */
         return FCN__FMA(y, z * x, x);
     }
-    y = 1.0f - 2.0f / (fcn__exp(2.0f * a) + 1.0f);
+    e = 2.0f * a;
+    e = fcn__exp(e);
+    e = e + 1.0f;
+    y = 2.0f / e;
+    y = 1.0f - y;
     return x < 0.0f ? -y : y;
 }
 
-FCN__ARITH float fcn__sigmoid(float x) { return 1.0f / (1.0f + fcn__exp(-x)); }
+FCN__ARITH float fcn__sigmoid(float x)
+{
+    float e = fcn__exp(-x);
+    e = 1.0f + e;
+    e = 1.0f / e;
+    return e;
+}
 
 FCN__ARITH float fcn__relu(float x, float slope) { return x > 0.0f ? x : x * slope; }
 
@@ -1950,7 +2018,8 @@ static int fcn__border_index(int i, int n, fcn_border b)
 static float fcn__transform(const fcn_net *net, int c, float v)
 {
     float d = v - net->mean[c];
-    return d * net->scale;
+    d = d * net->scale;
+    return d;
 }
 
 /* Cuts rows [y0, y0+ch) x columns [x0, x0+cw) of the bordered image (bordered
