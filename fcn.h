@@ -125,6 +125,17 @@
       (what a NaN or an infinity yields is then undefined). clang 14 announces none of
       these but -ffast-math, so its -funsafe-math-optimizations cannot be refused.
         fcn__transform, fcn__tanh, fcn__sigmoid, fcn__exp; the checks in >>base.
+   6. NaN. A NaN or infinity in the image (or the weights) goes through the same IEEE
+      operations everywhere, so which outputs are NaN is the same on every path and
+      machine: a NaN in a window makes the sum NaN; a max pool keeps the first value of
+      its window and replaces it only by a greater one, so a NaN first in the window is
+      kept and a later one is passed over; relu, tanh and sigmoid of NaN are NaN. A
+      NaN's sign and payload are not the same everywhere (x86 makes negative NaNs, ARM
+      positive ones; compilers fold a negation differently), so every NaN the library
+      returns is the one quiet NaN 0x7fc00000: in the maps of fcn_map and fcn_cl_map
+      and from fcn_expf, fcn_tanhf, fcn_sigmoidf.
+        fcn__nan_canon (>>arith), called by fcn_map and fcn_cl_map.
+
    So the dense map equals the sliding-window map, and both are the same on every
    machine, compiler, thread count, tile and device. The tests prove it with memcmp
    (make test): the slide's worked example, random networks, real EM images, and the
@@ -383,7 +394,7 @@ FCNDEF float fcn_sigmoidf(float x);
 /* >>base
    Used by fcn_import.h and fcn_opencl.h too (the only internals they use; keep these
    names stable): fcn__fail, fcn__ok, fcn__alloc, FCN__CAST, the FCN__MAX_* limits
-   (>>base); the fcn-arith section (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
+   (>>base); the fcn-arith section and fcn__nan_canon (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
    fcn__is_pool, fcn__is_weighted (>>net); fcn__read_file (>>files); fcn__le32,
    fcn__parse_float (>>format); fcn__job, fcn__job_map (>>job); fcn__cut (>>sliding); fcn__plan,
    fcn__dlayer, fcn__dense_plan (>>plan). */
@@ -597,9 +608,35 @@ FCN__ARITH float fcn__relu(float x, float slope) { return x > 0.0f ? x : x * slo
 
 /* fcn-arith end */
 
-FCNDEF float fcn_expf(float x) { return fcn__exp(x); }
-FCNDEF float fcn_tanhf(float x) { return fcn__tanh(x); }
-FCNDEF float fcn_sigmoidf(float x) { return fcn__sigmoid(x); }
+/* Every NaN the library returns is this one (THE ARITHMETIC CONTRACT, rule 6). The test
+   is on the bits, so that -ffinite-math-only cannot fold it away. */
+static float fcn__nan_one(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) {
+        u = 0x7FC00000u;
+        memcpy(&x, &u, 4);
+    }
+    return x;
+}
+
+/* n values of a map, in place: only the NaNs are rewritten (on the bits: a 32-bit x87
+   build loads no float into its FPU here). */
+static void fcn__nan_canon(float *v, size_t n)
+{
+    const uint32_t q = 0x7FC00000u;
+    size_t i;
+    uint32_t u;
+    for (i = 0; i < n; i++) {
+        memcpy(&u, v + i, 4);
+        if ((u & 0x7FFFFFFFu) > 0x7F800000u) memcpy(v + i, &q, 4);
+    }
+}
+
+FCNDEF float fcn_expf(float x) { return fcn__nan_one(fcn__exp(x)); }
+FCNDEF float fcn_tanhf(float x) { return fcn__nan_one(fcn__tanh(x)); }
+FCNDEF float fcn_sigmoidf(float x) { return fcn__nan_one(fcn__sigmoid(x)); }
 
 /* Softmax over k values v[0], v[stride], ...: subtract the largest, exponentiate, add in
    order, divide. */
@@ -3057,8 +3094,10 @@ FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w, 
     fcn__progress_start(&j.prog, dense ? 0 : j.rh);
     st = dense ? fcn__stream_map(&j, out, err) : fcn__sliding_map(&j, out, err);
     fcn__progress_done(&j.prog);
-    if (st == FCN_OK) fcn__ok(err);
-    return st;
+    if (st != FCN_OK) return st;
+    fcn__nan_canon(out, (size_t)j.rh * (size_t)j.rw * (size_t)fcn_net_outputs(net));
+    fcn__ok(err);
+    return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_options *opt,

@@ -1894,8 +1894,10 @@ FCNDEF fcn_status fcn_cl_map(fcn_cl *cl, const fcn_net *net, const float *image,
     }
     if (wbuf != net->params) FCN_FREE(wbuf);
     FCN_FREE(voff);
-    if (st == FCN_OK) fcn__ok(err);
-    return st;
+    if (st != FCN_OK) return st;
+    fcn__nan_canon(out, (size_t)j.rh * (size_t)j.rw * (size_t)fcn_net_outputs(net)); /* as fcn_map's */
+    fcn__ok(err);
+    return FCN_OK;
 }
 
 #endif /* FCN_OPENCL__IMPLEMENTED */
