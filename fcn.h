@@ -1204,8 +1204,8 @@ static int fcn__parse_int(const char *s, int *v)
     if (*s == '-') neg = 1, s++;
     if (*s < '0' || *s > '9') return 0;
     while (*s >= '0' && *s <= '9') {
+        if (x > (INT_MAX - (*s - '0')) / 10) return 0; /* before it overflows a 32-bit long */
         x = x * 10 + (*s++ - '0');
-        if (x > INT_MAX) return 0;
     }
     if (*s) return 0;
     *v = (int)(neg ? -x : x);
@@ -2256,7 +2256,10 @@ static int fcn__gcd(int a, int b)
 }
 
 /* Plans the grid of every layer (into d->l, allocated by the caller) for an rh x rw
-   rectangle at output stride s. */
+   rectangle at output stride s. p->big, the largest layer's whole grid (the OpenCL
+   path's buffers; the CPU path keeps rings of rows), is SIZE_MAX where it does not fit
+   in a size_t (a 32-bit machine): too big for any buffer, so that the callers split
+   the rectangle into pieces rather than fail. */
 static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn__plan *p, fcn_error *err)
 {
     int i, g_in = 1;
@@ -2264,8 +2267,7 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
     size_t m, v;
     p->ch = (rh - 1) * s + net->input.h; /* (rh - 1) * s < image side: no overflow */
     p->cw = (rw - 1) * s + net->input.w;
-    if (!fcn__mul((size_t)p->ch * (size_t)p->cw, (size_t)net->input.c, &m))
-        return fcn__fail(err, FCN_ERR_OVERFLOW, "image too large");
+    if (!fcn__mul((size_t)p->ch, (size_t)p->cw, &m) || !fcn__mul(m, (size_t)net->input.c, &m)) m = SIZE_MAX;
     for (i = 0; i < net->n; i++) {
         const fcn__layer *L = &net->layers[i];
         fcn__dlayer *d = &p->l[i];
@@ -2293,8 +2295,7 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
         } else {
             d->step = d->dil = 1;
         }
-        if (!fcn__mul((size_t)d->out_h * (size_t)d->out_w, (size_t)L->out.c, &v))
-            return fcn__fail(err, FCN_ERR_OVERFLOW, "layer %d: buffer size overflows", i + 1);
+        if (!fcn__mul((size_t)d->out_h, (size_t)d->out_w, &v) || !fcn__mul(v, (size_t)L->out.c, &v)) v = SIZE_MAX;
         if (v > m) m = v;
         d_in = d_out;
         g_in = g_out;
@@ -2864,7 +2865,8 @@ typedef struct fcn__tile {
     size_t bytes; /* of the rings */
 } fcn__tile;
 
-/* Plans a column tile tw wide. */
+/* Plans a column tile tw wide. FCN_ERR_OVERFLOW: its rings' bytes do not fit in a
+   size_t (a wide tile on a 32-bit machine). */
 static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_error *err)
 {
     fcn_status status = fcn__dense_plan(j->net, j->rh, tw, j->stride, &t->plan, err);
@@ -2872,21 +2874,24 @@ static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_er
     t->ns = fcn__stages(j->net, &t->plan, t->st);
     t->q = j->stride / (t->ns > 1 ? t->st[t->ns - 1].p->g : 1);
     t->bytes = fcn__stream_layout(t->st, t->ns, j->rh, t->q, FCN__BAND);
-    return t->bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
+    return t->bytes ? FCN_OK
+                    : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: the buffers of a %d-column tile overflow", tw);
 }
 
-/* Whether tiles tw wide fit the budget, the alignment slack included. */
+/* Whether tiles tw wide fit the budget, the alignment slack included. Rings too large
+   to count fit no budget: that is not an error while narrower tiles are left to try. */
 static fcn_status fcn__tile_fits(const fcn__job *j, int tw, fcn__tile *t, int *fits, fcn_error *err)
 {
     fcn_status status = fcn__tile_plan(j, tw, t, err);
     *fits = status == FCN_OK && t->bytes + fcn__scratch_align(t->bytes) <= j->budget;
-    return status;
+    return status == FCN_ERR_OVERFLOW && tw > 1 ? FCN_OK : status;
 }
 
 /* The fewest column tiles whose rings fit the budget (each tile recomputes the window's
-   overlap at its edges): halve the width until it fits (or is one column), search
-   between that and the last width that did not fit for the widest that does, then
-   share the columns out evenly. */
+   overlap at its edges): halve the width until it fits (or is one column; the first
+   probe is the whole width, which may overflow on a 32-bit machine: then halve too),
+   search between that and the last width that did not fit for the widest that does,
+   then share the columns out evenly. */
 static fcn_status fcn__tile_width(const fcn__job *j, fcn__tile *t, int *tw, fcn_error *err)
 {
     int w, wide, fits, lo, hi;
