@@ -55,6 +55,8 @@ run interop    "${PYTHON:-/usr/bin/python3}" tests/import/test_interop.py "$BUIL
 run fuzz-smoke sh tests/fuzz/fuzz_smoke.sh
 run compile    sh tests/package/test_compile.sh
 run install    sh tests/package/test_install.sh
+run port       sh tests/port/test_port.sh
+run flags      sh tests/port/test_flags.sh
 run duplicates sh tests/repo/test_duplicates.sh
 run tree       sh tests/repo/tree.sh check "$tree"
 
