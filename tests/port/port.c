@@ -41,23 +41,10 @@
 #define FCN_IMPORT_IMPLEMENTATION
 #include "fcn_import.h"
 
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wshadow"
-#endif
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #define STBI_FAILURE_USERMSG
-#include "stb_image.h"
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include "stb_image.h" /* found with -isystem (the Makefile, test_port.sh): its warnings are not ours */
 
 #include <float.h>
 #include <limits.h>
@@ -344,22 +331,11 @@ static float inv_sqrt2(size_t n)
     return ldexpf(1.0f, -e);
 }
 
-static fcn_layer layer(fcn_layer_type t, int maps, int k, int stride)
-{
-    fcn_layer l;
-    memset(&l, 0, sizeof l);
-    l.type = t;
-    l.maps = maps;
-    l.kh = l.kw = k;
-    l.stride = stride;
-    return l;
-}
-
 static void add_activation(rng *r, fcn_layer *L, int *n)
 {
     int a = rint_(r, 0, 5);
     if (a == 0) return;
-    L[*n] = layer(a == 1 ? FCN_LAYER_RELU : a <= 3 ? FCN_LAYER_TANH : FCN_LAYER_SIGMOID, 0, 0, 0);
+    L[*n] = mk_layer(a == 1 ? FCN_LAYER_RELU : a <= 3 ? FCN_LAYER_TANH : FCN_LAYER_SIGMOID, 0, 0, 0);
     if (a == 1) L[*n].slope = rint_(r, 0, 1) ? 0.125f : 0.0f;
     ++*n;
 }
@@ -380,19 +356,19 @@ static fcn_net *random_net(rng *r, int *ph, int *pw)
     *pw = w = rint_(r, 4, 13);
     for (b = 0; b < blocks && h > 1 && w > 1; b++) {
         int k = rint_(r, 1, h < w ? (h < 4 ? h : 4) : (w < 4 ? w : 4)), s = k > 1 && rint_(r, 0, 3) == 0 ? 2 : 1;
-        L[n++] = layer(FCN_LAYER_CONV, rint_(r, 1, 14), k, s);
+        L[n++] = mk_layer(FCN_LAYER_CONV, rint_(r, 1, 14), k, s);
         h = (h - k) / s + 1;
         w = (w - k) / s + 1;
         add_activation(r, L, &n);
         if (h >= 2 && w >= 2 && rint_(r, 0, 1)) {
             int pk = h >= 3 && w >= 3 && rint_(r, 0, 2) == 0 ? 3 : 2, ps = rint_(r, 0, 2) == 0 ? 1 : 2;
-            L[n++] = layer(rint_(r, 0, 2) ? FCN_LAYER_MAXPOOL : FCN_LAYER_AVGPOOL, 0, pk, ps);
+            L[n++] = mk_layer(rint_(r, 0, 2) ? FCN_LAYER_MAXPOOL : FCN_LAYER_AVGPOOL, 0, pk, ps);
             h = (h - pk) / ps + 1;
             w = (w - pk) / ps + 1;
         }
     }
-    L[n++] = layer(FCN_LAYER_FC, rint_(r, 2, 5), 0, 0);
-    if (rint_(r, 0, 1)) L[n++] = layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_FC, rint_(r, 2, 5), 0, 0);
+    if (rint_(r, 0, 1)) L[n++] = mk_layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
     else add_activation(r, L, &n);
     if (fcn_net_create(*ph, *pw, c, L, n, &net, &e) != FCN_OK) {
         check(0, "fcn_net_create: %s", e.message);
@@ -525,19 +501,19 @@ static fcn_net *isbi_net(void)
     fcn_error e;
     rng r = {0x15B1u};
     float mean = 124.0f;
-    L[n++] = layer(FCN_LAYER_CONV, 12, 4, 1);
-    L[n++] = layer(FCN_LAYER_TANH, 0, 0, 0);
-    L[n++] = layer(FCN_LAYER_MAXPOOL, 0, 2, 2);
-    L[n++] = layer(FCN_LAYER_CONV, 13, 5, 1);
-    L[n++] = layer(FCN_LAYER_SIGMOID, 0, 0, 0);
-    L[n++] = layer(FCN_LAYER_AVGPOOL, 0, 2, 2);
-    L[n++] = layer(FCN_LAYER_CONV, 8, 4, 1);
-    L[n++] = layer(FCN_LAYER_RELU, 0, 0, 0);
-    L[n++] = layer(FCN_LAYER_MAXPOOL, 0, 2, 2);
-    L[n++] = layer(FCN_LAYER_FC, 20, 0, 0);
-    L[n++] = layer(FCN_LAYER_TANH, 0, 0, 0);
-    L[n++] = layer(FCN_LAYER_FC, 2, 0, 0);
-    L[n++] = layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_CONV, 12, 4, 1);
+    L[n++] = mk_layer(FCN_LAYER_TANH, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 2);
+    L[n++] = mk_layer(FCN_LAYER_CONV, 13, 5, 1);
+    L[n++] = mk_layer(FCN_LAYER_SIGMOID, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_AVGPOOL, 0, 2, 2);
+    L[n++] = mk_layer(FCN_LAYER_CONV, 8, 4, 1);
+    L[n++] = mk_layer(FCN_LAYER_RELU, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 2);
+    L[n++] = mk_layer(FCN_LAYER_FC, 20, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_TANH, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_FC, 2, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
     if (!check(fcn_net_create(31, 31, 1, L, n, &net, &e) == FCN_OK, "fcn_net_create: %s", e.message)) return NULL;
     for (i = 0; i < n; i++) {
         size_t nw = 0, nb = 0, k;
@@ -653,8 +629,8 @@ static void test_limits(void)
     /* 200 maps over an 8192 x 2700 map: 4.4 G floats in a layer's whole grid, more than
        a 32-bit size_t counts; the dense path's column tiles hold a few MB */
     begin("%s: 32-bit: a %dx%d map of a net with 200 maps starts on the dense path (tiles)", prefix, H, W);
-    L[0] = layer(FCN_LAYER_CONV, 200, 1, 1);
-    L[1] = layer(FCN_LAYER_FC, 1, 0, 0);
+    L[0] = mk_layer(FCN_LAYER_CONV, 200, 1, 1);
+    L[1] = mk_layer(FCN_LAYER_FC, 1, 0, 0);
     n = (size_t)H * (size_t)W;
     img = (float *)calloc(n, sizeof(float));
     out = (float *)malloc(n * sizeof(float));
