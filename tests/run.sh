@@ -51,6 +51,8 @@ run opencl-embed sh tests/opencl/test_opencl_embed.sh
 run opencl-cli sh tests/opencl/test_opencl_cli.sh
 run import     "$BUILD/test_import"
 run import-cli sh tests/import/test_import_cli.sh
+run onnx-node  sh tests/import/test_onnx_node.sh
+run torch-export "${PYTHON:-/usr/bin/python3}" tests/torch/test_onnx_export.py "$BUILD"
 run interop    "${PYTHON:-/usr/bin/python3}" tests/import/test_interop.py "$BUILD"
 run fuzz-smoke sh tests/fuzz/fuzz_smoke.sh
 run compile    sh tests/package/test_compile.sh

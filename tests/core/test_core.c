@@ -2373,11 +2373,11 @@ static long file_size(const char *path)
 
 static int same_file(const char *path, const unsigned char *want, size_t n)
 {
-    unsigned char buf[4096];
+    unsigned char have[4096];
     FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(buf, 1, sizeof buf, f) : 0;
+    size_t got = f ? fread(have, 1, sizeof have, f) : 0;
     if (f) fclose(f);
-    return f && got == n && memcmp(buf, want, n) == 0;
+    return f && got == n && memcmp(have, want, n) == 0;
 }
 
 /* The names in dir other than . and .. */
