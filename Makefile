@@ -29,7 +29,10 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
 DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
-           libfuzzer-14-dev python3-torch python3-pil
+           libfuzzer-14-dev python3-torch python3-pil $(CROSS_PKGS)
+# tests/port: the same bits on aarch64 (NEON), s390x (big-endian) and 32-bit x86, under qemu
+CROSS_PKGS = qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-s390x-linux-gnu \
+             libc6-dev-s390x-cross gcc-i686-linux-gnu libc6-dev-i386-cross
 DEMO_PKGS = gcc make libc6-dev libstb-dev
 APT_FLAGS ?=
 
@@ -62,10 +65,10 @@ MODELS  = $(wildcard models/*)
 
 # Every C program is one file, found by name in these folders; each is built by the one
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
-vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch tests/robust
+vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch tests/robust tests/port
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
 TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_onnx_node $(BUILD)/test_opencl \
-           $(BUILD)/torch_ref $(BUILD)/alloc_sweep
+           $(BUILD)/torch_ref $(BUILD)/alloc_sweep $(BUILD)/port
 BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)

@@ -304,7 +304,7 @@ static const char *const fcn__cl_source[] = {
     "   denormals still agree. */\n"
     "FCN__ARITH float fcn__exp(float x)\n"
     "{\n"
-    "    float n, r, p;\n"
+    "    float n, r, rr, p;\n"
     "    if (x != x) return x;\n"
     "    if (x > 88.7f) return FCN__INF;\n"
     "    if (x < -87.0f) return 0.0f;\n"
@@ -317,14 +317,19 @@ static const char *const fcn__cl_source[] = {
     "    p = FCN__FMA(p, r, 4.1665795894e-2f);\n"
     "    p = FCN__FMA(p, r, 1.6666665459e-1f);\n"
     "    p = FCN__FMA(p, r, 5.0000001201e-1f);\n"
-    "    p = FCN__FMA(p, r * r, r) + 1.0f;\n"
+    "    rr = r * r;\n"
+    "    p = FCN__FMA(p, rr, r);\n"
+    "    p = p + 1.0f;\n"
     "    return FCN__LDEXP(p, (int)n);\n"
     "}\n"
     "\n"
-    "/* tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */\n"
+    "/* Every operation below is its own assignment to a float: where float is evaluated in\n"
+    "   a wider format (FLT_EVAL_METHOD != 0) each is then rounded to float, as everywhere\n"
+    "   else (THE ARITHMETIC CONTRACT, rule 5); a compound expression would be rounded once.\n"
+    "   tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */\n"
     "FCN__ARITH float fcn__tanh(float x)\n"
     "{\n"
-    "    float a = x < 0.0f \? -x : x, z, y;\n"
+    "    float a = x < 0.0f \? -x : x, z, y, e;\n"
     "    if (a < 0.625f) {\n"
     "        z = x * x;\n"
     "        y = -5.70498872745e-3f;\n"
@@ -335,11 +340,21 @@ static const char *const fcn__cl_source[] = {
     "        if (x == 0.0f) return x; /* tanh(-0) = -0: the fma below would give +0 */\n"
     "        return FCN__FMA(y, z * x, x);\n"
     "    }\n"
-    "    y = 1.0f - 2.0f / (fcn__exp(2.0f * a) + 1.0f);\n"
+    "    e = 2.0f * a;\n"
+    "    e = fcn__exp(e);\n"
+    "    e = e + 1.0f;\n"
+    "    y = 2.0f / e;\n"
+    "    y = 1.0f - y;\n"
     "    return x < 0.0f \? -y : y;\n"
     "}\n"
     "\n"
-    "FCN__ARITH float fcn__sigmoid(float x) { return 1.0f / (1.0f + fcn__exp(-x)); }\n"
+    "FCN__ARITH float fcn__sigmoid(float x)\n"
+    "{\n"
+    "    float e = fcn__exp(-x);\n"
+    "    e = 1.0f + e;\n"
+    "    e = 1.0f / e;\n"
+    "    return e;\n"
+    "}\n"
     "\n"
     "FCN__ARITH float fcn__relu(float x, float slope) { return x > 0.0f \? x : x * slope; }\n"
     "\n",
@@ -1881,8 +1896,10 @@ FCNDEF fcn_status fcn_cl_map(fcn_cl *cl, const fcn_net *net, const float *image,
     }
     if (wbuf != net->params) FCN_FREE(wbuf);
     FCN_FREE(voff);
-    if (st == FCN_OK) fcn__ok(err);
-    return st;
+    if (st != FCN_OK) return st;
+    fcn__nan_canon(out, (size_t)j.rh * (size_t)j.rw * (size_t)fcn_net_outputs(net)); /* as fcn_map's */
+    fcn__ok(err);
+    return FCN_OK;
 }
 
 #endif /* FCN_OPENCL__IMPLEMENTED */

@@ -64,6 +64,8 @@ run disk-full  sh tests/robust/disk_full.sh
 run sanitizers sh tests/robust/sanitize.sh
 run compile    sh tests/package/test_compile.sh
 run install    sh tests/package/test_install.sh
+run port       sh tests/port/test_port.sh
+run flags      sh tests/port/test_flags.sh
 run duplicates sh tests/repo/test_duplicates.sh
 run tree       sh tests/repo/tree.sh check "$tree"
 

@@ -299,6 +299,11 @@ static void test_random(fcn_cl **cls, const char **names, int ncl, int nets, uns
                 opt.rect_y = rnd(oh - opt.rect_h + 1);
             }
             img = random_image(h, w, in.c);
+            if (img && t % 4 == 3) { /* a NaN and infinities: the same NaNs (0x7fc00000) as the C path */
+                static const uint32_t odd[3] = {0xFFC00001u, 0x7F800000u, 0xFF800000u};
+                size_t np = (size_t)h * (size_t)w * (size_t)in.c;
+                for (j = 0; j < 3; j++) memcpy(&img[((size_t)t * 7919u + (size_t)j * 104729u) % np], &odd[j], 4);
+            }
             cases++;
             for (j = 0; j < ncl; j++) {
                 char w2[600];
