@@ -52,7 +52,7 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-#include "../lib/net95.h"
+#include "../lib/nets.h"
 static int rnd(int n) { return (int)(rnd64() % (unsigned long long)n); }
 
 static unsigned bits(float f)
@@ -438,7 +438,7 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
     int h, w, j;
     float *img;
     char why[1024];
-    fcn_net *small = NULL, *big;
+    fcn_net *small = NULL, *big, *w49;
     if (!dir) {
         if (ci) fail("isbi", "ISBI data not found ($FCN_DATA or ../shared/data/isbi2012)");
         else skip("isbi", "ISBI data not found ($FCN_DATA or ../shared/data/isbi2012)");
@@ -483,8 +483,9 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
         if (c != img) free(c);
     }
     big = net95();
-    if (small && big) {
-        /* the talk's 95x95 net on a 48x64 crop, whole map and stride 2 */
+    w49 = net49();
+    if (small && big && w49) {
+        /* the talk's 95x95 net on a 48x64 crop, whole map and stride 2; its 49x49 net */
         float *c = crop(img, w, 200, 180, 48, 64);
         for (j = 0; j < ncl && c; j++) {
             fcn_options opt;
@@ -505,6 +506,10 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
             if (ok) pass(name);
             else fail(name, "%s", why);
             printf("  (%s: %.2f s for C and OpenCL, two maps)\n", names[j], t1 - t0);
+            memset(&opt, 0, sizeof opt);
+            snprintf(name, sizeof name, "isbi: the talk's 49x49 net on the crop (mirror stride 1), %s kernel", names[j]);
+            if (compare(cls[j], w49, c, 48, 64, &opt, why, sizeof why)) pass(name);
+            else fail(name, "%s", why);
         }
         free(c);
     } else {
@@ -512,6 +517,7 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
     }
     fcn_net_free(small);
     fcn_net_free(big);
+    fcn_net_free(w49);
     free(img);
 }
 
@@ -997,6 +1003,43 @@ static void remove_temp_dirs(void)
         }
 }
 
+/* >>wide: layers wider than one slice of channels and one group of maps, as in the talk's
+   nets: 20 and 40 input channels (the tiled kernel stages 3 to 8 a slice), 20, 40 and
+   37 maps (several map groups, the last one partial), a 5x5 kernel at dilation 2. */
+static void test_wide(fcn_cl **cls, const char **names, int ncl)
+{
+    fcn_layer L[7];
+    fcn_net *net = NULL;
+    float *img;
+    char why[600], name[300];
+    int n = 0, j;
+    fcn_options opt;
+    memset(L, 0, sizeof L);
+    L[n].type = FCN_LAYER_CONV, L[n].maps = 20, L[n].kh = L[n].kw = 3, n++;
+    L[n].type = FCN_LAYER_RELU, n++;
+    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
+    L[n].type = FCN_LAYER_CONV, L[n].maps = 40, L[n].kh = L[n].kw = 5, n++;
+    L[n].type = FCN_LAYER_TANH, n++;
+    L[n].type = FCN_LAYER_FC, L[n].maps = 37, n++;
+    L[n].type = FCN_LAYER_SOFTMAX, n++;
+    if (fcn_net_create(14, 14, 3, L, n, &net, NULL) != FCN_OK) {
+        fail("wide layers", "fcn_net_create failed");
+        return;
+    }
+    rng_state = 20;
+    fill_weights(net, 2.0f);
+    img = random_image(45, 38, 3);
+    memset(&opt, 0, sizeof opt);
+    for (j = 0; j < ncl; j++) {
+        snprintf(name, sizeof name, "wide layers: 20 and 40 channels, 20, 40 and 37 maps, 5x5 at dilation 2, %s kernel",
+                 names[j]);
+        if (compare(cls[j], net, img, 45, 38, &opt, why, sizeof why)) pass(name);
+        else fail(name, "%s", why);
+    }
+    free(img);
+    fcn_net_free(net);
+}
+
 /* >>tiles: the tiled kernel's shapes are listed, named and distinct */
 static void test_tiles(void)
 {
@@ -1421,7 +1464,8 @@ int main(int argc, char **argv)
         for (j = 0; j < ncl; j++) test_slide(cls[j], np[j]);
         for (j = 0; j < ncl; j++) test_fixed(cls[j], np[j]);
         test_random(cls, np, ncl, 150, 0x5EED0001ULL);
-        printf("  (slide, random and fixed nets: %.2f s)\n", now() - t0);
+        test_wide(cls, np, ncl);
+        printf("  (slide, random, fixed and wide nets: %.2f s)\n", now() - t0);
         t0 = now();
         test_adapt(cls[2 + (FCN__CL_TILE_DEFAULT - 1)], gpu);
         printf("  (work-groups fitted to small layers: %.2f s)\n", now() - t0);
