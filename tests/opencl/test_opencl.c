@@ -260,6 +260,27 @@ static fcn_net *random_net(char *desc, size_t dn)
     return net;
 }
 
+/* conv k1 x k1 (m1 maps), relu, maxpool 2, conv k2 x k2 (m2 maps), tanh, fc (outputs),
+   softmax, on a patch x patch x cin input; weights from seed. */
+static fcn_net *two_conv_net(int patch, int cin, int m1, int k1, int m2, int k2, int outputs, unsigned long long seed)
+{
+    fcn_layer L[7];
+    fcn_net *net = NULL;
+    int n = 0;
+    memset(L, 0, sizeof L);
+    L[n].type = FCN_LAYER_CONV, L[n].maps = m1, L[n].kh = L[n].kw = k1, n++;
+    L[n].type = FCN_LAYER_RELU, n++;
+    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
+    L[n].type = FCN_LAYER_CONV, L[n].maps = m2, L[n].kh = L[n].kw = k2, n++;
+    L[n].type = FCN_LAYER_TANH, n++;
+    L[n].type = FCN_LAYER_FC, L[n].maps = outputs, n++;
+    L[n].type = FCN_LAYER_SOFTMAX, n++;
+    if (fcn_net_create(patch, patch, cin, L, n, &net, NULL) != FCN_OK) return NULL;
+    rng_state = seed;
+    fill_weights(net, 2.0f);
+    return net;
+}
+
 static float *random_image(int h, int w, int c)
 {
     float *img = (float *)malloc((size_t)h * (size_t)w * (size_t)c * sizeof(float));
@@ -449,24 +470,10 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
         fail("isbi", "cannot read %s/train-images/3.png", dir);
         return;
     }
-    {
-        /* a small net on the whole slice */
-        fcn_layer L[8];
-        int n = 0;
-        memset(L, 0, sizeof L);
-        L[n].type = FCN_LAYER_CONV, L[n].maps = 8, L[n].kh = L[n].kw = 3, n++;
-        L[n].type = FCN_LAYER_RELU, n++;
-        L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-        L[n].type = FCN_LAYER_CONV, L[n].maps = 8, L[n].kh = L[n].kw = 3, n++;
-        L[n].type = FCN_LAYER_TANH, n++;
-        L[n].type = FCN_LAYER_FC, L[n].maps = 2, n++;
-        L[n].type = FCN_LAYER_SOFTMAX, n++;
-        if (fcn_net_create(10, 10, 1, L, n, &small, NULL) == FCN_OK) {
-            float mean = 0.5f;
-            rng_state = 10;
-            fill_weights(small, 2.0f);
-            fcn_net_set_transform(small, 2.0f, &mean, NULL);
-        }
+    /* a small net on the whole slice */
+    if ((small = two_conv_net(10, 1, 8, 3, 8, 3, 2, 10)) != NULL) {
+        float mean = 0.5f;
+        fcn_net_set_transform(small, 2.0f, &mean, NULL);
     }
     for (j = 0; j < ncl && small; j++) {
         /* the tiled kernel off GPUs on a 128x160 crop (PoCL runs it slowly; the bits are
@@ -1008,26 +1015,15 @@ static void remove_temp_dirs(void)
    37 maps (several map groups, the last one partial), a 5x5 kernel at dilation 2. */
 static void test_wide(fcn_cl **cls, const char **names, int ncl)
 {
-    fcn_layer L[7];
-    fcn_net *net = NULL;
+    fcn_net *net = two_conv_net(14, 3, 20, 3, 40, 5, 37, 20);
     float *img;
     char why[600], name[300];
-    int n = 0, j;
+    int j;
     fcn_options opt;
-    memset(L, 0, sizeof L);
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 20, L[n].kh = L[n].kw = 3, n++;
-    L[n].type = FCN_LAYER_RELU, n++;
-    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-    L[n].type = FCN_LAYER_CONV, L[n].maps = 40, L[n].kh = L[n].kw = 5, n++;
-    L[n].type = FCN_LAYER_TANH, n++;
-    L[n].type = FCN_LAYER_FC, L[n].maps = 37, n++;
-    L[n].type = FCN_LAYER_SOFTMAX, n++;
-    if (fcn_net_create(14, 14, 3, L, n, &net, NULL) != FCN_OK) {
+    if (!net) {
         fail("wide layers", "fcn_net_create failed");
         return;
     }
-    rng_state = 20;
-    fill_weights(net, 2.0f);
     img = random_image(45, 38, 3);
     memset(&opt, 0, sizeof opt);
     for (j = 0; j < ncl; j++) {
