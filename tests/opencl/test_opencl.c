@@ -3,6 +3,9 @@
    (tests/run.sh counts them). Without an OpenCL platform it prints
    "SKIP: opencl: no OpenCL platform" (a FAIL when the environment variable CI is set).
    ISBI slices come from $FCN_DATA or ../shared/data/isbi2012 (never from the repo).
+   The device is the default one, or $FCN_OPENCL_DEVICE's (make device-check runs it
+   on each GPU). --quick (device-check's, for CPU drivers): 20 random networks instead
+   of 150, and the talk's nets not on the simple kernel (the slowest on a CPU).
 
    Runs itself as a child with --no-platform-child and OCL_ICD_VENDORS pointing to an
    empty folder, to check the "no OpenCL platform" error. */
@@ -453,7 +456,7 @@ static float *crop(const float *img, int w, int y0, int x0, int ch, int cw)
 
 /* The 95x95 net runs with every kernel on a GPU; on other devices not with the tiled
    one, written for GPUs and slow on CPU drivers (its bits are checked on the other nets). */
-static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci)
+static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci, int quick)
 {
     const char *dir = isbi_dir();
     int h, w, j;
@@ -500,6 +503,7 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
             double t0 = now(), t1;
             int ok;
             if (!gpu && cls[j]->conv == FCN_CL_CONV_TILED) continue;
+            if (quick && cls[j]->conv == FCN_CL_CONV_SIMPLE) continue;
             memset(&opt, 0, sizeof opt);
             snprintf(name, sizeof name, "isbi: the talk's 95x95 net on a 48x64 crop of slice 3 (mirror stride 1, replicate stride 2), %s kernel",
                      names[j]);
@@ -680,7 +684,7 @@ static void test_errors(fcn_cl *cl, const char *dev)
     fcn_layer L[2];
     fcn_net *net = NULL;
     float img[16 * 16], out[16 * 16 * 2];
-    char log[8192];
+    char log[8192], keep[64];
     fcn_options opt;
     int i;
 
@@ -748,6 +752,10 @@ static void test_errors(fcn_cl *cl, const char *dev)
     fcn_cl_free(c2);
     c2 = NULL;
     o.device = NULL;
+    {
+        const char *was = getenv("FCN_OPENCL_DEVICE");
+        snprintf(keep, sizeof keep, "%s", was ? was : "");
+    }
     setenv("FCN_OPENCL_DEVICE", "42", 1);
     if (fcn_cl_create(&o, &c2, &err) == FCN_ERR_DEVICE && strstr(err.message, "FCN_OPENCL_DEVICE"))
         pass("errors: FCN_OPENCL_DEVICE is read and checked");
@@ -755,7 +763,8 @@ static void test_errors(fcn_cl *cl, const char *dev)
         fail("errors: FCN_OPENCL_DEVICE is read and checked", "got %d: %s", (int)err.status, err.message);
     fcn_cl_free(c2);
     c2 = NULL;
-    unsetenv("FCN_OPENCL_DEVICE");
+    if (keep[0]) setenv("FCN_OPENCL_DEVICE", keep, 1); /* make device-check's choice */
+    else unsetenv("FCN_OPENCL_DEVICE");
 
     /* a build failure hands back the log */
     memset(&o, 0, sizeof o);
@@ -1390,7 +1399,7 @@ int main(int argc, char **argv)
     char names[MAX_CL][120];
     const char *np[MAX_CL];
     int j, ncl = 2 + fcn_cl_tile_count(), ok = 1;
-    int n = 0, ci = getenv("CI") && getenv("CI")[0], gpu;
+    int n = 0, ci = getenv("CI") && getenv("CI")[0], gpu, quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     char dev[16];
     double t0, t1;
     fcn_status st;
@@ -1459,14 +1468,14 @@ int main(int argc, char **argv)
         t0 = now();
         for (j = 0; j < ncl; j++) test_slide(cls[j], np[j]);
         for (j = 0; j < ncl; j++) test_fixed(cls[j], np[j]);
-        test_random(cls, np, ncl, 150, 0x5EED0001ULL);
+        test_random(cls, np, ncl, quick ? 20 : 150, 0x5EED0001ULL);
         test_wide(cls, np, ncl);
         printf("  (slide, random, fixed and wide nets: %.2f s)\n", now() - t0);
         t0 = now();
         test_adapt(cls[2 + (FCN__CL_TILE_DEFAULT - 1)], gpu);
         printf("  (work-groups fitted to small layers: %.2f s)\n", now() - t0);
         t0 = now();
-        test_isbi(cls, np, ncl, gpu, ci);
+        test_isbi(cls, np, ncl, gpu, ci, quick);
         printf("  (isbi: %.2f s)\n", now() - t0);
         t0 = now();
         test_pieces(dev);
