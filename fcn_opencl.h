@@ -2211,8 +2211,9 @@ FCNDEF fcn_status fcn_cl_map(fcn_cl *cl, const fcn_net *net, const float *image,
 /* >>tune
    The tiled kernel's shape (AUTOTUNING at the top): options.tile or FCN_OPENCL_TILE as
    given; else, per options.tune or FCN_OPENCL_TUNE, the built-in default, the shape a
-   valid cache file names (if it builds), or the fastest candidate on the tuning layer,
-   then written to the cache file. */
+   valid cache file names, or the fastest candidate on the tuning layer, then written
+   to the cache file. The program holds every shape's kernel (fcn__cl_program_text):
+   tuning builds nothing. */
 
 /* FNV-1a, 64 bits: the cache file's checksum and the program's fingerprint. */
 static unsigned long long fcn__cl_fnv(unsigned long long h, const char *p, size_t n)
@@ -2225,8 +2226,8 @@ static unsigned long long fcn__cl_fnv(unsigned long long h, const char *p, size_
 
 /* The tuning layer, a 5x5 convolution with dilation 2: on GPUs n4's costliest one, 48 ->
    48 maps over a 256x256 grid; elsewhere 8 -> 16 maps over 64x64, so that timing takes
-   a second on a CPU driver, not a minute (CPU devices are tuned only when asked, as
-   the tests do). */
+   a fraction of a second on a CPU driver, not a minute (CPU devices are tuned only
+   when asked, as the tests do). */
 typedef struct fcn__cl_tune_layer {
     int cin, maps, grid;
 } fcn__cl_tune_layer;
@@ -2490,8 +2491,8 @@ static fcn_status fcn__cl_tile_setup(fcn_cl *cl, const fcn_cl_options *o, fcn_er
     tu->from = tile ? FCN_CL_TILE_SET : FCN_CL_TILE_DEFAULT;
     if (tile || mode == FCN_CL_TUNE_OFF) return FCN_OK;
     if ((st = fcn__cl_tune_key(cl, o, key, sizeof key, err)) != FCN_OK) return st;
-    path[0] = '\0';
-    if (mode != FCN_CL_TUNE_NO_CACHE) fcn__cl_tune_path(cl, o, path, sizeof path, tu->note, sizeof tu->note);
+    if (mode == FCN_CL_TUNE_NO_CACHE || !fcn__cl_tune_path(cl, o, path, sizeof path, tu->note, sizeof tu->note))
+        path[0] = '\0';
     if (mode == FCN_CL_TUNE_AUTO && path[0] && fcn__cl_tune_read(path, key, &tile, tu->gflops, tu->note, sizeof tu->note)) {
         cl->tile = tu->tile = tile;
         tu->from = FCN_CL_TILE_CACHED;
