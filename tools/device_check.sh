@@ -22,9 +22,9 @@
 #   ISBI slices      $FCN_DATA, ../shared/data/isbi2012, $BUILD/device-pack/isbi2012;
 #                    without them the ISBI tests skip and the benchmark uses a synthetic image
 #   drivers          the *.icd files of $OCL_ICD_VENDORS (else /etc/OpenCL/vendors), plus
-#                    libnvidia-opencl.so.1 if ldconfig or a usual folder (or
-#                    $DEVICE_CHECK_LIBDIRS, a space-separated list) has it and no ICD
-#                    file names it yet
+#                    an ICD file for libnvidia-opencl.so.1 if none names it yet: its path
+#                    where $DEVICE_CHECK_LIBDIRS (a space-separated list), LD_LIBRARY_PATH,
+#                    a usual folder or ldconfig has it, else its bare name
 # Environment: CC, DEVICE_CHECK_CFLAGS (default -O3 -march=native), BUILD, STB_INC,
 # FCN_DATA, OCL_ICD_VENDORS, DEVICE_CHECK_LIBDIRS. Exit status 0 only if every device
 # checked has the C path's bits in every test and map.
@@ -72,19 +72,22 @@ vendors=$tmp/vendors
 mkdir "$vendors"
 src=${OCL_ICD_VENDORS:-/etc/OpenCL/vendors}
 for f in "$src" "$src"/*.icd; do case $f in *.icd) [ -f "$f" ] && cp "$f" "$vendors/" ;; esac; done
-nvlib=$(ldconfig -p 2>/dev/null | sed -n 's/.*libnvidia-opencl\.so\.1 .*=> \(.*\)/\1/p' | head -n 1)
-for d in ${DEVICE_CHECK_LIBDIRS:-} /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib \
+nvlib=
+for d in ${DEVICE_CHECK_LIBDIRS:-} $(echo "${LD_LIBRARY_PATH:-}" | tr ':' ' ') /usr/lib/x86_64-linux-gnu \
+    /usr/lib/x86_64-linux-gnu/nvidia/current /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib64/nvidia /usr/lib \
     /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/wsl/lib; do
     [ -z "$nvlib" ] && [ -e "$d/libnvidia-opencl.so.1" ] && nvlib=$d/libnvidia-opencl.so.1
 done
-icdnote="no libnvidia-opencl.so.1 found"
-if [ -n "$nvlib" ]; then
-    if grep -qs 'libnvidia-opencl' "$vendors"/*.icd; then
-        icdnote="$nvlib (an installed ICD file names it)"
-    else
-        echo "$nvlib" >"$vendors/fcn-nvidia.icd"
-        icdnote="$nvlib (ICD file written: fcn-nvidia.icd)"
-    fi
+[ -z "$nvlib" ] && nvlib=$(ldconfig -p 2>/dev/null | sed -n 's/.*libnvidia-opencl\.so\.1 .*=> \(.*\)/\1/p' | head -n 1)
+if grep -qs 'libnvidia-opencl' "$vendors"/*.icd; then
+    icdnote="${nvlib:-libnvidia-opencl.so.1} (an installed ICD file names it)"
+elif [ -n "$nvlib" ]; then
+    echo "$nvlib" >"$vendors/fcn-nvidia.icd"
+    icdnote="$nvlib (ICD file written: fcn-nvidia.icd)"
+else
+    # not found on disk: the dynamic linker may still know it (a bare name costs nothing)
+    echo "libnvidia-opencl.so.1" >"$vendors/fcn-nvidia.icd"
+    icdnote="libnvidia-opencl.so.1 not found in the usual folders (ICD file written with the bare name: fcn-nvidia.icd)"
 fi
 export OCL_ICD_VENDORS="$vendors"
 
