@@ -78,7 +78,7 @@ for d in ${DEVICE_CHECK_LIBDIRS:-} $(echo "${LD_LIBRARY_PATH:-}" | tr ':' ' ') /
     /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/wsl/lib; do
     [ -z "$nvlib" ] && [ -e "$d/libnvidia-opencl.so.1" ] && nvlib=$d/libnvidia-opencl.so.1
 done
-[ -z "$nvlib" ] && nvlib=$(ldconfig -p 2>/dev/null | sed -n 's/.*libnvidia-opencl\.so\.1 .*=> \(.*\)/\1/p' | head -n 1)
+[ -z "$nvlib" ] && nvlib=$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null | sed -n 's/.*libnvidia-opencl\.so\.1 .*=> \(.*\)/\1/p' | head -n 1)
 if grep -qs 'libnvidia-opencl' "$vendors"/*.icd; then
     icdnote="${nvlib:-libnvidia-opencl.so.1} (an installed ICD file names it)"
 elif [ -n "$nvlib" ]; then
@@ -93,7 +93,7 @@ export OCL_ICD_VENDORS="$vendors"
 
 # the ICD loader: the machine's libOpenCL.so.1, linked by its path (no -dev package
 # needed), or tools/device/icd_loader.c built in
-syslib=$(ldconfig -p 2>/dev/null | sed -n 's/.*libOpenCL\.so\.1 .*=> \(.*\)/\1/p' | head -n 1)
+syslib=$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null | sed -n 's/.*libOpenCL\.so\.1 .*=> \(.*\)/\1/p' | head -n 1)
 for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib /usr/local/cuda/lib64; do
     [ -z "$syslib" ] && [ -e "$d/libOpenCL.so.1" ] && syslib=$d/libOpenCL.so.1
 done

@@ -13,7 +13,15 @@
 . tests/lib/lib.sh
 CC=${CC:-cc}
 [ -n "${HOME:-}" ] && [ -w "${HOME:-/nonexistent}" ] || export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$T/pocl}"
-pocl=$(ldconfig -p 2>/dev/null | sed -n 's/.*libpocl\.so\.2 .*=> \(.*\)/\1/p' | head -n 1)
+# a library's path: ldconfig's cache (in /sbin, not always on a user's PATH), else the usual folders
+findlib() {
+    f=$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null | sed -n "s/.*$1 .*=> \(.*\)/\1/p" | head -n 1)
+    for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
+        [ -z "$f" ] && [ -e "$d/$1" ] && f=$d/$1
+    done
+    echo "$f"
+}
+pocl=$(findlib libpocl.so.2)
 if [ -z "$pocl" ] || [ ! -e "$pocl" ]; then
     if [ -n "${CI:-}" ]; then fail device-check "no PoCL (pocl-opencl-icd) to run it on"; else echo "SKIP: device-check: no PoCL (pocl-opencl-icd)"; fi
     exit 0
@@ -29,7 +37,7 @@ if $CC -std=c99 -Wall -Wextra -I tools/device/include -I /usr/include $src -o "$
 else
     fail device-check-builtin-loader "does not compile: $(head -c 600 "$T/err")"
 fi
-syslib=$(ldconfig -p 2>/dev/null | sed -n 's/.*libOpenCL\.so\.1 .*=> \(.*\)/\1/p' | head -n 1)
+syslib=$(findlib libOpenCL.so.1)
 if [ -z "$syslib" ]; then
     echo "SKIP: device-check: the system loader: no libOpenCL.so.1"
 elif $CC -std=c99 -Wall -Wextra -isystem tools/device/include tests/opencl/icd_check.c "$syslib" -o "$T/icd-system" 2>"$T/err"; then
