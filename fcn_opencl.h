@@ -109,16 +109,16 @@
    three kernels that give the same bits; fcn_cl_options.conv_kernel or FCN_OPENCL_CONV
    picks one, else it follows the device type:
      tiled   (GPUs) a dilated convolution is dil x dil undilated ones, one per residue
-             class of the output grid modulo the dilation (so a large dilation costs no
-             more than none); a work-group takes a block of one class, e.g. 32x32
-             points and 16 maps, and each work item a register block of it, e.g. 4x4
-             points x 4 maps in 64 registers. Per slice of input channels the
+             class of the output grid modulo the dilation (so a block's inputs are
+             dense whatever the dilation); a work-group takes a block of one class,
+             e.g. 32x32 points and 16 maps, and each work item a register block of it,
+             e.g. 4x4 points x 4 maps in 64 registers. Per slice of input channels the
              work-group stages the input samples the block reads and the block's
              weights in local memory; every work item accumulates from there, each of
              its outputs in the contract's order. The shape (register block and
              work-group) is one of fcn_cl_tile_count() candidates, chosen per device
              (AUTOTUNING); on GPUs the work-group shrinks to layers smaller than a
-             block, and within CL_KERNEL_WORK_GROUP_SIZE,
+             block; always within CL_KERNEL_WORK_GROUP_SIZE,
              CL_DEVICE_MAX_WORK_ITEM_SIZES and CL_DEVICE_LOCAL_MEM_SIZE. A layer whose
              tile does not fit local memory runs the simple kernel.
      vector  (CPUs) each work item computes 4 to 16 consecutive outputs of two rows
