@@ -177,7 +177,7 @@ static int run_case(fcn_cl *cl, const fcn_net *net, const bench_case *bc, const 
     int oh = 0, ow = 0, i, ok = 1;
     size_t n, k;
     float *a = NULL, *b;
-    char size[32], bits[200] = "not checked (--no-c)", frac[32] = "n/a";
+    char size[32], bits[200] = "not checked (--no-c)", frac[32] = "n/a", ctime[32] = "not run";
     memset(&opt, 0, sizeof opt);
     opt.threads = threads;
     fcn_map_size(net, bc->h, bc->w, &opt, &oh, &ow, NULL);
@@ -220,10 +220,11 @@ static int run_case(fcn_cl *cl, const fcn_net *net, const bench_case *bc, const 
             ok = 0;
         }
         tc = now() - t0;
+        snprintf(ctime, sizeof ctime, "%.3f s", tc);
     }
     if (peak > 0) snprintf(frac, sizeof frac, "%.1f%%", 100.0 * flops / med / 1e9 / peak);
-    printf("  %-4s %-10s %9.4f s %10.1f %8s  (min %.4f, max %.4f, %d runs)  C dense %8.3f s  bits: %s\n", bc->net, size,
-           med, flops / med / 1e9, frac, t[0], t[bc->runs - 1], bc->runs, tc, bits);
+    printf("  %-4s %-10s %9.4f s %10.1f %8s  (min %.4f, max %.4f, %d runs)  C dense %10s  bits: %s\n", bc->net, size,
+           med, flops / med / 1e9, frac, t[0], t[bc->runs - 1], bc->runs, ctime, bits);
     fflush(stdout);
     free(a);
     free(b);
