@@ -29,7 +29,7 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
 DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
-           libfuzzer-14-dev
+           libfuzzer-14-dev python3-torch python3-pil
 DEMO_PKGS = gcc make libc6-dev libstb-dev
 APT_FLAGS ?=
 
@@ -41,13 +41,15 @@ BENCH_ARGS ?=
 BENCH_OPENCL_ARGS ?=
 DEVICE_CHECK_ARGS ?=
 # the libFuzzer targets: one source, FUZZ_TARGET picks the input kind; each runs for
-# FUZZ_SECONDS in make test and make fuzz-smoke
+# FUZZ_SECONDS in make test and make fuzz-smoke. -fno-sanitize-recover=all: undefined
+# behaviour stops a run like a crash (tests/fuzz/ub_canary.c checks it).
 FUZZ_SECONDS ?= 3
-FUZZ_KINDS = onnx caffe wire
+FUZZ_KINDS = onnx caffe wire fcn
 FUZZ_TARGET_onnx = 1
 FUZZ_TARGET_caffe = 2
 FUZZ_TARGET_wire = 3
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(STRICT) -I.
+FUZZ_TARGET_fcn = 4
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(STRICT) -I.
 
 # make install / uninstall
 PREFIX  ?= /usr/local
@@ -61,12 +63,14 @@ MODELS  = $(wildcard models/*)
 
 # Every C program is one file, found by name in these folders; each is built by the one
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
-vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
+vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch tests/robust
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
-TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
+TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_onnx_node $(BUILD)/test_opencl \
+           $(BUILD)/torch_ref $(BUILD)/alloc_sweep
 BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
+CLI_LIB  = $(wildcard cli/*.h)
 FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
 LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS))
 LIBS_test_opencl  = $(CL_LDLIBS)
@@ -83,12 +87,13 @@ TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
 .PHONY: all clean deps test test-run test-interop bench bench-opencl device-check device-pack fuzz \
-        fuzz-smoke demo opencl-embed import-cases model-formats install uninstall FORCE
+        fuzz-smoke check-robust robust-builds demo opencl-embed import-cases model-formats install \
+        uninstall FORCE
 
 # ==== build ==============================================================================
 all: $(PROGRAMS)
 
-$(PROGRAMS) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
+$(PROGRAMS) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(CLI_LIB) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_$*) $< -o $@ $(LDLIBS) $(LIBS_$*)
 
 $(BUILD)/config: FORCE | $(BUILD)
@@ -151,13 +156,17 @@ device-pack:
 	echo "$$p: stb_image.h and ISBI train-images 0 and 3 ($$(du -sh "$$p" | cut -f1)); bring it along for make device-check"
 
 # ==== fuzz ===============================================================================
-# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire} (clang, libfuzzer-14-dev)
-# and their seed corpora build/fuzz-corpus/KIND, written from the test and shipped models.
+# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire,fcn} (clang,
+# libfuzzer-14-dev), build/ub_canary, and the seed corpora build/fuzz-corpus/KIND,
+# written from the test and shipped models.
 # make fuzz-smoke: each for FUZZ_SECONDS (also a line of make test).
-fuzz: $(FUZZERS) $(BUILD)/fuzz-corpus.stamp
+fuzz: $(FUZZERS) $(BUILD)/ub_canary $(BUILD)/fuzz-corpus.stamp
 
 $(FUZZERS): $(BUILD)/fuzz_%: tests/fuzz/fuzz_import.c fcn.h fcn_import.h $(BUILD)/config | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=$(FUZZ_TARGET_$*) $< -o $@ $(LDLIBS)
+
+$(BUILD)/ub_canary: tests/fuzz/ub_canary.c $(BUILD)/config | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) $< -o $@
 
 $(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data/import/* models/*) | $(BUILD)
 	$(PYTHON) $< $(BUILD)/fuzz-corpus
@@ -165,6 +174,29 @@ $(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data
 
 fuzz-smoke:
 	+@$(TEST_ENV) sh tests/fuzz/fuzz_smoke.sh
+
+# ==== robustness =========================================================================
+# make check-robust: what tests/robust/ holds, the same entries tests/run.sh runs in make
+# test: the allocation-failure sweep, the malformed-image corpus, outputs to a full disk,
+# and the sanitizer builds (clang; make robust-builds builds them into $(BUILD)/robust:
+# ASan+UBSan and TSan, every report fatal). README (Robustness) has the long runs.
+SAN_FLAGS = -std=c99 -O1 -g -fno-omit-frame-pointer -ffp-contract=off -fno-fast-math -march=native \
+            -fno-sanitize-recover=all
+ROBUST_ASAN = $(addprefix $(BUILD)/robust/asan/,test_import test_isbi alloc_sweep fcn)
+ROBUST_TSAN = $(addprefix $(BUILD)/robust/tsan/,test_core threads)
+
+check-robust: $(PROGRAMS) $(BUILD)/alloc_sweep
+	+@$(TEST_ENV) sh tests/run.sh alloc-sweep bad-images disk-full sanitizers
+
+robust-builds: $(ROBUST_ASAN) $(ROBUST_TSAN)
+
+$(ROBUST_ASAN): $(BUILD)/robust/asan/%: %.c $(HEADERS) $(TEST_LIB) $(CLI_LIB) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=address,undefined $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
+$(ROBUST_TSAN): $(BUILD)/robust/tsan/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=thread $(CPPFLAGS) $< -o $@ $(LDLIBS)
 
 # ==== tools ==============================================================================
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]: tools/demo.sh maps an ISBI 2012 test slice

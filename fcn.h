@@ -153,9 +153,15 @@
 
    Every function returns an fcn_status (FCN_OK = 0, failures negative) and, where an
    fcn_error pointer is given, a message that names the cause. The library never prints
-   and never exits. A loaded network is read-only: any number of threads may map with it
-   at once. fcn_map with options.threads = 0 uses every online CPU; the result does not
-   depend on the thread count. The dense path streams the image in bands of rows and
+   and never exits. A failed allocation is FCN_ERR_NOMEM ("out of memory" in the
+   message) wherever it happens, and frees what the call had taken; sizes too large to
+   represent are FCN_ERR_OVERFLOW. One fallback: a worker thread of a map that cannot be
+   started (pthread_create or its small allocation fails) leaves the map to fewer
+   threads, the same bits (tests/robust/alloc_sweep.c fails every allocation in turn).
+   A loaded network is read-only: any number of threads may map with it at once (and
+   load at once: the library has no global state that it writes). fcn_map with
+   options.threads = 0 uses every online CPU; the result does not depend on the thread
+   count. The dense path streams the image in bands of rows and
    keeps, per layer, only a ring of the rows the next layer still needs; a map wider
    than options.max_memory allows (default FCN_DEFAULT_MEMORY, 48 MB) is computed in
    column tiles. So its scratch memory does not grow with the image, and the map is the
@@ -299,7 +305,8 @@ FCNDEF float *fcn_net_bias(fcn_net *net, int layer, size_t *count);
 FCNDEF fcn_status fcn_net_set_transform(fcn_net *net, float scale, const float *mean,
                                         fcn_error *err); /* mean: in_c values or NULL */
 
-/* Inspecting a network. */
+/* Inspecting a network. A NULL net gives a zero shape, 0 or NULL (fcn_net_layer:
+   FCN_ERR_ARG), so that a failed load read on without a check does not crash. */
 FCNDEF fcn_shape fcn_net_input(const fcn_net *net);
 FCNDEF int fcn_net_outputs(const fcn_net *net); /* K */
 FCNDEF int fcn_net_layer_count(const fcn_net *net);
@@ -333,9 +340,15 @@ FCNDEF const char *fcn_status_string(fcn_status s);
    fcn_file_commit flushes it to disk, closes it and renames it over the target, so the
    target holds its old content or the whole new one, never a part. A failed commit,
    or fcn_file_abort, removes the temporary and leaves an existing target untouched.
-   A target that exists and is not a regular file (/dev/null, a pipe) is written in
-   place. Errors are FCN_ERR_IO naming the file and the system's reason. One fcn_file
-   per thread; commit and abort free it (abort(NULL) is fine). */
+   An existing target must be writable (else FCN_ERR_IO, as opening it would be) and
+   keeps its permissions; a symbolic link is replaced by the file, not followed. A
+   target that exists and is not a regular file (/dev/null, a pipe) is written in
+   place. A failed write is remembered: later writes do nothing and fail, and
+   fcn_file_commit fails with the first error, so a writer that cannot check each write
+   (a callback, like stb_image_write's) need check only the commit (or
+   fcn_file_write(f, NULL, 0, err), which reports it without writing). Errors are
+   FCN_ERR_IO naming the file and the system's reason. One fcn_file per thread; commit
+   and abort free it (abort(NULL) is fine). */
 typedef struct fcn_file fcn_file;
 FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *err);
 FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_error *err);
@@ -366,7 +379,8 @@ FCNDEF float fcn_sigmoidf(float x);
    (>>base); the fcn-arith section (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
    fcn__is_pool, fcn__is_weighted (>>net); fcn__read_file (>>files); fcn__le32,
    fcn__parse_float (>>format); fcn__job, fcn__job_map (>>job); fcn__cut (>>sliding); fcn__plan,
-   fcn__dlayer, fcn__dense_plan (>>plan). */
+   fcn__dlayer, fcn__dense_plan (>>plan). cli/fcn.c uses fcn__fail and fcn__crc32 (the
+   CRCs of a PNG's chunks). */
 
 #include <errno.h>
 #include <float.h>
@@ -827,11 +841,15 @@ FCNDEF fcn_status fcn_net_set_transform(fcn_net *net, float scale, const float *
     return FCN_OK;
 }
 
-FCNDEF fcn_shape fcn_net_input(const fcn_net *net) { return net->input; }
-FCNDEF int fcn_net_outputs(const fcn_net *net) { return net->layers[net->n - 1].out.c; }
-FCNDEF int fcn_net_layer_count(const fcn_net *net) { return net->n; }
-FCNDEF float fcn_net_scale(const fcn_net *net) { return net->scale; }
-FCNDEF const float *fcn_net_mean(const fcn_net *net) { return net->mean; }
+FCNDEF fcn_shape fcn_net_input(const fcn_net *net)
+{
+    fcn_shape none = {0, 0, 0};
+    return net ? net->input : none;
+}
+FCNDEF int fcn_net_outputs(const fcn_net *net) { return net ? net->layers[net->n - 1].out.c : 0; }
+FCNDEF int fcn_net_layer_count(const fcn_net *net) { return net ? net->n : 0; }
+FCNDEF float fcn_net_scale(const fcn_net *net) { return net ? net->scale : 0.0f; }
+FCNDEF const float *fcn_net_mean(const fcn_net *net) { return net ? net->mean : NULL; }
 
 FCNDEF fcn_status fcn_net_layer(const fcn_net *net, int i, fcn_layer *layer, fcn_shape *in, fcn_shape *out)
 {
@@ -879,6 +897,7 @@ FCNDEF fcn_status fcn_net_dense_check(const fcn_net *net, fcn_error *err)
 
 struct fcn_file {
     char *path, *tmp; /* tmp: NULL when writing in place */
+    int failed;       /* the errno of the first failed write, 0 if none */
 #ifdef FCN__POSIX_FILES
     int fd;
 #else
@@ -930,7 +949,13 @@ FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *e
 #ifdef FCN__POSIX_FILES
     {
         struct stat st;
-        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* a device or a pipe: in place */
+        int exists = stat(path, &st) == 0;
+        if (exists && S_ISREG(st.st_mode) && access(path, W_OK) != 0) { /* what fopen(path, "wb") would refuse */
+            int e = errno;
+            fcn__file_free(f);
+            return fcn__fail(err, FCN_ERR_IO, "%s: cannot write over it: %s", path, strerror(e));
+        }
+        if (exists && !S_ISREG(st.st_mode)) { /* a device or a pipe: in place */
             FCN_FREE(f->tmp);
             f->tmp = NULL;
             f->fd = open(path, O_WRONLY);
@@ -953,6 +978,7 @@ FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *e
             fcn__file_free(f);
             return fcn__fail(err, FCN_ERR_IO, "%s: cannot create a file in its folder: %s", path, strerror(e));
         }
+        if (exists) (void)chmod(f->tmp, st.st_mode & 07777); /* the replacement keeps the old permissions */
     }
 #else
     for (k = (unsigned long)(uintptr_t)f % 100000u;; k++) { /* C99 has no exclusive create: probe, then create */
@@ -989,30 +1015,31 @@ FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_er
     const char *p = FCN__CAST(const char *, data);
     if (!f || (!data && n)) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_write: f or data is NULL");
 #ifdef FCN__POSIX_FILES
-    while (n > 0) {
+    while (n > 0 && !f->failed) {
         ssize_t w = write(f->fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(w < 0 ? errno : EIO));
-        p += w;
-        n -= (size_t)w;
+        if (w <= 0) f->failed = w < 0 ? errno : EIO;
+        else p += w, n -= (size_t)w;
     }
 #else
-    if (fwrite(p, 1, n, f->f) != n) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(errno));
+    if (!f->failed && fwrite(p, 1, n, f->f) != n) f->failed = errno ? errno : EIO;
 #endif
+    if (f->failed) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(f->failed));
     return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_file_commit(fcn_file *f, fcn_error *err)
 {
-    int e = 0;
-    const char *what = NULL;
+    int e = f ? f->failed : 0;
+    const char *what = "write failed";
     if (!f) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_commit: f is NULL");
 #ifdef FCN__POSIX_FILES
     /* a device or pipe may not support fsync (EINVAL): only a regular file must reach the disk */
-    if (fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP))) e = errno, what = "cannot flush it to disk";
+    if (!e && fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP)))
+        e = errno, what = "cannot flush it to disk";
     if (close(f->fd) != 0 && !e) e = errno, what = "cannot close it";
 #else
-    if (fflush(f->f) != 0) e = errno, what = "cannot flush it to disk";
+    if (!e && fflush(f->f) != 0) e = errno, what = "cannot flush it to disk";
     if (fclose(f->f) != 0 && !e) e = errno, what = "cannot close it";
 #endif
     if (!e && f->tmp && rename(f->tmp, f->path) != 0) e = errno, what = "cannot rename the finished file into place";
@@ -1064,23 +1091,20 @@ static fcn_status fcn__read_file(const char *path, unsigned char **buf, size_t *
 }
 
 /* >>format */
+/* zlib's CRC-32, four bits at a time from a constant table (the CRC of each nibble):
+   nothing is built on first use, so threads loading at once share no written state. */
 static uint32_t fcn__crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
-    static uint32_t table[256];
-    static volatile int ready = 0; /* benign race: every thread writes the same table */
+    static const uint32_t nibble[16] = {
+        0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u, 0x4db26158u, 0x5005713cu,
+        0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu, 0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu};
     size_t i;
-    if (!ready) {
-        uint32_t c, k;
-        int j;
-        for (k = 0; k < 256; k++) {
-            c = k;
-            for (j = 0; j < 8; j++) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[k] = c;
-        }
-        ready = 1;
-    }
     crc = ~crc;
-    for (i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        crc = nibble[crc & 15u] ^ (crc >> 4);
+        crc = nibble[crc & 15u] ^ (crc >> 4);
+    }
     return ~crc;
 }
 
@@ -1778,12 +1802,13 @@ static void fcn__team_stop(fcn__team *p)
 #endif
 }
 
-/* Progress shared by the workers: a count under a mutex, and a stop flag. */
+/* Progress shared by the workers: a count under a mutex, and a stop flag (set under the
+   mutex, read without it by fcn__stopped: an atomic load where there are threads). */
 typedef struct fcn__progress {
     fcn_progress_fn fn;
     void *user;
     long done, total;
-    volatile int stop;
+    int stop;
 #ifndef FCN_NO_THREADS
     pthread_mutex_t mu;
 #endif
@@ -1815,9 +1840,20 @@ static void fcn__progress_add(fcn__progress *p, long units)
     pthread_mutex_lock(&p->mu);
 #endif
     p->done += units;
-    if (!p->stop && p->fn(p->user, p->done, p->total)) p->stop = 1;
 #ifndef FCN_NO_THREADS
+    if (!p->stop && p->fn(p->user, p->done, p->total)) FCN__SET(p->stop, 1);
     pthread_mutex_unlock(&p->mu);
+#else
+    if (!p->stop && p->fn(p->user, p->done, p->total)) p->stop = 1;
+#endif
+}
+
+static int fcn__stopped(fcn__progress *p)
+{
+#ifndef FCN_NO_THREADS
+    return FCN__PEEK(p->stop);
+#else
+    return p->stop;
 #endif
 }
 
@@ -2085,7 +2121,7 @@ static void fcn__sliding_row(void *vctx, size_t r, int tid)
     const fcn_net *net = j->net;
     int K = fcn_net_outputs(net), i = j->ry + (int)r, x, k;
     float *a = s->buf[2 * tid], *b = s->buf[2 * tid + 1];
-    if (j->prog.stop) return;
+    if (fcn__stopped(&j->prog)) return;
     for (x = 0; x < j->rw; x++) {
         const float *y;
         fcn__cut(j, i * j->stride, (j->rx + x) * j->stride, net->input.h, net->input.w, a);
@@ -2648,19 +2684,12 @@ static void fcn__pass(const fcn__stage *st, int ns, const int *need, const int *
 }
 
 /* Plans the bands: sets every stage's ring size and padded width for bands of 'band'
-   output rows, and returns the scratch bytes (0 on overflow). q: grid rows per output row. */
-static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band)
+   output rows, and returns the scratch bytes (0 on overflow: it allocates nothing, so 0
+   means nothing else). q: grid rows per output row; work: 3 ns ints. */
+static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band, int *work)
 {
-    int i, r0, *done = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
-    int *need = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
-    int *to = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
+    int i, r0, *done = work, *need = work + ns, *to = work + 2 * ns;
     size_t bytes = 0, v;
-    if (!done || !need || !to) {
-        FCN_FREE(done);
-        FCN_FREE(need);
-        FCN_FREE(to);
-        return 0;
-    }
     for (i = 0; i < ns; i++) {
         st[i].R = 1;
         done[i] = 0;
@@ -2691,9 +2720,6 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
         }
         bytes += v * sizeof(float);
     }
-    FCN_FREE(done);
-    FCN_FREE(need);
-    FCN_FREE(to);
     return bytes;
 }
 
@@ -2756,6 +2782,7 @@ typedef struct fcn__tile {
     int ns;       /* stages */
     int q;        /* grid rows per output row */
     size_t bytes; /* of the rings */
+    int *work;    /* 3 ints per stage, for fcn__stream_layout */
 } fcn__tile;
 
 /* Plans a column tile tw wide. */
@@ -2765,7 +2792,7 @@ static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_er
     if (status != FCN_OK) return status;
     t->ns = fcn__stages(j->net, &t->plan, t->st);
     t->q = j->stride / (t->ns > 1 ? t->st[t->ns - 1].p->g : 1);
-    t->bytes = fcn__stream_layout(t->st, t->ns, j->rh, t->q, FCN__BAND);
+    t->bytes = fcn__stream_layout(t->st, t->ns, j->rh, t->q, FCN__BAND, t->work);
     return t->bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
 }
 
@@ -2936,6 +2963,7 @@ static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
+    t.work = work;
     if ((status = fcn__tile_width(j, &t, &tw, err)) != FCN_OK) goto done;
     if ((status = fcn__stream_pack(&S, wpack, err)) != FCN_OK) goto done;
     fcn__team_start(&team, j->threads);

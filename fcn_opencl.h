@@ -1256,18 +1256,19 @@ FCNDEF const char *fcn_cl_tile_name(int tile)
     return tile >= 1 && tile <= FCN__CL_TILES ? fcn__cl_tiles[tile - 1].name : NULL;
 }
 
-/* "1500000", "64k", "256M", "2G" -> bytes; 0 if malformed */
+/* "1500000", "64k", "256M", "2G" -> bytes; 0 if malformed or under 4 bytes (one float:
+   a smaller cap would allow no buffer at all). It must start with a digit, so that
+   "nan", "inf" and "-1" are malformed rather than cast (NaN to size_t is undefined). */
 static size_t fcn__cl_parse_bytes(const char *s)
 {
     double v;
     char *end;
-    if (!s || !*s) return 0;
+    if (!s || *s < '0' || *s > '9') return 0;
     v = strtod(s, &end);
-    if (end == s || v <= 0) return 0;
     if (*end == 'k' || *end == 'K') v *= 1024.0, end++;
     else if (*end == 'm' || *end == 'M') v *= 1048576.0, end++;
     else if (*end == 'g' || *end == 'G') v *= 1073741824.0, end++;
-    if (*end) return 0;
+    if (*end || !(v >= 4.0)) return 0;
     return v >= (double)SIZE_MAX ? SIZE_MAX : (size_t)v;
 }
 
@@ -1565,7 +1566,8 @@ static fcn_status fcn__cl_set_cap(fcn_cl *cl, const fcn_cl_options *o, fcn_error
     } else if (env && env[0]) {
         size_t v = fcn__cl_parse_bytes(env);
         if (!v)
-            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes, e.g. 1000000, 64k, 256M, 2G",
+            return fcn__fail(err, FCN_ERR_ARG,
+                             "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes (at least 4), e.g. 1000000, 64k, 256M, 2G",
                              env);
         if (v < cap) cap = v;
     }

@@ -43,7 +43,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* in pieces: C99 compilers need only support string literals of 4095 characters */
 static const char *const usage_text[] = {
-    "usage: fcn map MODEL IMAGE [-o OUT.png] [--npy OUT.npy] [--tta] [options]\n"
+    "usage: fcn map MODEL IMAGE [-o OUT.png] [--npy OUT.npy] [--tta] [--strict] [options]\n"
     "       fcn info MODEL [--size HxW]\n"
     "       fcn eval MAP.npy LABELS [--class K] [--threshold T]\n"
     "       fcn convert IN... -o OUT.fcn\n"
@@ -79,6 +79,11 @@ static const char *const usage_text[] = {
     "                    Needs stride 1 and a square patch, of odd side unless --border\n"
     "                    valid (so that each flipped map lines up with the image)\n"
     "  -q, --quiet       no summary line on stdout, no progress bar on stderr\n"
+    "  --max-pixels N    refuse an image that declares more than N pixels (H x W), before\n"
+    "                    decoding it; default 1073741824 (2^30, a 32768 x 32768 page: the\n"
+    "                    whole-image map of it takes ~13 GB); 0: no limit\n"
+    "  --strict          NaN or infinite values in the image (a float32 .npy) are an error\n"
+    "                    (exit 1), not a warning\n"
     "  IMAGE: PNG, JPEG, BMP, PGM/PPM, ... (anything stb_image reads; 16-bit samples are\n"
     "  reduced to 8 bits) with samples 0..255 taken unscaled as floats (the model's own\n"
     "  'scale' and 'mean' transform them), or a .npy array of shape (H, W) or (H, W, C),\n"
@@ -86,8 +91,13 @@ static const char *const usage_text[] = {
     "  channel count is used as is; otherwise an alpha channel (grey+alpha, RGBA; not in\n"
     "  .npy) is dropped, then grey -> RGB replicates the grey value and RGB -> grey is\n"
     "  0.299 R + 0.587 G + 0.114 B (ITU-R BT.601 luma, in float32); any other mismatch is\n"
-    "  refused. Prints a summary line (sizes, path, time, GFLOP/s of the arithmetic the path\n"
-    "  performs); a progress bar on stderr when it is a terminal.\n"
+    "  refused. Before decoding, a PNG's chunk CRCs, a JPEG's markers up to its EOI, a BMP's\n"
+    "  and a PGM/PPM's declared pixel data are checked: a corrupt or truncated file is\n"
+    "  refused (a byte changed inside a JPEG's compressed data cannot be seen). Outputs\n"
+    "  are written to a temporary file beside each and renamed over it when complete: a\n"
+    "  failure (a full disk) leaves the old file as it was. Prints a summary line (sizes,\n"
+    "  path, time, GFLOP/s of the arithmetic the path performs); a progress bar on stderr\n"
+    "  when it is a terminal.\n"
     "\n",
     "fcn info: the model's input patch and transform, each layer's input and output shape\n"
     "  and parameter count, the receptive field, the outputs, whether the dense path\n"
@@ -116,8 +126,8 @@ static const char *const usage_text[] = {
     "  (nan where the labels have no non-membrane pixel).\n"
     "\n"
     "exit status: 0 success; 1 runtime error (unreadable or malformed model, bad image,\n"
-    "  a network the chosen path refuses, an I/O error, a map and labels of different\n"
-    "  sizes); 2 usage error (bad command line).\n",
+    "  a network the chosen path refuses, an I/O error such as a full disk, stdout\n"
+    "  included, a map and labels of different sizes); 2 usage error (bad command line).\n",
     NULL};
 
 static void print_usage(void)
@@ -178,13 +188,13 @@ static const char *si(char *buf, size_t n, double v, const char *unit)
 
 /* ---- parsing numbers and options --------------------------------------------------- */
 
-static int parse_long(const char *s, long lo, long hi, long *v)
+static int parse_long(const char *s, long long lo, long long hi, long long *v)
 {
     char *end;
-    long x;
+    long long x;
     if (!s || !*s || *s == ' ' || *s == '+') return 0;
     errno = 0;
-    x = strtol(s, &end, 10);
+    x = strtoll(s, &end, 10);
     if (errno || *end || x < lo || x > hi) return 0;
     *v = x;
     return 1;
@@ -192,7 +202,7 @@ static int parse_long(const char *s, long lo, long hi, long *v)
 
 static int parse_int(const char *s, int lo, int hi, int *v)
 {
-    long x;
+    long long x;
     if (!parse_long(s, lo, hi, &x)) return 0;
     *v = (int)x;
     return 1;
@@ -362,8 +372,21 @@ static const char *npy_field(const char *hdr, const char *key)
     return p;
 }
 
-/* A .npy array: (H, W) or (H, W, C), '<f4' or '|u1', C order. */
-static int load_npy(const char *path, const unsigned char *d, size_t size, image *im, char *msg, size_t msgn)
+/* Whether an image declaring w x h pixels is over the limit (then the message says how
+   to raise it). */
+static int too_many_pixels(const char *path, long long w, long long h, unsigned long long max_pixels, char *msg, size_t msgn)
+{
+    if (!max_pixels || (unsigned long long)w * (unsigned long long)h <= max_pixels) return 0;
+    snprintf(msg, msgn, "%s: the image declares %lldx%lld = %llu pixels, more than --max-pixels %llu allows "
+             "(raise it with --max-pixels N, 0 for no limit; or map it in parts)",
+             path, w, h, (unsigned long long)w * (unsigned long long)h, max_pixels);
+    return 1;
+}
+
+/* A .npy array: (H, W) or (H, W, C), '<f4' or '|u1', C order, at most max_pixels H x W
+   (0: no limit). */
+static int load_npy(const char *path, const unsigned char *d, size_t size, unsigned long long max_pixels, image *im,
+                    char *msg, size_t msgn)
 {
     size_t hlen, start, need, count, i;
     char *hdr;
@@ -443,6 +466,7 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, image
         snprintf(msg, msgn, "%s: .npy shape must be (H, W) or (H, W, C) with positive sizes", path);
         return 0;
     }
+    if (too_many_pixels(path, dims[1], dims[0], max_pixels, msg, msgn)) return 0;
     im->h = (int)dims[0];
     im->w = (int)dims[1];
     im->c = nd == 3 ? (int)dims[2] : 1;
@@ -475,78 +499,25 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, image
     return 1;
 }
 
-/* stb_image 2.27 does not notice a PGM/PPM whose pixel data is cut short (it returns
-   what it has); check the size against the header here. */
-static int pnm_truncated(const unsigned char *d, size_t size, size_t *need, size_t *have)
-{
-    size_t pos = 2;
-    long v[3];
-    int i, n;
-    if (size < 3 || d[0] != 'P' || (d[1] != '5' && d[1] != '6')) return 0;
-    n = d[1] == '5' ? 1 : 3;
-    for (i = 0; i < 3; i++) {
-        long x = 0;
-        for (;;) { /* whitespace and comments */
-            while (pos < size && (d[pos] == ' ' || d[pos] == '\t' || d[pos] == '\n' || d[pos] == '\r' ||
-                                  d[pos] == '\v' || d[pos] == '\f'))
-                pos++;
-            if (pos < size && d[pos] == '#') {
-                while (pos < size && d[pos] != '\n' && d[pos] != '\r') pos++;
-                continue;
-            }
-            break;
-        }
-        if (pos >= size || d[pos] < '0' || d[pos] > '9') return 0; /* stb_image will complain */
-        while (pos < size && d[pos] >= '0' && d[pos] <= '9') {
-            x = x * 10 + (d[pos++] - '0');
-            if (x > (1L << 24)) return 0;
-        }
-        v[i] = x;
-    }
-    pos++; /* the single whitespace before the data */
-    if (!mul_ok((size_t)v[0] * (size_t)v[1], (size_t)n * (v[2] > 255 ? 2u : 1u), need)) return 0;
-    *have = pos < size ? size - pos : 0;
-    return *have < *need;
-}
+#include "image_checks.h" /* check_image_file: what stb_image does not check */
 
-/* Reads IMAGE (.npy by its magic, else stb_image). */
-static int load_image(const char *path, image *im, char *msg, size_t msgn)
+/* The most pixels (H x W) an input image may declare (fcn map --max-pixels): 2^30, a
+   32768 x 32768 page, whose whole-image map with two classes already takes ~13 GB (the
+   pixels as floats, the map, the decoded bytes). More is refused before it is decoded:
+   a 2.5 kB JPEG declaring 40000 x 40000 would otherwise decode for a minute first. */
+#define DEFAULT_MAX_PIXELS (1ULL << 30)
+
+/* stb_image's decoding of a checked file into im. */
+static int decode_image(const char *path, const unsigned char *d, size_t size, image *im, char *msg, size_t msgn)
 {
-    unsigned char *d, *pix;
-    size_t size, count, i, need, have;
-    int ok;
-    memset(im, 0, sizeof *im);
-    if (!read_file(path, &d, &size, msg, msgn)) return 0;
-    if (size >= 6 && memcmp(d, "\x93NUMPY", 6) == 0) {
-        ok = load_npy(path, d, size, im, msg, msgn);
-        free(d);
-        return ok;
-    }
-    if (size == 0) {
-        snprintf(msg, msgn, "%s: empty file", path);
-        free(d);
-        return 0;
-    }
-    if (size > INT_MAX) {
-        snprintf(msg, msgn, "%s: file too large for stb_image (%lu bytes)", path, (unsigned long)size);
-        free(d);
-        return 0;
-    }
-    if (pnm_truncated(d, size, &need, &have)) {
-        snprintf(msg, msgn, "%s: truncated PGM/PPM: the header announces %lu bytes of pixels, the file has %lu",
-                 path, (unsigned long)need, (unsigned long)have);
-        free(d);
-        return 0;
-    }
-    pix = stbi_load_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
-    free(d);
+    unsigned char *pix = stbi_load_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
+    size_t count, i;
     if (!pix) {
         snprintf(msg, msgn, "%s: cannot decode the image (stb_image: %s)", path, stbi_failure_reason());
         return 0;
     }
     im->alpha = im->c == 2 || im->c == 4;
-    if (!mul_ok((size_t)im->w * (size_t)im->h, (size_t)im->c, &count) ||
-        !(im->px = (float *)malloc(count * sizeof(float)))) {
+    if (!mul_ok((size_t)im->w * (size_t)im->h, (size_t)im->c, &count) || !(im->px = (float *)malloc(count * sizeof(float)))) {
         snprintf(msg, msgn, "%s: out of memory for a %dx%dx%d image", path, im->h, im->w, im->c);
         stbi_image_free(pix);
         return 0;
@@ -554,6 +525,41 @@ static int load_image(const char *path, image *im, char *msg, size_t msgn)
     for (i = 0; i < count; i++) im->px[i] = (float)pix[i];
     stbi_image_free(pix);
     return 1;
+}
+
+/* Reads IMAGE (.npy by its magic, else stb_image). An image declaring more than
+   max_pixels pixels (0: no limit) is refused before it is decoded. */
+static int load_image(const char *path, image *im, unsigned long long max_pixels, char *msg, size_t msgn)
+{
+    unsigned char *d;
+    size_t size;
+    int ok, w, h, c;
+    memset(im, 0, sizeof *im);
+    if (!read_file(path, &d, &size, msg, msgn)) return 0;
+    if (size >= 6 && memcmp(d, "\x93NUMPY", 6) == 0) {
+        ok = load_npy(path, d, size, max_pixels, im, msg, msgn);
+    } else if (size == 0 || size > INT_MAX) {
+        snprintf(msg, msgn, size ? "%s: file too large for stb_image" : "%s: empty file", path);
+        ok = 0;
+    } else { /* the file's structure, then the size its header declares, then the pixels */
+        ok = check_image_file(path, d, size, msg, msgn) &&
+             !(stbi_info_from_memory(d, (int)size, &w, &h, &c) && too_many_pixels(path, w, h, max_pixels, msg, msgn)) &&
+             decode_image(path, d, size, im, msg, msgn);
+    }
+    free(d);
+    return ok;
+}
+
+/* The pixels of an image with a NaN or infinite value (only a float32 .npy can hold them). */
+static size_t nonfinite(const image *im)
+{
+    size_t n = (size_t)im->h * (size_t)im->w, c = (size_t)im->c, i, k, bad = 0;
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < c && im->px[i * c + k] - im->px[i * c + k] == 0.0f; k++) /* NaN and +-inf give NaN */
+            ;
+        bad += k < c;
+    }
+    return bad;
 }
 
 /* Converts im in place to c channels (see the help text). */
@@ -593,31 +599,28 @@ static int convert_channels(const char *path, image *im, int c, char *msg, size_
     return 1;
 }
 
-/* ---- outputs ----------------------------------------------------------------------- */
+/* ---- outputs -----------------------------------------------------------------------
+   Each output goes through fcn.h's atomic writer (fcn_file_*): a temporary file beside
+   the target, renamed over it once whole. Every output is written before any is
+   renamed, so a failure (a full disk, an I/O error) leaves the old files as they were
+   and no partial one; only a failure between two renames leaves the first one new. */
 
 /* The map as a numpy 1.0 file: float32 little-endian, shape (h, w, k). */
-static int write_npy(const char *path, const float *map, int h, int w, int k, char *msg, size_t msgn)
+static fcn_status npy_write(fcn_file *f, const float *map, int h, int w, int k, fcn_error *err)
 {
-    char dict[160];
-    unsigned char pre[10], buf[4096];
-    size_t n = (size_t)h * (size_t)w * (size_t)k, i, fill = 0, len, pad;
-    int ok;
-    FILE *f;
-    len = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
-                           h, w, k);
-    pad = (64 - (10 + len + 1) % 64) % 64; /* data starts on a multiple of 64 */
-    memcpy(pre, "\x93NUMPY\x01\x00", 8);
-    pre[8] = (unsigned char)((len + pad + 1) & 0xFF);
-    pre[9] = (unsigned char)((len + pad + 1) >> 8);
-    f = fopen(path, "wb");
-    if (!f) {
-        snprintf(msg, msgn, "%s: cannot create: %s", path, strerror(errno));
-        return 0;
-    }
-    ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, len, f) == len;
-    for (i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF;
-    for (i = 0; ok && i < n; i++) {
+    char hdr[192];
+    unsigned char buf[4096];
+    size_t n = (size_t)h * (size_t)w * (size_t)k, i, fill = 0, len;
+    fcn_status st;
+    len = 10 + (size_t)snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
+                                h, w, k);
+    while ((len + 1) % 64) hdr[len++] = ' '; /* the data starts on a multiple of 64 */
+    hdr[len++] = '\n';
+    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+    hdr[8] = (char)((len - 10) & 0xFF);
+    hdr[9] = (char)((len - 10) >> 8);
+    st = fcn_file_write(f, hdr, len, err);
+    for (i = 0; st == FCN_OK && i < n; i++) {
         uint32_t u;
         memcpy(&u, &map[i], 4);
         buf[fill++] = (unsigned char)(u & 0xFF);
@@ -625,13 +628,11 @@ static int write_npy(const char *path, const float *map, int h, int w, int k, ch
         buf[fill++] = (unsigned char)((u >> 16) & 0xFF);
         buf[fill++] = (unsigned char)(u >> 24);
         if (fill == sizeof buf || i + 1 == n) {
-            ok = fwrite(buf, 1, fill, f) == fill;
+            st = fcn_file_write(f, buf, fill, err);
             fill = 0;
         }
     }
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) snprintf(msg, msgn, "%s: write failed: %s", path, strerror(errno));
-    return ok;
+    return st;
 }
 
 static unsigned char to_byte(float v)
@@ -641,27 +642,44 @@ static unsigned char to_byte(float v)
     return (unsigned char)(v * 255.0f + 0.5f);
 }
 
+/* stb_image_write's output callback: into the fcn_file, whose first error the commit reports. */
+static void png_bytes(void *f, void *data, int n) { fcn_file_write((fcn_file *)f, data, (size_t)n, NULL); }
+
 /* Class cls of the map as a grey PNG, v * 255 rounded and clamped. */
-static int write_png(const char *path, const float *map, int h, int w, int k, int cls, char *msg, size_t msgn)
+static fcn_status png_write(fcn_file *f, const char *path, const float *map, int h, int w, int k, int cls, fcn_error *err)
 {
     size_t n = (size_t)h * (size_t)w, i;
-    unsigned char *g;
+    unsigned char *g = (unsigned char *)malloc(n);
     int ok;
-    if (n > (size_t)INT_MAX / 4) { /* stb_image_write sizes its buffers in int */
-        snprintf(msg, msgn, "%s: a %dx%d map is too large for PNG output (use --npy or --rect)", path, h, w);
-        return 0;
-    }
-    g = (unsigned char *)malloc(n);
-    if (!g) {
-        snprintf(msg, msgn, "%s: out of memory", path);
-        return 0;
-    }
+    if (!g) return fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory", path);
     for (i = 0; i < n; i++) g[i] = to_byte(map[i * (size_t)k + (size_t)cls]);
-    errno = 0;
-    ok = stbi_write_png(path, w, h, 1, g, w) != 0;
+    ok = stbi_write_png_to_func(png_bytes, f, w, h, 1, g, w);
     free(g);
-    if (!ok) snprintf(msg, msgn, "%s: cannot write the PNG%s%s", path, errno ? ": " : "", errno ? strerror(errno) : "");
-    return ok;
+    if (!ok) return fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory encoding the PNG", path);
+    return fcn_file_write(f, NULL, 0, err); /* the callback's first error, if any */
+}
+
+/* Writes the map to the outputs asked for (npy, png; NULL: not asked). On failure returns
+   0 with a message naming the file and the system's reason. */
+static int write_outputs(const char *npy, const char *png, const float *map, int h, int w, int k, int cls, char *msg,
+                         size_t msgn)
+{
+    fcn_file *fn = NULL, *fp = NULL;
+    fcn_error err;
+    fcn_status st = FCN_OK;
+    if (png && (size_t)h * (size_t)w > (size_t)INT_MAX / 4) { /* stb_image_write sizes its buffers in int */
+        snprintf(msg, msgn, "%s: a %dx%d map is too large for PNG output (use --npy or --rect)", png, h, w);
+        return 0;
+    }
+    if (npy && (st = fcn_file_create(npy, &fn, &err)) == FCN_OK) st = npy_write(fn, map, h, w, k, &err);
+    if (st == FCN_OK && png && (st = fcn_file_create(png, &fp, &err)) == FCN_OK)
+        st = png_write(fp, png, map, h, w, k, cls, &err);
+    if (st == FCN_OK && fn) st = fcn_file_commit(fn, &err), fn = NULL;
+    if (st == FCN_OK && fp) st = fcn_file_commit(fp, &err), fp = NULL;
+    fcn_file_abort(fn); /* what a failure left open: its temporary removed */
+    fcn_file_abort(fp);
+    if (st != FCN_OK) snprintf(msg, msgn, "%s", err.message);
+    return st == FCN_OK;
 }
 
 /* ---- progress bar ------------------------------------------------------------------ */
@@ -890,7 +908,9 @@ static int cmd_map(int argc, char **argv)
     image im;
     float *map = NULL;
     int quiet = 0, tta = 0, opencl = 0, cls = 0, rect[4] = {0, 0, 0, 0}, have_rect = 0, oh, ow, K, rc = EXIT_RUNTIME, x;
-    size_t cells;
+    int strict = 0;
+    unsigned long long max_pixels = DEFAULT_MAX_PIXELS;
+    size_t cells, bad;
     char msg[768], b1[32];
     double t0, t1, sl_total = 0.0, de_total = 0.0, flops;
     progress prog;
@@ -918,9 +938,14 @@ static int cmd_map(int argc, char **argv)
             tta = 1;
             continue;
         }
+        if (strcmp(opt, "--strict") == 0) {
+            if (a.eq) return usage_error("option '%s' takes no value", opt);
+            strict = 1;
+            continue;
+        }
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--npy") && strcmp(opt, "--path") &&
             strcmp(opt, "--stride") && strcmp(opt, "--border") && strcmp(opt, "--threads") &&
-            strcmp(opt, "--rect") && strcmp(opt, "--class") && strcmp(opt, "--device"))
+            strcmp(opt, "--rect") && strcmp(opt, "--class") && strcmp(opt, "--device") && strcmp(opt, "--max-pixels"))
             return usage_error("map: unknown option '%s'", opt);
         if (!(v = args_value(&a, opt))) return EXIT_USAGE;
         if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0) png = v;
@@ -947,6 +972,11 @@ static int cmd_map(int argc, char **argv)
             have_rect = 1;
         } else if (strcmp(opt, "--class") == 0) {
             if (!parse_int(v, 0, INT_MAX, &cls)) return usage_error("--class: '%s', expected an integer >= 0", v);
+        } else if (strcmp(opt, "--max-pixels") == 0) {
+            long long mp;
+            if (!parse_long(v, 0, LLONG_MAX, &mp))
+                return usage_error("--max-pixels: '%s', expected an integer >= 0 (0: no limit)", v);
+            max_pixels = (unsigned long long)mp;
         }
     }
     if (npos < 2) return usage_error("map: needs MODEL and IMAGE");
@@ -967,10 +997,16 @@ static int cmd_map(int argc, char **argv)
         runtime_error("--class %d: %s has %d output%s (classes 0..%d)", cls, model, K, K == 1 ? "" : "s", K - 1);
         goto done;
     }
-    if (!load_image(img_path, &im, msg, sizeof msg) ||
+    if (!load_image(img_path, &im, max_pixels, msg, sizeof msg) ||
         !convert_channels(img_path, &im, fcn_net_input(net).c, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
+    }
+    if ((bad = nonfinite(&im)) != 0) { /* the map is NaN wherever a window covers one */
+        fprintf(stderr, "fcn: %s %s: %lu of its pixels hold NaN or infinite values; the map is NaN wherever a "
+                "window covers one%s\n", strict ? "error:" : "warning:", img_path, (unsigned long)bad,
+                strict ? "" : " (--strict makes this an error)");
+        if (strict) goto done;
     }
     if (fcn_map_size(net, im.h, im.w, &o, &oh, &ow, &err) != FCN_OK) {
         runtime_error("%s, %s: %s", img_path, model, err.message);
@@ -1021,11 +1057,7 @@ static int cmd_map(int argc, char **argv)
     }
     t1 = now_s();
     if (prog.shown) fputc('\n', stderr);
-    if (npy && !write_npy(npy, map, oh, ow, K, msg, sizeof msg)) {
-        runtime_error("%s", msg);
-        goto done;
-    }
-    if (png && !write_png(png, map, oh, ow, K, cls, msg, sizeof msg)) {
+    if (!write_outputs(npy, png, map, oh, ow, K, cls, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
     }
@@ -1083,8 +1115,8 @@ static int cmd_info(int argc, char **argv)
     int npos = 0;
     fcn_net *net;
     fcn_error err, derr;
-    fcn_shape in = {0, 0, 0}, out, inp;
-    fcn_layer d;
+    fcn_shape in = {0, 0, 0}, out = {0, 0, 0}, inp;
+    fcn_layer d = {FCN_LAYER_CONV, 0, 0, 0, 0, 0, 0, 0.0f}; /* fcn_net_layer fills them; gcc cannot tell */
     int H = 512, W = 512, i, n, dense_ok, mh, mw;
     double *sl = NULL, *de = NULL, sl_total = 0.0, de_total = 0.0, params = 0.0;
     char desc[96], s1[32], s2[32], s3[32];
@@ -1360,7 +1392,7 @@ static int cmd_eval(int argc, char **argv)
     }
     if (!map_path || !lab_path) return usage_error("eval: needs MAP.npy and LABELS");
 
-    if (!load_image(map_path, &m, msg, sizeof msg)) {
+    if (!load_image(map_path, &m, DEFAULT_MAX_PIXELS, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
     }
@@ -1373,7 +1405,7 @@ static int cmd_eval(int argc, char **argv)
         runtime_error("--class %d: %s has %d class%s (0..%d)", cls, map_path, m.c, m.c == 1 ? "" : "es", m.c - 1);
         goto done;
     }
-    if (!load_image(lab_path, &l, msg, sizeof msg) || !convert_channels(lab_path, &l, 1, msg, sizeof msg)) {
+    if (!load_image(lab_path, &l, DEFAULT_MAX_PIXELS, msg, sizeof msg) || !convert_channels(lab_path, &l, 1, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
     }
@@ -1453,7 +1485,7 @@ static int cmd_convert(int argc, char **argv)
 
 /* ---- main -------------------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+static int command(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd) return usage_error("no command (map, info, eval, convert, help)");
@@ -1471,4 +1503,15 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "convert") == 0) return cmd_convert(argc, argv);
     if (strcmp(cmd, "devices") == 0) return cmd_devices(argc, argv);
     return usage_error("unknown command '%s' (map, info, eval, convert, devices, help)", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = command(argc, argv);
+    /* output that did not reach stdout (a full disk, a closed pipe) fails the command too */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        runtime_error("cannot write to standard output: %s", strerror(errno));
+        if (rc == EXIT_OK) rc = EXIT_RUNTIME;
+    }
+    return rc;
 }

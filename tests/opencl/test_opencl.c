@@ -986,6 +986,28 @@ static void test_no_platform(const char *argv0)
 /* PoCL keeps compiled kernels under $HOME/.cache; give it a temporary folder when HOME
    is unset or not writable. */
 static char pocl_dir[64];
+/* FCN_OPENCL_MAX_ALLOC's parser (no device needed): NaN was cast to size_t (undefined),
+   and "1" gave a cap of 0 floats ("0 bytes allowed"). */
+static void test_parse_bytes(void)
+{
+    static const struct {
+        const char *s;
+        size_t want;
+    } cases[] = {{"2k", 2048}, {"1500000", 1500000}, {"256M", (size_t)256 << 20}, {"4", 4}, {"1e400", SIZE_MAX},
+                 {"nan", 0}, {"NaN", 0}, {"inf", 0}, {"-inf", 0}, {"-1", 0}, {"0", 0}, {"1", 0}, {"3", 0},
+                 {"0.5k", 512}, {"2x", 0}, {" 5", 0}, {"", 0}};
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t got = fcn__cl_parse_bytes(cases[i].s);
+        if (got != cases[i].want) {
+            fail("FCN_OPENCL_MAX_ALLOC values", "'%s' gives %lu, expected %lu", cases[i].s, (unsigned long)got,
+                 (unsigned long)cases[i].want);
+            return;
+        }
+    }
+    pass("FCN_OPENCL_MAX_ALLOC values: sizes, k/M/G, and nan, inf, negative, below one float or junk refused");
+}
+
 static void pocl_cache(void)
 {
     const char *home = getenv("HOME");
@@ -1410,6 +1432,7 @@ int main(int argc, char **argv)
     pocl_cache();
     /* tuning writes its cache file here, not under $HOME, unless the caller says where */
     if (!getenv("FCN_OPENCL_CACHE") && temp_dir()) setenv("FCN_OPENCL_CACHE", temp_dirs[0], 1);
+    test_parse_bytes();
     st = fcn_cl_devices(NULL, 0, &n, &err);
     if (st != FCN_OK) {
         /* nothing passes without a platform */
