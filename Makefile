@@ -42,6 +42,7 @@ FCN_DATA ?=
 # make bench BENCH_ARGS="--quick | --threads N | --no-torch"; make bench-opencl BENCH_OPENCL_ARGS=...
 BENCH_ARGS ?=
 BENCH_OPENCL_ARGS ?=
+DEVICE_CHECK_ARGS ?=
 # the libFuzzer targets: one source, FUZZ_TARGET picks the input kind; each runs for
 # FUZZ_SECONDS in make test and make fuzz-smoke. -fno-sanitize-recover=all: undefined
 # behaviour stops a run like a crash (tests/fuzz/ub_canary.c checks it).
@@ -88,8 +89,9 @@ CONFIG = cc $(CC) | cxx $(CXX) | clang $(CLANG) | $(STRICT) $(CFLAGS) $(CPPFLAGS
 TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
-.PHONY: all clean deps test test-run test-interop bench bench-opencl fuzz fuzz-smoke \
-        check-robust robust-builds demo opencl-embed import-cases model-formats install uninstall FORCE
+.PHONY: all clean deps test test-run test-interop bench bench-opencl device-check device-pack fuzz \
+        fuzz-smoke check-robust robust-builds demo opencl-embed import-cases model-formats install \
+        uninstall FORCE
 
 # ==== build ==============================================================================
 all: $(PROGRAMS)
@@ -140,6 +142,21 @@ bench: $(BUILD)/bench
 
 bench-opencl: $(BUILD)/bench_opencl
 	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)
+
+# make device-check [DEVICE_CHECK_ARGS="--cpu --quick --loader builtin"]: on a machine
+# with a GPU and no package access, builds test_opencl and bench_opencl with only a C
+# compiler (the OpenCL headers and an ICD loader are in tools/device), runs them on
+# every GPU and prints one summary (tools/device_check.sh says more). It needs
+# stb_image.h: make device-pack copies it (and two ISBI slices) into
+# $(BUILD)/device-pack, which device-check looks in; bring that folder along.
+device-check:
+	@CC="$(CC)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" sh tools/device_check.sh $(DEVICE_CHECK_ARGS)
+
+device-pack:
+	@data="$${FCN_DATA:-../shared/data/isbi2012}"; p="$(BUILD)/device-pack"; \
+	mkdir -p "$$p/stb" "$$p/isbi2012/train-images" && cp "$(STB_INC)/stb_image.h" "$$p/stb/" && \
+	cp "$$data/train-images/0.png" "$$data/train-images/3.png" "$$p/isbi2012/train-images/" && \
+	echo "$$p: stb_image.h and ISBI train-images 0 and 3 ($$(du -sh "$$p" | cut -f1)); bring it along for make device-check"
 
 # ==== fuzz ===============================================================================
 # make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire,fcn} (clang,

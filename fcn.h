@@ -88,9 +88,9 @@
    1. Every multiply-add is one fused multiply-add, fmaf() in C and fma() in OpenCL C,
       never a*b+c, so no compiler or device may round it differently.
         fcn__patch_conv (sliding); FCN__KERNEL, fcn__unit_conv_generic (dense);
-        FCN__FMA in >>arith; the fcn_conv_* kernels in opencl/fcn.cl. The build:
-        -ffp-contract=off (the Makefile, fcn.pc) and the #error on fast-math in >>base;
-        "#pragma OPENCL FP_CONTRACT OFF" (opencl/fcn_prelude.cl).
+        FCN__FMA in >>arith; the fcn_conv* kernels in opencl/fcn.cl and fcn_tiled.cl.
+        The build: -ffp-contract=off (the Makefile, fcn.pc) and the #error on fast-math
+        in >>base; "#pragma OPENCL FP_CONTRACT OFF" (opencl/fcn_prelude.cl).
    2. Each output is accumulated in one fixed order: bias first, then input channel,
       kernel row, kernel column. A fully connected layer is a convolution over its whole
       input, so its inputs come in C,H,W order, as Caffe flattens (fcn__layer_shape).
@@ -99,7 +99,7 @@
       exponentiates, adds in order and divides.
         fcn__patch_conv, fcn__patch_pool (sliding); FCN__KERNEL, fcn__unit_conv_generic,
         fcn__unit_pool (dense); fcn__softmax; the conv, pool and softmax kernels in
-        opencl/fcn.cl.
+        opencl/fcn.cl and fcn_tiled.cl.
    3. exp (for softmax, sigmoid, tanh) is the library's own fcn__exp, made only of
       exactly specified operations (+, -, *, /, fma, floor, ldexp), never libm's, and
       written once: the fcn-arith section (>>arith), which tools/embed_opencl.sh pastes

@@ -52,6 +52,7 @@ run torch      sh tests/torch/test_torch.sh
 run opencl     "$BUILD/test_opencl"
 run opencl-embed sh tests/opencl/test_opencl_embed.sh
 run opencl-cli sh tests/opencl/test_opencl_cli.sh
+run device-check sh tests/opencl/test_device_check.sh
 run import     "$BUILD/test_import"
 run import-cli sh tests/import/test_import_cli.sh
 run onnx-node  sh tests/import/test_onnx_node.sh
