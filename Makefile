@@ -29,7 +29,10 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
 DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
-           libfuzzer-14-dev python3-torch python3-pil $(VOLUME_PKGS)
+           libfuzzer-14-dev python3-torch python3-pil $(CROSS_PKGS) $(VOLUME_PKGS)
+# tests/port: the same bits on aarch64 (NEON), s390x (big-endian) and 32-bit x86, under qemu
+CROSS_PKGS = qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-s390x-linux-gnu \
+             libc6-dev-s390x-cross gcc-i686-linux-gnu libc6-dev-i386-cross
 # EM volumes: build/fcn reads TIFF (libtiff) and writes zlib chunks; the tests write stacks
 # with tifffile (and libtiff's tiffcp), read the outputs with zarr, shard with GNU parallel
 # and a single-node Slurm (slurm-wlm, munge; started by the test when root)
@@ -43,6 +46,7 @@ FCN_DATA ?=
 # make bench BENCH_ARGS="--quick | --threads N | --no-torch"; make bench-opencl BENCH_OPENCL_ARGS=...
 BENCH_ARGS ?=
 BENCH_OPENCL_ARGS ?=
+DEVICE_CHECK_ARGS ?=
 # the libFuzzer targets: one source, FUZZ_TARGET picks the input kind; each runs for
 # FUZZ_SECONDS in make test and make fuzz-smoke. -fno-sanitize-recover=all: undefined
 # behaviour stops a run like a crash (tests/fuzz/ub_canary.c checks it).
@@ -66,15 +70,15 @@ MODELS  = $(wildcard models/*)
 
 # Every C program is one file, found by name in these folders; each is built by the one
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
-vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch tests/robust
+vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch tests/robust tests/port
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
 TESTS    = $(BUILD)/test_core $(BUILD)/test_stream $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_onnx_node \
-           $(BUILD)/test_opencl $(BUILD)/torch_ref $(BUILD)/alloc_sweep
+           $(BUILD)/test_opencl $(BUILD)/torch_ref $(BUILD)/alloc_sweep $(BUILD)/port
 BENCHES  = $(BUILD)/bench $(BUILD)/bench_opencl $(BUILD)/bench_stream
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
 CLI_LIB  = $(wildcard cli/*.h)
-FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
+FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL) -DFCN_CLI_VOLUME
 # the tool reads TIFF (libtiff) and writes zlib-compressed Zarr chunks; fcn.h needs neither
 LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS)) -ltiff -lz
 CLI_SRC   = $(wildcard cli/*.c)
@@ -91,8 +95,9 @@ CONFIG = cc $(CC) | cxx $(CXX) | clang $(CLANG) | $(STRICT) $(CFLAGS) $(CPPFLAGS
 TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
-.PHONY: all clean deps test test-run test-interop bench bench-opencl bench-volume fuzz fuzz-smoke \
-        check-robust robust-builds demo opencl-embed import-cases model-formats install uninstall FORCE
+.PHONY: all clean deps test test-run test-interop bench bench-opencl bench-volume device-check device-pack \
+        fuzz fuzz-smoke check-robust robust-builds demo opencl-embed import-cases model-formats install \
+        uninstall FORCE
 
 # ==== build ==============================================================================
 all: $(PROGRAMS)
@@ -100,7 +105,8 @@ all: $(PROGRAMS)
 $(filter-out $(BUILD)/fcn,$(PROGRAMS)) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(CLI_LIB) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_$*) $< -o $@ $(LDLIBS) $(LIBS_$*)
 
-# build/fcn is every file of cli/ (cli/fcn.c holds the implementations of the headers)
+# build/fcn is every file of cli/ (cli/fcn.c holds the implementations of the headers;
+# FCN_CLI_VOLUME: with the others, EM volumes; cli/fcn.c alone builds a tool without them)
 $(BUILD)/fcn: $(CLI_SRC) $(CLI_LIB) $(HEADERS) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_fcn) $(CLI_SRC) -o $@ $(LDLIBS) $(LIBS_fcn)
 
@@ -153,6 +159,21 @@ bench-opencl: $(BUILD)/bench_opencl
 bench-volume: $(BUILD)/fcn $(BUILD)/bench_stream
 	BUILD="$(BUILD)" PYTHON="$(PYTHON)" sh bench/bench_volume.sh
 
+# make device-check [DEVICE_CHECK_ARGS="--cpu --quick --loader builtin"]: on a machine
+# with a GPU and no package access, builds test_opencl and bench_opencl with only a C
+# compiler (the OpenCL headers and an ICD loader are in tools/device), runs them on
+# every GPU and prints one summary (tools/device_check.sh says more). It needs
+# stb_image.h: make device-pack copies it (and two ISBI slices) into
+# $(BUILD)/device-pack, which device-check looks in; bring that folder along.
+device-check:
+	@CC="$(CC)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" sh tools/device_check.sh $(DEVICE_CHECK_ARGS)
+
+device-pack:
+	@data="$${FCN_DATA:-../shared/data/isbi2012}"; p="$(BUILD)/device-pack"; \
+	mkdir -p "$$p/stb" "$$p/isbi2012/train-images" && cp "$(STB_INC)/stb_image.h" "$$p/stb/" && \
+	cp "$$data/train-images/0.png" "$$data/train-images/3.png" "$$p/isbi2012/train-images/" && \
+	echo "$$p: stb_image.h and ISBI train-images 0 and 3 ($$(du -sh "$$p" | cut -f1)); bring it along for make device-check"
+
 # ==== fuzz ===============================================================================
 # make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire,fcn} (clang,
 # libfuzzer-14-dev), build/ub_canary, and the seed corpora build/fuzz-corpus/KIND,
@@ -194,7 +215,7 @@ $(filter-out %/fcn,$(ROBUST_ASAN)): $(BUILD)/robust/asan/%: %.c $(HEADERS) $(TES
 
 $(BUILD)/robust/asan/fcn: $(CLI_SRC) $(CLI_LIB) $(HEADERS) $(BUILD)/config
 	@mkdir -p $(@D)
-	$(CLANG) $(SAN_FLAGS) -fsanitize=address,undefined $(CPPFLAGS) $(CLI_SRC) -o $@ $(LDLIBS) -ltiff -lz
+	$(CLANG) $(SAN_FLAGS) -fsanitize=address,undefined $(CPPFLAGS) -DFCN_CLI_VOLUME $(CLI_SRC) -o $@ $(LDLIBS) -ltiff -lz
 
 $(ROBUST_TSAN): $(BUILD)/robust/tsan/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config
 	@mkdir -p $(@D)

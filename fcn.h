@@ -90,9 +90,9 @@
    1. Every multiply-add is one fused multiply-add, fmaf() in C and fma() in OpenCL C,
       never a*b+c, so no compiler or device may round it differently.
         fcn__patch_conv (sliding); FCN__KERNEL, fcn__unit_conv_generic (dense);
-        FCN__FMA in >>arith; the fcn_conv_* kernels in opencl/fcn.cl. The build:
-        -ffp-contract=off (the Makefile, fcn.pc) and the #error on fast-math in >>base;
-        "#pragma OPENCL FP_CONTRACT OFF" (opencl/fcn_prelude.cl).
+        FCN__FMA in >>arith; the fcn_conv* kernels in opencl/fcn.cl and fcn_tiled.cl.
+        The build: -ffp-contract=off (the Makefile, fcn.pc) and the #error on fast-math
+        in >>base; "#pragma OPENCL FP_CONTRACT OFF" (opencl/fcn_prelude.cl).
    2. Each output is accumulated in one fixed order: bias first, then input channel,
       kernel row, kernel column. A fully connected layer is a convolution over its whole
       input, so its inputs come in C,H,W order, as Caffe flattens (fcn__layer_shape).
@@ -101,7 +101,7 @@
       exponentiates, adds in order and divides.
         fcn__patch_conv, fcn__patch_pool (sliding); FCN__KERNEL, fcn__unit_conv_generic,
         fcn__unit_pool (dense); fcn__softmax; the conv, pool and softmax kernels in
-        opencl/fcn.cl.
+        opencl/fcn.cl and fcn_tiled.cl.
    3. exp (for softmax, sigmoid, tanh) is the library's own fcn__exp, made only of
       exactly specified operations (+, -, *, /, fma, floor, ldexp), never libm's, and
       written once: the fcn-arith section (>>arith), which tools/embed_opencl.sh pastes
@@ -112,9 +112,38 @@
       sum: in FCN__KERNEL each vector lane is one output's own chain of fmas, and the
       OpenCL kernels' register blocks are several outputs, each with its own sum.
 
+   5. Every float operation is rounded to float, one rounding each: no wider
+      intermediates. Where a compiler evaluates float in double or long double
+      (FLT_EVAL_METHOD 1 on s390x under -std=c99, 2 on 32-bit x86 with the x87 FPU), a
+      compound expression would be rounded once instead of once per operation; so every
+      operation of the arithmetic is its own assignment to a float (C99: an assignment
+      rounds away the extra precision), and such a build is accepted only where the
+      compiler keeps that rule: GCC's ISO C modes (-std=c99, -std=c11). Elsewhere
+      (GCC's GNU modes, clang or C++ on the x87) >>base stops the build with an #error
+      naming the flags that fix it (-msse2 -mfpmath=sse). Flags that let the compiler
+      reorder or rewrite float arithmetic (-ffast-math, -funsafe-math-optimizations,
+      -fassociative-math, -freciprocal-math, -fno-signed-zeros) are refused there too.
+      -ffinite-math-only is accepted: it changes nothing for finite images and weights
+      (what a NaN or an infinity yields is then undefined). clang 14 announces none of
+      these but -ffast-math, so its -funsafe-math-optimizations cannot be refused.
+        fcn__transform, fcn__tanh, fcn__sigmoid, fcn__exp; the checks in >>base.
+   6. NaN. A NaN or infinity in the image (or the weights) goes through the same IEEE
+      operations everywhere, so which outputs are NaN is the same on every path and
+      machine: a NaN in a window makes the sum NaN; a max pool keeps the first value of
+      its window and replaces it only by a greater one, so a NaN first in the window is
+      kept and a later one is passed over; relu, tanh and sigmoid of NaN are NaN. A
+      NaN's sign and payload are not the same everywhere (x86 makes negative NaNs, ARM
+      positive ones; compilers fold a negation differently), so every NaN the library
+      returns is the one quiet NaN 0x7fc00000: in the maps of fcn_map, fcn_map_stream
+      and fcn_cl_map and from fcn_expf, fcn_tanhf, fcn_sigmoidf.
+        fcn__nan_canon (>>arith), called by fcn_map (fcn__map_run), fcn_map_stream
+        (fcn__emit) and fcn_cl_map.
+
    So the dense map equals the sliding-window map, and both are the same on every
    machine, compiler, thread count, tile and device. The tests prove it with memcmp
-   (make test): the slide's worked example, random networks, real EM images.
+   (make test): the slide's worked example, random networks, real EM images, and the
+   same maps built for aarch64 (NEON), s390x (big-endian) and 32-bit x86 (x87 and
+   SSE2) and run under qemu (tests/port).
 
    WHICH NETWORKS THE DENSE PATH RUNS
 
@@ -206,6 +235,9 @@
        FCN_NO_HUGEPAGES  on Linux, do not ask for transparent huge pages for the dense
                          scratch (asked for where <sys/mman.h> declares MADV_HUGEPAGE:
                          gcc's default gnu modes do; with -std=c99 define _DEFAULT_SOURCE)
+       FCN_EXCESS_PRECISION_STANDARD   where float is evaluated wider (FLT_EVAL_METHOD
+                         != 0) outside GCC's ISO modes: the caller vouches that every
+                         assignment rounds to float (THE ARITHMETIC CONTRACT, rule 5)
 
    LICENSE: MIT, see the end of this file.
 */
@@ -427,7 +459,7 @@ FCNDEF float fcn_sigmoidf(float x);
 /* >>base
    Used by fcn_import.h and fcn_opencl.h too (the only internals they use; keep these
    names stable): fcn__fail, fcn__ok, fcn__alloc, FCN__CAST, the FCN__MAX_* limits
-   (>>base); the fcn-arith section (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
+   (>>base); the fcn-arith section and fcn__nan_canon (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
    fcn__is_pool, fcn__is_weighted (>>net); fcn__read_file (>>files); fcn__le32,
    fcn__parse_float (>>format); fcn__job, fcn__job_map (>>job); fcn__cut (>>sliding); fcn__plan,
    fcn__dlayer, fcn__dense_plan (>>plan). cli/fcn.c uses fcn__fail and fcn__crc32 (the
@@ -465,8 +497,41 @@ FCNDEF float fcn_sigmoidf(float x);
 #define FCN_FREE(p) free(p)
 #endif
 
-#if defined(__FAST_MATH__)
-#error "fcn.h must not be compiled with -ffast-math: the arithmetic contract needs IEEE rounding"
+/* Build flags that break THE ARITHMETIC CONTRACT (rule 5). Each rewrites float
+   arithmetic that the contract fixes: -fassociative-math reorders sums,
+   -freciprocal-math turns x / y into x * (1 / y), -fno-signed-zeros may drop the sign
+   of a zero (0 + -0); -funsafe-math-optimizations and -ffast-math imply them. GCC
+   announces each by a macro; clang 14 only -ffast-math; MSVC /fp:fast by _M_FP_FAST.
+   -ffinite-math-only is not refused: finite inputs give the same bits. */
+#if defined(__FAST_MATH__) || defined(_M_FP_FAST)
+#error "fcn.h must not be compiled with -ffast-math (or /fp:fast): the arithmetic contract needs IEEE rounding"
+#endif
+#if defined(__ASSOCIATIVE_MATH__)
+#error "fcn.h must not be compiled with -fassociative-math (or -funsafe-math-optimizations): it reorders sums"
+#endif
+#if defined(__RECIPROCAL_MATH__)
+#error "fcn.h must not be compiled with -freciprocal-math (or -funsafe-math-optimizations): it rounds x / y differently"
+#endif
+#if defined(__NO_SIGNED_ZEROS__)
+#error "fcn.h must not be compiled with -fno-signed-zeros: it may change the sign of a zero in the map"
+#endif
+
+/* Float evaluated in a wider format (FLT_EVAL_METHOD 1: double, e.g. s390x under
+   -std=c99; 2: long double, 32-bit x86 with the x87 FPU): fcn.h assigns every operation
+   of its arithmetic to a float, and C99 says that an assignment (or a cast, or passing
+   an argument) rounds to float, so the bits are those of FLT_EVAL_METHOD 0 (one
+   rounding from double or long double to float is the same as rounding the exact
+   result: 53 and 64 bits are more than 2 x 24 + 2). GCC keeps that rule in its ISO C
+   modes (-std=c99, -std=c11: -fexcess-precision=standard); its GNU modes (-std=gnu99,
+   the default), GCC 12's C++ and clang keep float in x87 registers across assignments,
+   and the maps would differ from every other machine. FCN_EXCESS_PRECISION_STANDARD:
+   the caller vouches that the compiler rounds every assignment (e.g. GCC
+   -std=gnu99 -fexcess-precision=standard, which no macro announces). */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0 && !defined(FCN_EXCESS_PRECISION_STANDARD)
+#if !(defined(__GNUC__) && !defined(__clang__) && !defined(__cplusplus) && defined(__STRICT_ANSI__) && \
+      defined(__GCC_IEC_559) && __GCC_IEC_559 > 0)
+#error "fcn.h: this build evaluates float in a wider format (FLT_EVAL_METHOD != 0) without rounding every assignment to float, so its maps would differ from other machines: on 32-bit x86 build with -msse2 -mfpmath=sse; else with gcc -std=c99 or -std=c11 (or -fexcess-precision=standard and -DFCN_EXCESS_PRECISION_STANDARD)"
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -553,7 +618,7 @@ static void *fcn__alloc(size_t n, size_t elem)
    denormals still agree. */
 FCN__ARITH float fcn__exp(float x)
 {
-    float n, r, p;
+    float n, r, rr, p;
     if (x != x) return x;
     if (x > 88.7f) return FCN__INF;
     if (x < -87.0f) return 0.0f;
@@ -566,14 +631,19 @@ FCN__ARITH float fcn__exp(float x)
     p = FCN__FMA(p, r, 4.1665795894e-2f);
     p = FCN__FMA(p, r, 1.6666665459e-1f);
     p = FCN__FMA(p, r, 5.0000001201e-1f);
-    p = FCN__FMA(p, r * r, r) + 1.0f;
+    rr = r * r;
+    p = FCN__FMA(p, rr, r);
+    p = p + 1.0f;
     return FCN__LDEXP(p, (int)n);
 }
 
-/* tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */
+/* Every operation below is its own assignment to a float: where float is evaluated in
+   a wider format (FLT_EVAL_METHOD != 0) each is then rounded to float, as everywhere
+   else (THE ARITHMETIC CONTRACT, rule 5); a compound expression would be rounded once.
+   tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */
 FCN__ARITH float fcn__tanh(float x)
 {
-    float a = x < 0.0f ? -x : x, z, y;
+    float a = x < 0.0f ? -x : x, z, y, e;
     if (a < 0.625f) {
         z = x * x;
         y = -5.70498872745e-3f;
@@ -584,19 +654,55 @@ FCN__ARITH float fcn__tanh(float x)
         if (x == 0.0f) return x; /* tanh(-0) = -0: the fma below would give +0 */
         return FCN__FMA(y, z * x, x);
     }
-    y = 1.0f - 2.0f / (fcn__exp(2.0f * a) + 1.0f);
+    e = 2.0f * a;
+    e = fcn__exp(e);
+    e = e + 1.0f;
+    y = 2.0f / e;
+    y = 1.0f - y;
     return x < 0.0f ? -y : y;
 }
 
-FCN__ARITH float fcn__sigmoid(float x) { return 1.0f / (1.0f + fcn__exp(-x)); }
+FCN__ARITH float fcn__sigmoid(float x)
+{
+    float e = fcn__exp(-x);
+    e = 1.0f + e;
+    e = 1.0f / e;
+    return e;
+}
 
 FCN__ARITH float fcn__relu(float x, float slope) { return x > 0.0f ? x : x * slope; }
 
 /* fcn-arith end */
 
-FCNDEF float fcn_expf(float x) { return fcn__exp(x); }
-FCNDEF float fcn_tanhf(float x) { return fcn__tanh(x); }
-FCNDEF float fcn_sigmoidf(float x) { return fcn__sigmoid(x); }
+/* Every NaN the library returns is this one (THE ARITHMETIC CONTRACT, rule 6). The test
+   is on the bits, so that -ffinite-math-only cannot fold it away. */
+static float fcn__nan_one(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) {
+        u = 0x7FC00000u;
+        memcpy(&x, &u, 4);
+    }
+    return x;
+}
+
+/* n values of a map, in place: only the NaNs are rewritten (on the bits: a 32-bit x87
+   build loads no float into its FPU here). */
+static void fcn__nan_canon(float *v, size_t n)
+{
+    const uint32_t q = 0x7FC00000u;
+    size_t i;
+    uint32_t u;
+    for (i = 0; i < n; i++) {
+        memcpy(&u, v + i, 4);
+        if ((u & 0x7FFFFFFFu) > 0x7F800000u) memcpy(v + i, &q, 4);
+    }
+}
+
+FCNDEF float fcn_expf(float x) { return fcn__nan_one(fcn__exp(x)); }
+FCNDEF float fcn_tanhf(float x) { return fcn__nan_one(fcn__tanh(x)); }
+FCNDEF float fcn_sigmoidf(float x) { return fcn__nan_one(fcn__sigmoid(x)); }
 
 /* Softmax over k values v[0], v[stride], ...: subtract the largest, exponentiate, add in
    order, divide. */
@@ -1174,8 +1280,8 @@ static int fcn__parse_int(const char *s, int *v)
     if (*s == '-') neg = 1, s++;
     if (*s < '0' || *s > '9') return 0;
     while (*s >= '0' && *s <= '9') {
+        if (x > (INT_MAX - (*s - '0')) / 10) return 0; /* before it overflows a 32-bit long */
         x = x * 10 + (*s++ - '0');
-        if (x > INT_MAX) return 0;
     }
     if (*s) return 0;
     *v = (int)(neg ? -x : x);
@@ -2110,10 +2216,12 @@ static fcn_status fcn__source_need(const fcn__job *j, int y0, int y1, int x0, in
 }
 
 /* A stream's finished rows [y0, y1) of the rectangle, rw x K floats each, to the
-   caller. */
-static fcn_status fcn__emit(const fcn__job *j, int y0, int y1, const float *rows, fcn_error *err)
+   caller, their NaNs made the one NaN as fcn_map's are. */
+static fcn_status fcn__emit(const fcn__job *j, int y0, int y1, float *rows, fcn_error *err)
 {
-    int rc = j->write(j->user, y0, y1 - y0, rows);
+    int rc;
+    fcn__nan_canon(rows, (size_t)(y1 - y0) * (size_t)j->rw * (size_t)fcn_net_outputs(j->net));
+    rc = j->write(j->user, y0, y1 - y0, rows);
     return rc ? fcn__fail(err, FCN_ERR_IO, "the write callback returned %d for map rows %d..%d", rc, y0, y1 - 1)
               : FCN_OK;
 }
@@ -2131,7 +2239,8 @@ static fcn_status fcn__emit(const fcn__job *j, int y0, int y1, const float *rows
 static float fcn__transform(const fcn_net *net, int c, float v)
 {
     float d = v - net->mean[c];
-    return d * net->scale;
+    d = d * net->scale;
+    return d;
 }
 
 /* Cuts rows [y0, y0+ch) x columns [x0, x0+cw) of the bordered image (bordered
@@ -2345,7 +2454,10 @@ static int fcn__gcd(int a, int b)
 }
 
 /* Plans the grid of every layer (into d->l, allocated by the caller) for an rh x rw
-   rectangle at output stride s. */
+   rectangle at output stride s. p->big, the largest layer's whole grid (the OpenCL
+   path's buffers; the CPU path keeps rings of rows), is SIZE_MAX where it does not fit
+   in a size_t (a 32-bit machine): too big for any buffer, so that the callers split
+   the rectangle into pieces rather than fail. */
 static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn__plan *p, fcn_error *err)
 {
     int i, g_in = 1;
@@ -2353,8 +2465,7 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
     size_t m, v;
     p->ch = (rh - 1) * s + net->input.h; /* (rh - 1) * s < image side: no overflow */
     p->cw = (rw - 1) * s + net->input.w;
-    if (!fcn__mul((size_t)p->ch * (size_t)p->cw, (size_t)net->input.c, &m))
-        return fcn__fail(err, FCN_ERR_OVERFLOW, "image too large");
+    if (!fcn__mul((size_t)p->ch, (size_t)p->cw, &m) || !fcn__mul(m, (size_t)net->input.c, &m)) m = SIZE_MAX;
     for (i = 0; i < net->n; i++) {
         const fcn__layer *L = &net->layers[i];
         fcn__dlayer *d = &p->l[i];
@@ -2382,8 +2493,7 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
         } else {
             d->step = d->dil = 1;
         }
-        if (!fcn__mul((size_t)d->out_h * (size_t)d->out_w, (size_t)L->out.c, &v))
-            return fcn__fail(err, FCN_ERR_OVERFLOW, "layer %d: buffer size overflows", i + 1);
+        if (!fcn__mul((size_t)d->out_h, (size_t)d->out_w, &v) || !fcn__mul(v, (size_t)L->out.c, &v)) v = SIZE_MAX;
         if (v > m) m = v;
         d_in = d_out;
         g_in = g_out;
@@ -2945,7 +3055,8 @@ typedef struct fcn__tile {
     int *work;    /* 3 ints per stage, for fcn__stream_layout */
 } fcn__tile;
 
-/* Plans a column tile tw wide over 'rows' output rows. */
+/* Plans a column tile tw wide over 'rows' output rows. FCN_ERR_OVERFLOW: its rings'
+   bytes do not fit in a size_t (a wide tile on a 32-bit machine). */
 static fcn_status fcn__tile_plan_rows(const fcn__job *j, int rows, int tw, fcn__tile *t, fcn_error *err)
 {
     fcn_status status = fcn__dense_plan(j->net, rows, tw, j->stride, &t->plan, err);
@@ -2954,7 +3065,8 @@ static fcn_status fcn__tile_plan_rows(const fcn__job *j, int rows, int tw, fcn__
     t->q = j->stride / (t->ns > 1 ? t->st[t->ns - 1].p->g : 1);
     t->rows = rows;
     t->bytes = fcn__stream_layout(t->st, t->ns, rows, t->q, FCN__BAND, t->work);
-    return t->bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
+    return t->bytes ? FCN_OK
+                    : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: the buffers of a %d-column tile overflow", tw);
 }
 
 /* Plans a column tile tw wide over the whole rectangle's height. */
@@ -2963,18 +3075,20 @@ static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_er
     return fcn__tile_plan_rows(j, j->rh, tw, t, err);
 }
 
-/* Whether tiles tw wide fit the budget, the alignment slack included. */
+/* Whether tiles tw wide fit the budget, the alignment slack included. Rings too large
+   to count fit no budget: that is not an error while narrower tiles are left to try. */
 static fcn_status fcn__tile_fits(const fcn__job *j, int tw, fcn__tile *t, int *fits, fcn_error *err)
 {
     fcn_status status = fcn__tile_plan(j, tw, t, err);
     *fits = status == FCN_OK && t->bytes + fcn__scratch_align(t->bytes) <= j->budget;
-    return status;
+    return status == FCN_ERR_OVERFLOW && tw > 1 ? FCN_OK : status;
 }
 
 /* The fewest column tiles whose rings fit the budget (each tile recomputes the window's
-   overlap at its edges): halve the width until it fits (or is one column), search
-   between that and the last width that did not fit for the widest that does, then
-   share the columns out evenly. */
+   overlap at its edges): halve the width until it fits (or is one column; the first
+   probe is the whole width, which may overflow on a 32-bit machine: then halve too),
+   search between that and the last width that did not fit for the widest that does,
+   then share the columns out evenly. */
 static fcn_status fcn__tile_width(const fcn__job *j, fcn__tile *t, int *tw, fcn_error *err)
 {
     int w, wide, fits, lo, hi;
@@ -3228,7 +3342,8 @@ FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_optio
     return FCN_OK;
 }
 
-/* Runs a checked job on its path: into out (fcn_map), or to the job's write callback. */
+/* Runs a checked job on its path: into out (fcn_map), or to the job's write callback;
+   the map's NaNs made the one NaN (fcn__nan_canon; a stream's rows as they go out). */
 static fcn_status fcn__map_run(fcn__job *j, float *out, fcn_error *err)
 {
     fcn_status st;
@@ -3236,8 +3351,10 @@ static fcn_status fcn__map_run(fcn__job *j, float *out, fcn_error *err)
     fcn__progress_start(&j->prog, dense ? 0 : j->rh);
     st = dense ? fcn__stream_map(j, out, err) : fcn__sliding_map(j, out, err);
     fcn__progress_done(&j->prog);
-    if (st == FCN_OK) fcn__ok(err);
-    return st;
+    if (st != FCN_OK) return st;
+    if (out) fcn__nan_canon(out, (size_t)j->rh * (size_t)j->rw * (size_t)fcn_net_outputs(j->net));
+    fcn__ok(err);
+    return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w, const fcn_options *opt,

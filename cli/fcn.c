@@ -208,6 +208,13 @@ int mul_ok(size_t a, size_t b, size_t *r)
     return 1;
 }
 
+/* n things of size bytes, NULL where that overflows a size_t (32-bit machines) */
+static void *alloc_n(size_t n, size_t size)
+{
+    size_t bytes;
+    return mul_ok(n, size, &bytes) ? malloc(bytes ? bytes : 1) : NULL;
+}
+
 /* v with an SI prefix before unit: "972 FLOP", "2.7 kFLOP", "28.6 M" (unit "") */
 static const char *si(char *buf, size_t n, double v, const char *unit)
 {
@@ -509,8 +516,7 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, unsig
                  (unsigned long)(size - start));
         return 0;
     }
-    im->px = (float *)malloc(count ? count * sizeof(float) : 1);
-    if (!im->px) {
+    if (!mul_ok(count, sizeof(float), &need) || !(im->px = (float *)malloc(need ? need : 1))) {
         snprintf(msg, msgn, "%s: out of memory for a %dx%dx%d image", path, im->h, im->w, im->c);
         return 0;
     }
@@ -536,16 +542,27 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, unsig
 /* stb_image's decoding of a checked file into im; 16-bit PNG and PGM samples are kept. */
 static int decode_image(const char *path, const unsigned char *d, size_t size, image *im, char *msg, size_t msgn)
 {
-    int wide = stbi_is_16_bit_from_memory(d, (int)size);
-    unsigned char *pix = wide ? (unsigned char *)stbi_load_16_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0)
-                              : stbi_load_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
-    size_t count, i;
+    int wide = stbi_is_16_bit_from_memory(d, (int)size); /* 16-bit PNG and PGM: kept at 16 bits */
+    unsigned char *pix;
+    size_t count, i, need;
+    /* the size first, from the header: on a 32-bit machine the floats of a large image
+       (32768 x 32768) do not fit in the address space, and need not be decoded to know */
+    if (stbi_info_from_memory(d, (int)size, &im->w, &im->h, &im->c) &&
+        (!mul_ok((size_t)im->w, (size_t)im->h, &count) || !mul_ok(count, (size_t)im->c, &count) ||
+         !mul_ok(count, sizeof(float), &need))) {
+        snprintf(msg, msgn, "%s: a %dx%dx%d image is too large for this machine's address space", path, im->h,
+                 im->w, im->c);
+        return 0;
+    }
+    pix = wide ? (unsigned char *)stbi_load_16_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0)
+               : stbi_load_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
     if (!pix) {
         snprintf(msg, msgn, "%s: cannot decode the image (stb_image: %s)", path, stbi_failure_reason());
         return 0;
     }
     im->alpha = im->c == 2 || im->c == 4;
-    if (!mul_ok((size_t)im->w * (size_t)im->h, (size_t)im->c, &count) || !(im->px = (float *)malloc(count * sizeof(float)))) {
+    if (!mul_ok((size_t)im->w, (size_t)im->h, &count) || !mul_ok(count, (size_t)im->c, &count) ||
+        !mul_ok(count, sizeof(float), &need) || !(im->px = (float *)malloc(need))) {
         snprintf(msg, msgn, "%s: out of memory for a %dx%dx%d image", path, im->h, im->w, im->c);
         stbi_image_free(pix);
         return 0;
@@ -609,6 +626,9 @@ int convert_channels(const char *path, image *im, int c, char *msg, size_t msgn)
     int have = im->c - (im->alpha ? 1 : 0), k;
     float *px;
     static const char *const names[] = {"", " (grey)", " (grey+alpha)", " (RGB)", " (RGBA)"};
+    /* floats, not constants in the expression: where float is evaluated wider
+       (FLT_EVAL_METHOD != 0) 0.299f would multiply as the long double 0.299 */
+    static const float luma[3] = {0.299f, 0.587f, 0.114f};
     if (im->c == c) return 1;
     if (have != c && !((have == 3 && c == 1) || (have == 1 && c == 3))) {
         snprintf(msg, msgn,
@@ -627,10 +647,13 @@ int convert_channels(const char *path, image *im, int c, char *msg, size_t msgn)
         float *d = px + i * (size_t)c;
         if (have == c)
             for (k = 0; k < c; k++) d[k] = s[k];
-        else if (c == 1) /* BT.601 luma, fixed order */
-            d[0] = (0.299f * s[0] + 0.587f * s[1]) + 0.114f * s[2];
-        else
+        else if (c == 1) { /* BT.601 luma, fixed order, each operation rounded to float */
+            float r = luma[0] * s[0], g = luma[1] * s[1], b = luma[2] * s[2];
+            r = r + g;
+            d[0] = r + b;
+        } else {
             d[0] = d[1] = d[2] = s[0];
+        }
     }
     free(im->px);
     im->px = px;
@@ -1345,9 +1368,9 @@ static int eval_slice(const unsigned char *pred, const unsigned char *truth, int
 {
     size_t n = (size_t)h * (size_t)w, p, wrong = 0, fg = 0, nk = 0, singles = 0, i;
     unsigned char *on = (unsigned char *)malloc(n);
-    int *gl = (int *)malloc(n * sizeof(int)), *pl = (int *)malloc(n * sizeof(int));
-    int *queue = (int *)malloc(n * sizeof(int)), ng, np_;
-    uint64_t *keys = (uint64_t *)malloc(n * sizeof(uint64_t));
+    int *gl = (int *)alloc_n(n, sizeof(int)), *pl = (int *)alloc_n(n, sizeof(int));
+    int *queue = (int *)alloc_n(n, sizeof(int)), ng, np_;
+    uint64_t *keys = (uint64_t *)alloc_n(n, sizeof(uint64_t));
     double *s = NULL, *t = NULL, sn2 = 0.0, ss2 = 0.0, st2 = 0.0;
     int ok = 0;
     if (!on || !gl || !pl || !queue || !keys) goto done;
@@ -1542,6 +1565,58 @@ static int cmd_convert(int argc, char **argv)
     fcn_net_free(net);
     return EXIT_OK;
 }
+
+/* ---- without EM volumes -------------------------------------------------------------- */
+
+#ifndef FCN_CLI_VOLUME
+/* This file built on its own (cc cli/fcn.c, as the port and no-OpenCL tests do), without
+   the other files of cli/ and their libraries (libtiff, zlib): a stack is not recognised,
+   the volume options are refused, -o OUT.zarr|OUT.tif says what is missing. make builds
+   every file of cli/ with FCN_CLI_VOLUME. */
+static const char no_volumes[] = "this fcn was built without EM volumes (cli/*.c, libtiff and zlib: run make)";
+
+void volume_opts_init(volume_opts *v)
+{
+    memset(v, 0, sizeof *v);
+    v->in_scale = 1.0f;
+}
+
+int volume_option_has_value(const char *opt)
+{
+    return strcmp(opt, "--dtype") == 0 || strcmp(opt, "--chunk") == 0 || strcmp(opt, "--compress") == 0 ||
+           strcmp(opt, "--shard") == 0 || strcmp(opt, "--in-scale") == 0;
+}
+
+int volume_option(volume_opts *v, const char *opt, const char *value)
+{
+    (void)v, (void)value;
+    usage_error("%s: %s", opt, no_volumes);
+    return -1;
+}
+
+int volume_output(const char *out) { return out && (strstr(out, ".zarr") || ends_with(out, ".tif") || ends_with(out, ".tiff")); }
+
+int map_volume(const fcn_net *net, const char *model, const char *input, const char *out, const fcn_options *opt,
+               int cls, int cls_given, const volume_opts *v, int quiet)
+{
+    (void)net, (void)model, (void)input, (void)opt, (void)cls, (void)cls_given, (void)v, (void)quiet;
+    return runtime_error("-o %s: %s", out, no_volumes);
+}
+
+int stack_is(const char *path)
+{
+    (void)path;
+    return 0;
+}
+
+int stack_load_one(const char *path, int c, float in_scale, unsigned long long max_pixels, image *im, char *msg,
+                   size_t msgn)
+{
+    (void)c, (void)in_scale, (void)max_pixels, (void)im;
+    snprintf(msg, msgn, "%s: %s", path, no_volumes);
+    return 0;
+}
+#endif
 
 /* ---- main -------------------------------------------------------------------------- */
 

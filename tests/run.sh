@@ -55,6 +55,7 @@ run torch      sh tests/torch/test_torch.sh
 run opencl     "$BUILD/test_opencl"
 run opencl-embed sh tests/opencl/test_opencl_embed.sh
 run opencl-cli sh tests/opencl/test_opencl_cli.sh
+run device-check sh tests/opencl/test_device_check.sh
 run import     "$BUILD/test_import"
 run import-cli sh tests/import/test_import_cli.sh
 run onnx-node  sh tests/import/test_onnx_node.sh
@@ -67,6 +68,8 @@ run disk-full  sh tests/robust/disk_full.sh
 run sanitizers sh tests/robust/sanitize.sh
 run compile    sh tests/package/test_compile.sh
 run install    sh tests/package/test_install.sh
+run port       sh tests/port/test_port.sh
+run flags      sh tests/port/test_flags.sh
 run duplicates sh tests/repo/test_duplicates.sh
 run tree       sh tests/repo/tree.sh check "$tree"
 

@@ -239,6 +239,35 @@ static void test_equal(void)
     end();
 }
 
+/* NaN and infinite pixels: the stream's NaNs are fcn_map's one NaN (fcn.h, THE
+   ARITHMETIC CONTRACT), on both paths, one tile wide and in strips. */
+static void test_nan(void)
+{
+    const netdef *d = &nets[0];
+    fcn_net *net = build(d, 21);
+    rng r;
+    int h = 70, w = 90, p, k;
+    float *img;
+    r.s = 23;
+    img = random_image(&r, h, w, 1);
+    for (k = 0; k < 12; k++) {
+        uint32_t u = k % 3 == 0 ? 0xFFC00001u : k % 3 == 1 ? 0x7F800000u : 0x7FA00000u; /* -NaN, +inf, sNaN */
+        memcpy(&img[rint_(&r, 0, h * w - 1)], &u, 4);
+    }
+    begin("NaN and infinite pixels: the stream's rows are fcn_map's bits");
+    for (p = 0; p < 3; p++) {
+        fcn_options o;
+        io s;
+        memset(&o, 0, sizeof o);
+        o.path = p == 2 ? FCN_PATH_SLIDING : FCN_PATH_DENSE;
+        if (p == 1) o.max_memory = (size_t)24 << 10; /* several tiles: strips */
+        compare(net, img, h, w, &o, 0, &s, p == 0 ? "dense" : p == 1 ? "dense, strips" : "sliding");
+    }
+    end();
+    free(img);
+    fcn_net_free(net);
+}
+
 /* Rows held at once: a stream one tile wide reads at most a band ahead (16 output rows
    and one patch), however tall the image; the memory it allocates is the same for 300
    rows as for 3000. */
@@ -436,6 +465,7 @@ int main(void)
 {
     double t0 = now();
     test_equal();
+    test_nan();
     test_held();
     test_strips();
     test_errors();

@@ -92,17 +92,6 @@ static float *load_png(const char *dir, const char *rel, int *h, int *w, char *w
 
 /* ------------------------------------------------------------------ nets */
 
-static fcn_layer mk(fcn_layer_type t, int maps, int k, int stride)
-{
-    fcn_layer l;
-    memset(&l, 0, sizeof l);
-    l.type = t;
-    l.maps = maps;
-    l.kh = l.kw = k;
-    l.stride = stride;
-    return l;
-}
-
 /* Weights uniform in +-sqrt(6 / fan_in) (He), biases small: activations neither die nor
    saturate through the layers. */
 static void he_init(rng *r, fcn_net *net)
@@ -126,22 +115,22 @@ static fcn_net *n4_net(rng *r, fcn_layer_type act)
     fcn_error e;
     float mean = 0.5f;
     int n = 0;
-    L[n++] = mk(FCN_LAYER_CONV, 48, 4, 1); /* 95 -> 92 */
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 46 */
-    L[n++] = mk(FCN_LAYER_CONV, 48, 5, 1);   /* 42 */
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 21 */
-    L[n++] = mk(FCN_LAYER_CONV, 48, 4, 1);   /* 18 */
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 9 */
-    L[n++] = mk(FCN_LAYER_CONV, 48, 4, 1);   /* 6 */
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 3 */
-    L[n++] = mk(FCN_LAYER_FC, 200, 0, 0);
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_FC, 2, 0, 0);
-    L[n++] = mk(FCN_LAYER_SOFTMAX, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_CONV, 48, 4, 1); /* 95 -> 92 */
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 46 */
+    L[n++] = mk_layer(FCN_LAYER_CONV, 48, 5, 1);   /* 42 */
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 21 */
+    L[n++] = mk_layer(FCN_LAYER_CONV, 48, 4, 1);   /* 18 */
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 9 */
+    L[n++] = mk_layer(FCN_LAYER_CONV, 48, 4, 1);   /* 6 */
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 3 */
+    L[n++] = mk_layer(FCN_LAYER_FC, 200, 0, 0);
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_FC, 2, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
     if (!check(fcn_net_create(95, 95, 1, L, n, &net, &e) == FCN_OK, "create: %s", e.message)) return NULL;
     he_init(r, net);
     fcn_net_set_transform(net, 1.0f / 255.0f, &mean, NULL); /* x' = (x - 0.5) / 255 */
@@ -160,19 +149,19 @@ static fcn_net *random_net(rng *r, char *desc, size_t ndesc)
     for (i = 0; i < nconv && h >= 4; i++) {
         int st = rint_(r, 1, 2);
         k = rint_(r, 2, h < 7 ? h : 7);
-        L[n++] = mk(FCN_LAYER_CONV, rint_(r, 2, 12), k, st);
+        L[n++] = mk_layer(FCN_LAYER_CONV, rint_(r, 2, 12), k, st);
         h = (h - k) / st + 1;
-        L[n++] = mk(rint_(r, 0, 1) ? FCN_LAYER_RELU : FCN_LAYER_TANH, 0, 0, 0);
+        L[n++] = mk_layer(rint_(r, 0, 1) ? FCN_LAYER_RELU : FCN_LAYER_TANH, 0, 0, 0);
         if (h >= 3 && rint_(r, 0, 1)) {
             int pk = rint_(r, 2, 3), ps = pk == 3 ? 2 : pk; /* 3x3/2 overlapping, 2x2/2 not */
-            L[n++] = mk(rint_(r, 0, 1) ? FCN_LAYER_MAXPOOL : FCN_LAYER_AVGPOOL, 0, pk, ps);
+            L[n++] = mk_layer(rint_(r, 0, 1) ? FCN_LAYER_MAXPOOL : FCN_LAYER_AVGPOOL, 0, pk, ps);
             h = (h - pk) / ps + 1;
         }
     }
-    L[n++] = mk(FCN_LAYER_FC, rint_(r, 4, 32), 0, 0);
-    L[n++] = mk(FCN_LAYER_SIGMOID, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_FC, 2, 0, 0);
-    L[n++] = mk(FCN_LAYER_SOFTMAX, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_FC, rint_(r, 4, 32), 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_SIGMOID, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_FC, 2, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
     if (!check(fcn_net_create(p, p, 1, L, n, &net, &e) == FCN_OK, "create (%s): %s", desc, e.message)) return NULL;
     {   /* keep the whole-slice dense map cheap: at most 3 GFLOP at stride 1 */
         double fl = 0;
