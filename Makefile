@@ -29,8 +29,15 @@ HAVE_OPENCL := $(if $(wildcard /usr/include/CL/cl.h),1,0)
 # (APT_FLAGS: extra apt-get install options, e.g. --no-install-recommends in CI).
 DEB_PKGS = gcc g++ clang make libc6-dev pkg-config libstb-dev python3 python3-numpy \
            ocl-icd-opencl-dev pocl-opencl-icd python3-onnx python3-protobuf python3-opencv \
-           libfuzzer-14-dev tcc
-DEMO_PKGS = gcc make libc6-dev libstb-dev
+           libfuzzer-14-dev python3-torch python3-pil tcc $(CROSS_PKGS) $(VOLUME_PKGS)
+# tests/port: the same bits on aarch64 (NEON), s390x (big-endian) and 32-bit x86, under qemu
+CROSS_PKGS = qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-s390x-linux-gnu \
+             libc6-dev-s390x-cross gcc-i686-linux-gnu libc6-dev-i386-cross
+# EM volumes: build/fcn reads TIFF (libtiff) and writes zlib chunks; the tests write stacks
+# with tifffile (and libtiff's tiffcp), read the outputs with zarr, shard with GNU parallel
+# and a single-node Slurm (slurm-wlm, munge; started by the test when root)
+VOLUME_PKGS = libtiff-dev zlib1g-dev libtiff-tools python3-tifffile python3-zarr parallel slurm-wlm munge
+DEMO_PKGS = gcc make libc6-dev libstb-dev libtiff-dev zlib1g-dev
 # make bench also runs PyTorch side by side (bench/torch_dense.py)
 BENCH_PKGS = gcc make libc6-dev libstb-dev python3-numpy python3-torch
 APT_FLAGS ?=
@@ -41,14 +48,17 @@ FCN_DATA ?=
 # make bench BENCH_ARGS="--quick | --threads N | --no-torch | --portable | --big N"; make bench-opencl BENCH_OPENCL_ARGS=...
 BENCH_ARGS ?=
 BENCH_OPENCL_ARGS ?=
+DEVICE_CHECK_ARGS ?=
 # the libFuzzer targets: one source, FUZZ_TARGET picks the input kind; each runs for
-# FUZZ_SECONDS in make test and make fuzz-smoke
+# FUZZ_SECONDS in make test and make fuzz-smoke. -fno-sanitize-recover=all: undefined
+# behaviour stops a run like a crash (tests/fuzz/ub_canary.c checks it).
 FUZZ_SECONDS ?= 3
-FUZZ_KINDS = onnx caffe wire
+FUZZ_KINDS = onnx caffe wire fcn
 FUZZ_TARGET_onnx = 1
 FUZZ_TARGET_caffe = 2
 FUZZ_TARGET_wire = 3
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined $(STRICT) -I.
+FUZZ_TARGET_fcn = 4
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(STRICT) -I.
 
 # make install / uninstall
 PREFIX  ?= /usr/local
@@ -62,14 +72,18 @@ MODELS  = $(wildcard models/*)
 
 # Every C program is one file, found by name in these folders; each is built by the one
 # rule below with the strict flags, plus FLAGS_name and LIBS_name.
-vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch
+vpath %.c cli examples bench tests/core tests/isbi tests/import tests/opencl tests/torch tests/robust tests/port
 PROGRAMS = $(BUILD)/fcn $(BUILD)/quickstart $(BUILD)/slide
-TESTS    = $(BUILD)/test_core $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_opencl $(BUILD)/torch_ref
-BENCHES  = $(BUILD)/bench_opencl
+TESTS    = $(BUILD)/test_core $(BUILD)/test_stream $(BUILD)/test_isbi $(BUILD)/test_import $(BUILD)/test_onnx_node \
+           $(BUILD)/test_opencl $(BUILD)/torch_ref $(BUILD)/alloc_sweep $(BUILD)/port
+BENCHES  = $(BUILD)/bench_opencl $(BUILD)/bench_stream
 FUZZERS  = $(FUZZ_KINDS:%=$(BUILD)/fuzz_%)
 TEST_LIB = $(wildcard tests/lib/*.h)
-FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL)
-LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS))
+CLI_LIB  = $(wildcard cli/*.h)
+FLAGS_fcn = $(if $(filter 1,$(HAVE_OPENCL)),-DFCN_CLI_OPENCL) -DFCN_CLI_VOLUME
+# the tool reads TIFF (libtiff) and writes zlib-compressed Zarr chunks; fcn.h needs neither
+LIBS_fcn  = $(if $(filter 1,$(HAVE_OPENCL)),$(CL_LDLIBS)) -ltiff -lz
+CLI_SRC   = $(wildcard cli/*.c)
 LIBS_test_opencl  = $(CL_LDLIBS)
 LIBS_bench_opencl = $(CL_LDLIBS)
 # build/bench is the plain build most users get (no -march: the kernels are chosen at run
@@ -86,13 +100,14 @@ CONFIG = cc $(CC) | cxx $(CXX) | clang $(CLANG) | $(STRICT) $(CFLAGS) $(CPPFLAGS
 TEST_ENV = CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" PYTHON="$(PYTHON)" BUILD="$(BUILD)" \
            STB_INC="$(STB_INC)" STRICT="$(STRICT)" FUZZ_SECONDS="$(FUZZ_SECONDS)" MAKE="$(MAKE)"
 
-.PHONY: all clean deps test test-run test-interop bench bench-opencl fuzz fuzz-smoke \
-        demo opencl-embed import-cases model-formats install uninstall FORCE
+.PHONY: all clean deps test test-run test-interop bench bench-opencl bench-volume device-check device-pack \
+        fuzz fuzz-smoke check-robust robust-builds demo opencl-embed import-cases model-formats install \
+        uninstall FORCE
 
 # ==== build ==============================================================================
 all: $(PROGRAMS)
 
-$(PROGRAMS) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
+$(filter-out $(BUILD)/fcn,$(PROGRAMS)) $(TESTS) $(BENCHES): $(BUILD)/%: %.c $(HEADERS) $(TEST_LIB) $(CLI_LIB) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_$*) $< -o $@ $(LDLIBS) $(LIBS_$*)
 
 $(BUILD)/bench: bench/bench.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
@@ -100,6 +115,11 @@ $(BUILD)/bench: bench/bench.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
 
 $(BUILD)/bench-native: bench/bench.c $(HEADERS) $(TEST_LIB) $(BUILD)/config | $(BUILD)
 	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) -DBENCH_BUILD='"the $(CFLAGS) build"' $< -o $@ $(LDLIBS)
+
+# build/fcn is every file of cli/ (cli/fcn.c holds the implementations of the headers;
+# FCN_CLI_VOLUME: with the others, EM volumes; cli/fcn.c alone builds a tool without them)
+$(BUILD)/fcn: $(CLI_SRC) $(CLI_LIB) $(HEADERS) $(BUILD)/config | $(BUILD)
+	$(CC) $(STRICT) $(CFLAGS) $(CPPFLAGS) $(FLAGS_fcn) $(CLI_SRC) -o $@ $(LDLIBS) $(LIBS_fcn)
 
 $(BUILD)/config: FORCE | $(BUILD)
 	@echo '$(CONFIG)' | cmp -s - $@ || echo '$(CONFIG)' >$@
@@ -150,14 +170,38 @@ bench: $(BUILD)/bench $(BUILD)/bench-native $(BUILD)/fcn
 bench-opencl: $(BUILD)/bench_opencl
 	$(BUILD)/bench_opencl $(BENCH_OPENCL_ARGS)
 
+# bench/bench_volume.sh: fcn map on EM volumes (peak RSS, Mpx/s, shards) and
+# bench/bench_stream.c (fcn_map_stream against fcn_map); writes $(BUILD)/bench-volume.txt.
+bench-volume: $(BUILD)/fcn $(BUILD)/bench_stream
+	BUILD="$(BUILD)" PYTHON="$(PYTHON)" sh bench/bench_volume.sh
+
+# make device-check [DEVICE_CHECK_ARGS="--cpu --quick --loader builtin"]: on a machine
+# with a GPU and no package access, builds test_opencl and bench_opencl with only a C
+# compiler (the OpenCL headers and an ICD loader are in tools/device), runs them on
+# every GPU and prints one summary (tools/device_check.sh says more). It needs
+# stb_image.h: make device-pack copies it (and two ISBI slices) into
+# $(BUILD)/device-pack, which device-check looks in; bring that folder along.
+device-check:
+	@CC="$(CC)" BUILD="$(BUILD)" STB_INC="$(STB_INC)" sh tools/device_check.sh $(DEVICE_CHECK_ARGS)
+
+device-pack:
+	@data="$${FCN_DATA:-../shared/data/isbi2012}"; p="$(BUILD)/device-pack"; \
+	mkdir -p "$$p/stb" "$$p/isbi2012/train-images" && cp "$(STB_INC)/stb_image.h" "$$p/stb/" && \
+	cp "$$data/train-images/0.png" "$$data/train-images/3.png" "$$p/isbi2012/train-images/" && \
+	echo "$$p: stb_image.h and ISBI train-images 0 and 3 ($$(du -sh "$$p" | cut -f1)); bring it along for make device-check"
+
 # ==== fuzz ===============================================================================
-# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire} (clang, libfuzzer-14-dev)
-# and their seed corpora build/fuzz-corpus/KIND, written from the test and shipped models.
+# make fuzz: the libFuzzer targets build/fuzz_{onnx,caffe,wire,fcn} (clang,
+# libfuzzer-14-dev), build/ub_canary, and the seed corpora build/fuzz-corpus/KIND,
+# written from the test and shipped models.
 # make fuzz-smoke: each for FUZZ_SECONDS (also a line of make test).
-fuzz: $(FUZZERS) $(BUILD)/fuzz-corpus.stamp
+fuzz: $(FUZZERS) $(BUILD)/ub_canary $(BUILD)/fuzz-corpus.stamp
 
 $(FUZZERS): $(BUILD)/fuzz_%: tests/fuzz/fuzz_import.c fcn.h fcn_import.h $(BUILD)/config | $(BUILD)
 	$(CLANG) $(FUZZ_FLAGS) -DFUZZ_TARGET=$(FUZZ_TARGET_$*) $< -o $@ $(LDLIBS)
+
+$(BUILD)/ub_canary: tests/fuzz/ub_canary.c $(BUILD)/config | $(BUILD)
+	$(CLANG) $(FUZZ_FLAGS) $< -o $@
 
 $(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data/import/* models/*) | $(BUILD)
 	$(PYTHON) $< $(BUILD)/fuzz-corpus
@@ -166,13 +210,41 @@ $(BUILD)/fuzz-corpus.stamp: tests/fuzz/make_fuzz_corpus.py $(wildcard tests/data
 fuzz-smoke:
 	+@$(TEST_ENV) sh tests/fuzz/fuzz_smoke.sh
 
+# ==== robustness =========================================================================
+# make check-robust: what tests/robust/ holds, the same entries tests/run.sh runs in make
+# test: the allocation-failure sweep, the malformed-image corpus, outputs to a full disk,
+# and the sanitizer builds (clang; make robust-builds builds them into $(BUILD)/robust:
+# ASan+UBSan and TSan, every report fatal). README (Robustness) has the long runs.
+SAN_FLAGS = -std=c99 -O1 -g -fno-omit-frame-pointer -ffp-contract=off -fno-fast-math -march=native \
+            -fno-sanitize-recover=all
+ROBUST_ASAN = $(addprefix $(BUILD)/robust/asan/,test_import test_isbi alloc_sweep fcn)
+ROBUST_TSAN = $(addprefix $(BUILD)/robust/tsan/,test_core threads)
+
+check-robust: $(PROGRAMS) $(BUILD)/alloc_sweep
+	+@$(TEST_ENV) sh tests/run.sh alloc-sweep bad-images disk-full sanitizers
+
+robust-builds: $(ROBUST_ASAN) $(ROBUST_TSAN)
+
+$(filter-out %/fcn,$(ROBUST_ASAN)): $(BUILD)/robust/asan/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=address,undefined $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
+$(BUILD)/robust/asan/fcn: $(CLI_SRC) $(CLI_LIB) $(HEADERS) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=address,undefined $(CPPFLAGS) -DFCN_CLI_VOLUME $(CLI_SRC) -o $@ $(LDLIBS) -ltiff -lz
+
+$(ROBUST_TSAN): $(BUILD)/robust/tsan/%: %.c $(HEADERS) $(TEST_LIB) $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_FLAGS) -fsanitize=thread $(CPPFLAGS) $< -o $@ $(LDLIBS)
+
 # ==== tools ==============================================================================
 # make demo [MODEL=path.fcn] [FCN_DATA=dir]: tools/demo.sh maps an ISBI 2012 test slice
 # with the trained membrane network (dense path) to $(BUILD)/demo-map.png, times the
 # sliding window against it and scores a held-out labelled slice. Installs the missing
 # Debian packages it needs (make deps) when the compiler or stb is not there.
 demo:
-	@if ! command -v $(CC) >/dev/null 2>&1 || [ ! -f $(STB_INC)/stb_image.h ]; then \
+	@if ! command -v $(CC) >/dev/null 2>&1 || [ ! -f $(STB_INC)/stb_image.h ] || [ ! -f /usr/include/tiffio.h ] || \
+	    [ ! -f /usr/include/zlib.h ]; then \
 	  $(MAKE) --no-print-directory deps DEB_PKGS="$(DEMO_PKGS)" || exit 1; fi
 	@$(MAKE) --no-print-directory $(BUILD)/fcn
 	@FCN="$(BUILD)/fcn" BUILD="$(BUILD)" MODEL="$(MODEL)" FCN_DATA="$(FCN_DATA)" sh tools/demo.sh

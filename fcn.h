@@ -23,7 +23,8 @@
    CONTENTS
 
    This comment: QUICK START, WHAT A MAP IS, THE ARITHMETIC CONTRACT, WHICH NETWORKS THE
-   DENSE PATH RUNS, THE MODEL FILE, ERRORS THREADS MEMORY, CONFIGURATION MACROS. Then the
+   DENSE PATH RUNS, THE MODEL FILE, ERRORS THREADS MEMORY, STREAMING, CONFIGURATION
+   MACROS. Then the
    declarations, then the implementation in sections, in reading order (grep the anchor):
 
      >>base     includes, configuration checks, limits, errors, allocation
@@ -36,8 +37,9 @@
      >>sliding  the reference: cut the window around a pixel, run the network on it
      >>plan     the dense form: each layer's grid, step and dilation over the image
      >>kernels  the dense convolution's register-blocked micro-kernels (SIMD, portable)
-     >>stream   the dense path: stages, rings of rows, bands, column tiles
-     >>map      the public map functions: fcn_map_size, fcn_map, fcn_map_flops
+     >>stream   the dense path: stages, rings of rows, bands, column tiles, strips
+     >>map      the public map functions: fcn_map_size, fcn_map, fcn_map_stream,
+                fcn_map_tile_width, fcn_map_flops
 
    Where to start: to read the equivalence, THE ARITHMETIC CONTRACT, then >>arith,
    >>sliding and >>plan (the same sums, shared across pixels); to change the speed,
@@ -88,9 +90,9 @@
    1. Every multiply-add is one fused multiply-add, fmaf() in C and fma() in OpenCL C,
       never a*b+c, so no compiler or device may round it differently.
         fcn__patch_conv (sliding); FCN__KERNEL, fcn__unit_conv_generic (dense);
-        FCN__FMA in >>arith; the fcn_conv_* kernels in opencl/fcn.cl. The build:
-        -ffp-contract=off (the Makefile, fcn.pc) and the #error on fast-math in >>base;
-        "#pragma OPENCL FP_CONTRACT OFF" (opencl/fcn_prelude.cl).
+        FCN__FMA in >>arith; the fcn_conv* kernels in opencl/fcn.cl and fcn_tiled.cl.
+        The build: -ffp-contract=off (the Makefile, fcn.pc) and the #error on fast-math
+        in >>base; "#pragma OPENCL FP_CONTRACT OFF" (opencl/fcn_prelude.cl).
    2. Each output is accumulated in one fixed order: bias first, then input channel,
       kernel row, kernel column. A fully connected layer is a convolution over its whole
       input, so its inputs come in C,H,W order, as Caffe flattens (fcn__layer_shape).
@@ -100,7 +102,7 @@
         fcn__patch_conv, fcn__patch_pool (sliding); FCN__KERNEL (a chunk of channels at a
         time continues the sums it stored), fcn__unit_conv_generic, fcn__unit_pool,
         FCN__POOL2 (dense); fcn__softmax; the conv, pool and softmax kernels in
-        opencl/fcn.cl.
+        opencl/fcn.cl and fcn_tiled.cl.
    3. exp (for softmax, sigmoid, tanh) is the library's own fcn__exp, made only of
       exactly specified operations (+, -, *, /, fma, floor, ldexp), never libm's, and
       written once: the fcn-arith section (>>arith), which tools/embed_opencl.sh pastes
@@ -113,9 +115,38 @@
       the same chains), and the OpenCL kernels' register blocks are several outputs,
       each with its own sum.
 
+   5. Every float operation is rounded to float, one rounding each: no wider
+      intermediates. Where a compiler evaluates float in double or long double
+      (FLT_EVAL_METHOD 1 on s390x under -std=c99, 2 on 32-bit x86 with the x87 FPU), a
+      compound expression would be rounded once instead of once per operation; so every
+      operation of the arithmetic is its own assignment to a float (C99: an assignment
+      rounds away the extra precision), and such a build is accepted only where the
+      compiler keeps that rule: GCC's ISO C modes (-std=c99, -std=c11). Elsewhere
+      (GCC's GNU modes, clang or C++ on the x87) >>base stops the build with an #error
+      naming the flags that fix it (-msse2 -mfpmath=sse). Flags that let the compiler
+      reorder or rewrite float arithmetic (-ffast-math, -funsafe-math-optimizations,
+      -fassociative-math, -freciprocal-math, -fno-signed-zeros) are refused there too.
+      -ffinite-math-only is accepted: it changes nothing for finite images and weights
+      (what a NaN or an infinity yields is then undefined). clang 14 announces none of
+      these but -ffast-math, so its -funsafe-math-optimizations cannot be refused.
+        fcn__transform, fcn__tanh, fcn__sigmoid, fcn__exp; the checks in >>base.
+   6. NaN. A NaN or infinity in the image (or the weights) goes through the same IEEE
+      operations everywhere, so which outputs are NaN is the same on every path and
+      machine: a NaN in a window makes the sum NaN; a max pool keeps the first value of
+      its window and replaces it only by a greater one, so a NaN first in the window is
+      kept and a later one is passed over; relu, tanh and sigmoid of NaN are NaN. A
+      NaN's sign and payload are not the same everywhere (x86 makes negative NaNs, ARM
+      positive ones; compilers fold a negation differently), so every NaN the library
+      returns is the one quiet NaN 0x7fc00000: in the maps of fcn_map, fcn_map_stream
+      and fcn_cl_map and from fcn_expf, fcn_tanhf, fcn_sigmoidf.
+        fcn__nan_canon (>>arith), called by fcn_map (fcn__map_run), fcn_map_stream
+        (fcn__emit) and fcn_cl_map.
+
    So the dense map equals the sliding-window map, and both are the same on every
    machine, compiler, thread count, tile and device. The tests prove it with memcmp
-   (make test): the slide's worked example, random networks, real EM images.
+   (make test): the slide's worked example, random networks, real EM images, and the
+   same maps built for aarch64 (NEON), s390x (big-endian) and 32-bit x86 (x87 and
+   SSE2) and run under qemu (tests/port).
 
    WHICH NETWORKS THE DENSE PATH RUNS
 
@@ -156,14 +187,47 @@
 
    Every function returns an fcn_status (FCN_OK = 0, failures negative) and, where an
    fcn_error pointer is given, a message that names the cause. The library never prints
-   and never exits. A loaded network is read-only: any number of threads may map with it
-   at once. fcn_map with options.threads = 0 uses every online CPU; the result does not
-   depend on the thread count. The dense path streams the image in bands of rows and
+   and never exits. A failed allocation is FCN_ERR_NOMEM ("out of memory" in the
+   message) wherever it happens, and frees what the call had taken; sizes too large to
+   represent are FCN_ERR_OVERFLOW. One fallback: a worker thread of a map that cannot be
+   started (pthread_create or its small allocation fails) leaves the map to fewer
+   threads, the same bits (tests/robust/alloc_sweep.c fails every allocation in turn).
+   A loaded network is read-only: any number of threads may map with it at once (and
+   load at once: the library has no global state that it writes). fcn_map with
+   options.threads = 0 uses every online CPU; the result does not depend on the thread
+   count. The dense path streams the image in bands of rows and
    keeps, per layer, only a ring of the rows the next layer still needs; a map wider
    than options.max_memory allows (default FCN_DEFAULT_MEMORY, 48 MB) is computed in
    column tiles. So its scratch memory does not grow with the image, and the map is the
    same bits whatever the budget: a tile is a sub-rectangle, and sub-rectangles are exact.
    The sliding path needs two buffers of the network's largest layer per thread.
+
+   STREAMING (images larger than memory)
+
+   fcn_map takes the whole image and the whole map in memory. fcn_map_stream takes
+   neither: it asks a read callback for the image's rows as it needs them (a band at a
+   time, with the halo the patch reads; the rows a tile or strip shares with the last one
+   are asked for again) and hands each finished row of the map to a write callback, in
+   order, each once. The rows are fcn_map's bits on either path. What it holds:
+
+     the scratch      within options.max_memory, as fcn_map's;
+     the input        the image rows one pass of the input stage reads: 16 output rows'
+                      worth (16 x stride rows, and the patch on the first), of one tile's
+                      columns, C floats a pixel;
+     the output       one band of 16 rows of the rectangle when it is one column tile wide
+                      (fcn_map_tile_width says how wide that is); a wider rectangle's rows
+                      can go out only once every tile has computed them, so it is mapped
+                      in strips of as many whole bands as max_memory holds (at least one),
+                      each strip's tiles in turn.
+
+   So a stream's memory is bounded by max_memory, twice for a rectangle wider than a tile,
+   plus a band of input, whatever the image's height and width. The price of strips is
+   time: each strip recomputes, in every layer, the rows above it that its first rows
+   read (about Ph - 1 image rows' worth of the early layers' work per strip; README,
+   Performance, has the measured cost). A caller who can take the map in rectangles
+   avoids it by streaming rectangles no wider than fcn_map_tile_width (the fcn tool
+   does: README, "EM volumes"). The sliding path streams bands of 16 rows, reading the
+   rows their windows cover.
 
    CONFIGURATION MACROS
 
@@ -178,6 +242,9 @@
        FCN_NO_HUGEPAGES  on Linux, do not ask for transparent huge pages for the dense
                          scratch (asked for where <sys/mman.h> declares MADV_HUGEPAGE:
                          gcc's default gnu modes do; with -std=c99 define _DEFAULT_SOURCE)
+       FCN_EXCESS_PRECISION_STANDARD   where float is evaluated wider (FLT_EVAL_METHOD
+                         != 0) outside GCC's ISO modes: the caller vouches that every
+                         assignment rounds to float (THE ARITHMETIC CONTRACT, rule 5)
 
    LICENSE: MIT, see the end of this file.
 */
@@ -315,7 +382,8 @@ FCNDEF float *fcn_net_bias(fcn_net *net, int layer, size_t *count);
 FCNDEF fcn_status fcn_net_set_transform(fcn_net *net, float scale, const float *mean,
                                         fcn_error *err); /* mean: in_c values or NULL */
 
-/* Inspecting a network. */
+/* Inspecting a network. A NULL net gives a zero shape, 0 or NULL (fcn_net_layer:
+   FCN_ERR_ARG), so that a failed load read on without a check does not crash. */
 FCNDEF fcn_shape fcn_net_input(const fcn_net *net);
 FCNDEF int fcn_net_outputs(const fcn_net *net); /* K */
 FCNDEF int fcn_net_layer_count(const fcn_net *net);
@@ -333,6 +401,28 @@ FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_optio
 FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w,
                           const fcn_options *opt, float *out, fcn_error *err);
 
+/* Streaming, for images larger than memory: fcn_map_stream pulls the image's rows from
+   read and hands the map's finished rows to write, in order, each row once; the scratch
+   stays within options.max_memory whatever the image's size (see MEMORY above), and the
+   rows are fcn_map's bits. Both callbacks run on the thread that called fcn_map_stream,
+   one at a time, and return 0 to go on; any other value stops the map (FCN_ERR_IO).
+     read:  fill buf with image rows [y, y + rows) x columns [x, x + cols): rows x cols x C
+            floats, row-major, channels interleaved. Always inside the image; the same rows
+            may be asked for again (a tile's or a strip's halo).
+     write: rows [y, y + rows) of the map (of options' rectangle, counted from its top):
+            rows x rect_w x K floats, valid only during the call. */
+typedef int (*fcn_read_fn)(void *user, int y, int rows, int x, int cols, float *buf);
+typedef int (*fcn_write_fn)(void *user, int y, int rows, const float *map);
+FCNDEF fcn_status fcn_map_stream(const fcn_net *net, int h, int w, const fcn_options *opt, fcn_read_fn read,
+                                 fcn_write_fn write, void *user, fcn_error *err);
+/* The width, in map columns, of the column tiles the dense path cuts the map (or
+   options' rectangle) into to stay within max_memory: the rectangle's own width when it
+   fits whole (always, on the sliding path). A stream of a rectangle no wider than this
+   computes every layer once (see MEMORY); a caller that spreads a map over its own
+   workers can cut it into rectangles this wide. */
+FCNDEF fcn_status fcn_map_tile_width(const fcn_net *net, int h, int w, const fcn_options *opt, int *cols,
+                                     fcn_error *err);
+
 /* Arithmetic cost of one map (whole map or rect), in FLOPs: a multiply-add counts 2, a
    pooling window element 1, activations are not counted. Per layer (arrays of
    fcn_net_layer_count entries, either may be NULL) and in total. "sliding" is every
@@ -349,9 +439,15 @@ FCNDEF const char *fcn_status_string(fcn_status s);
    fcn_file_commit flushes it to disk, closes it and renames it over the target, so the
    target holds its old content or the whole new one, never a part. A failed commit,
    or fcn_file_abort, removes the temporary and leaves an existing target untouched.
-   A target that exists and is not a regular file (/dev/null, a pipe) is written in
-   place. Errors are FCN_ERR_IO naming the file and the system's reason. One fcn_file
-   per thread; commit and abort free it (abort(NULL) is fine). */
+   An existing target must be writable (else FCN_ERR_IO, as opening it would be) and
+   keeps its permissions; a symbolic link is replaced by the file, not followed. A
+   target that exists and is not a regular file (/dev/null, a pipe) is written in
+   place. A failed write is remembered: later writes do nothing and fail, and
+   fcn_file_commit fails with the first error, so a writer that cannot check each write
+   (a callback, like stb_image_write's) need check only the commit (or
+   fcn_file_write(f, NULL, 0, err), which reports it without writing). Errors are
+   FCN_ERR_IO naming the file and the system's reason. One fcn_file per thread; commit
+   and abort free it (abort(NULL) is fine). */
 typedef struct fcn_file fcn_file;
 FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *err);
 FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_error *err);
@@ -385,10 +481,11 @@ FCNDEF float fcn_sigmoidf(float x);
 /* >>base
    Used by fcn_import.h and fcn_opencl.h too (the only internals they use; keep these
    names stable): fcn__fail, fcn__ok, fcn__alloc, FCN__CAST, the FCN__MAX_* limits
-   (>>base); the fcn-arith section (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
+   (>>base); the fcn-arith section and fcn__nan_canon (>>arith); fcn__layer, fcn__layer_shape, fcn__build,
    fcn__is_pool, fcn__is_weighted (>>net); fcn__read_file (>>files); fcn__le32,
    fcn__parse_float (>>format); fcn__job, fcn__job_map (>>job); fcn__cut (>>sliding); fcn__plan,
-   fcn__dlayer, fcn__dense_plan (>>plan). */
+   fcn__dlayer, fcn__dense_plan (>>plan). cli/fcn.c uses fcn__fail and fcn__crc32 (the
+   CRCs of a PNG's chunks). */
 
 #include <errno.h>
 #include <float.h>
@@ -422,8 +519,41 @@ FCNDEF float fcn_sigmoidf(float x);
 #define FCN_FREE(p) free(p)
 #endif
 
-#if defined(__FAST_MATH__)
-#error "fcn.h must not be compiled with -ffast-math: the arithmetic contract needs IEEE rounding"
+/* Build flags that break THE ARITHMETIC CONTRACT (rule 5). Each rewrites float
+   arithmetic that the contract fixes: -fassociative-math reorders sums,
+   -freciprocal-math turns x / y into x * (1 / y), -fno-signed-zeros may drop the sign
+   of a zero (0 + -0); -funsafe-math-optimizations and -ffast-math imply them. GCC
+   announces each by a macro; clang 14 only -ffast-math; MSVC /fp:fast by _M_FP_FAST.
+   -ffinite-math-only is not refused: finite inputs give the same bits. */
+#if defined(__FAST_MATH__) || defined(_M_FP_FAST)
+#error "fcn.h must not be compiled with -ffast-math (or /fp:fast): the arithmetic contract needs IEEE rounding"
+#endif
+#if defined(__ASSOCIATIVE_MATH__)
+#error "fcn.h must not be compiled with -fassociative-math (or -funsafe-math-optimizations): it reorders sums"
+#endif
+#if defined(__RECIPROCAL_MATH__)
+#error "fcn.h must not be compiled with -freciprocal-math (or -funsafe-math-optimizations): it rounds x / y differently"
+#endif
+#if defined(__NO_SIGNED_ZEROS__)
+#error "fcn.h must not be compiled with -fno-signed-zeros: it may change the sign of a zero in the map"
+#endif
+
+/* Float evaluated in a wider format (FLT_EVAL_METHOD 1: double, e.g. s390x under
+   -std=c99; 2: long double, 32-bit x86 with the x87 FPU): fcn.h assigns every operation
+   of its arithmetic to a float, and C99 says that an assignment (or a cast, or passing
+   an argument) rounds to float, so the bits are those of FLT_EVAL_METHOD 0 (one
+   rounding from double or long double to float is the same as rounding the exact
+   result: 53 and 64 bits are more than 2 x 24 + 2). GCC keeps that rule in its ISO C
+   modes (-std=c99, -std=c11: -fexcess-precision=standard); its GNU modes (-std=gnu99,
+   the default), GCC 12's C++ and clang keep float in x87 registers across assignments,
+   and the maps would differ from every other machine. FCN_EXCESS_PRECISION_STANDARD:
+   the caller vouches that the compiler rounds every assignment (e.g. GCC
+   -std=gnu99 -fexcess-precision=standard, which no macro announces). */
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0 && !defined(FCN_EXCESS_PRECISION_STANDARD)
+#if !(defined(__GNUC__) && !defined(__clang__) && !defined(__cplusplus) && defined(__STRICT_ANSI__) && \
+      defined(__GCC_IEC_559) && __GCC_IEC_559 > 0)
+#error "fcn.h: this build evaluates float in a wider format (FLT_EVAL_METHOD != 0) without rounding every assignment to float, so its maps would differ from other machines: on 32-bit x86 build with -msse2 -mfpmath=sse; else with gcc -std=c99 or -std=c11 (or -fexcess-precision=standard and -DFCN_EXCESS_PRECISION_STANDARD)"
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -510,7 +640,7 @@ static void *fcn__alloc(size_t n, size_t elem)
    denormals still agree. */
 FCN__ARITH float fcn__exp(float x)
 {
-    float n, r, p;
+    float n, r, rr, p;
     if (x != x) return x;
     if (x > 88.7f) return FCN__INF;
     if (x < -87.0f) return 0.0f;
@@ -523,14 +653,19 @@ FCN__ARITH float fcn__exp(float x)
     p = FCN__FMA(p, r, 4.1665795894e-2f);
     p = FCN__FMA(p, r, 1.6666665459e-1f);
     p = FCN__FMA(p, r, 5.0000001201e-1f);
-    p = FCN__FMA(p, r * r, r) + 1.0f;
+    rr = r * r;
+    p = FCN__FMA(p, rr, r);
+    p = p + 1.0f;
     return FCN__LDEXP(p, (int)n);
 }
 
-/* tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */
+/* Every operation below is its own assignment to a float: where float is evaluated in
+   a wider format (FLT_EVAL_METHOD != 0) each is then rounded to float, as everywhere
+   else (THE ARITHMETIC CONTRACT, rule 5); a compound expression would be rounded once.
+   tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */
 FCN__ARITH float fcn__tanh(float x)
 {
-    float a = x < 0.0f ? -x : x, z, y;
+    float a = x < 0.0f ? -x : x, z, y, e;
     if (a < 0.625f) {
         z = x * x;
         y = -5.70498872745e-3f;
@@ -541,19 +676,55 @@ FCN__ARITH float fcn__tanh(float x)
         if (x == 0.0f) return x; /* tanh(-0) = -0: the fma below would give +0 */
         return FCN__FMA(y, z * x, x);
     }
-    y = 1.0f - 2.0f / (fcn__exp(2.0f * a) + 1.0f);
+    e = 2.0f * a;
+    e = fcn__exp(e);
+    e = e + 1.0f;
+    y = 2.0f / e;
+    y = 1.0f - y;
     return x < 0.0f ? -y : y;
 }
 
-FCN__ARITH float fcn__sigmoid(float x) { return 1.0f / (1.0f + fcn__exp(-x)); }
+FCN__ARITH float fcn__sigmoid(float x)
+{
+    float e = fcn__exp(-x);
+    e = 1.0f + e;
+    e = 1.0f / e;
+    return e;
+}
 
 FCN__ARITH float fcn__relu(float x, float slope) { return x > 0.0f ? x : x * slope; }
 
 /* fcn-arith end */
 
-FCNDEF float fcn_expf(float x) { return fcn__exp(x); }
-FCNDEF float fcn_tanhf(float x) { return fcn__tanh(x); }
-FCNDEF float fcn_sigmoidf(float x) { return fcn__sigmoid(x); }
+/* Every NaN the library returns is this one (THE ARITHMETIC CONTRACT, rule 6). The test
+   is on the bits, so that -ffinite-math-only cannot fold it away. */
+static float fcn__nan_one(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) {
+        u = 0x7FC00000u;
+        memcpy(&x, &u, 4);
+    }
+    return x;
+}
+
+/* n values of a map, in place: only the NaNs are rewritten (on the bits: a 32-bit x87
+   build loads no float into its FPU here). */
+static void fcn__nan_canon(float *v, size_t n)
+{
+    const uint32_t q = 0x7FC00000u;
+    size_t i;
+    uint32_t u;
+    for (i = 0; i < n; i++) {
+        memcpy(&u, v + i, 4);
+        if ((u & 0x7FFFFFFFu) > 0x7F800000u) memcpy(v + i, &q, 4);
+    }
+}
+
+FCNDEF float fcn_expf(float x) { return fcn__nan_one(fcn__exp(x)); }
+FCNDEF float fcn_tanhf(float x) { return fcn__nan_one(fcn__tanh(x)); }
+FCNDEF float fcn_sigmoidf(float x) { return fcn__nan_one(fcn__sigmoid(x)); }
 
 /* Softmax over k values v[0], v[stride], ...: subtract the largest, exponentiate, add in
    order, divide. */
@@ -849,11 +1020,15 @@ FCNDEF fcn_status fcn_net_set_transform(fcn_net *net, float scale, const float *
     return FCN_OK;
 }
 
-FCNDEF fcn_shape fcn_net_input(const fcn_net *net) { return net->input; }
-FCNDEF int fcn_net_outputs(const fcn_net *net) { return net->layers[net->n - 1].out.c; }
-FCNDEF int fcn_net_layer_count(const fcn_net *net) { return net->n; }
-FCNDEF float fcn_net_scale(const fcn_net *net) { return net->scale; }
-FCNDEF const float *fcn_net_mean(const fcn_net *net) { return net->mean; }
+FCNDEF fcn_shape fcn_net_input(const fcn_net *net)
+{
+    fcn_shape none = {0, 0, 0};
+    return net ? net->input : none;
+}
+FCNDEF int fcn_net_outputs(const fcn_net *net) { return net ? net->layers[net->n - 1].out.c : 0; }
+FCNDEF int fcn_net_layer_count(const fcn_net *net) { return net ? net->n : 0; }
+FCNDEF float fcn_net_scale(const fcn_net *net) { return net ? net->scale : 0.0f; }
+FCNDEF const float *fcn_net_mean(const fcn_net *net) { return net ? net->mean : NULL; }
 
 FCNDEF fcn_status fcn_net_layer(const fcn_net *net, int i, fcn_layer *layer, fcn_shape *in, fcn_shape *out)
 {
@@ -901,6 +1076,7 @@ FCNDEF fcn_status fcn_net_dense_check(const fcn_net *net, fcn_error *err)
 
 struct fcn_file {
     char *path, *tmp; /* tmp: NULL when writing in place */
+    int failed;       /* the errno of the first failed write, 0 if none */
 #ifdef FCN__POSIX_FILES
     int fd;
 #else
@@ -952,7 +1128,13 @@ FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *e
 #ifdef FCN__POSIX_FILES
     {
         struct stat st;
-        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* a device or a pipe: in place */
+        int exists = stat(path, &st) == 0;
+        if (exists && S_ISREG(st.st_mode) && access(path, W_OK) != 0) { /* what fopen(path, "wb") would refuse */
+            int e = errno;
+            fcn__file_free(f);
+            return fcn__fail(err, FCN_ERR_IO, "%s: cannot write over it: %s", path, strerror(e));
+        }
+        if (exists && !S_ISREG(st.st_mode)) { /* a device or a pipe: in place */
             FCN_FREE(f->tmp);
             f->tmp = NULL;
             f->fd = open(path, O_WRONLY);
@@ -975,6 +1157,7 @@ FCNDEF fcn_status fcn_file_create(const char *path, fcn_file **out, fcn_error *e
             fcn__file_free(f);
             return fcn__fail(err, FCN_ERR_IO, "%s: cannot create a file in its folder: %s", path, strerror(e));
         }
+        if (exists) (void)chmod(f->tmp, st.st_mode & 07777); /* the replacement keeps the old permissions */
     }
 #else
     for (k = (unsigned long)(uintptr_t)f % 100000u;; k++) { /* C99 has no exclusive create: probe, then create */
@@ -1011,30 +1194,31 @@ FCNDEF fcn_status fcn_file_write(fcn_file *f, const void *data, size_t n, fcn_er
     const char *p = FCN__CAST(const char *, data);
     if (!f || (!data && n)) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_write: f or data is NULL");
 #ifdef FCN__POSIX_FILES
-    while (n > 0) {
+    while (n > 0 && !f->failed) {
         ssize_t w = write(f->fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(w < 0 ? errno : EIO));
-        p += w;
-        n -= (size_t)w;
+        if (w <= 0) f->failed = w < 0 ? errno : EIO;
+        else p += w, n -= (size_t)w;
     }
 #else
-    if (fwrite(p, 1, n, f->f) != n) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(errno));
+    if (!f->failed && fwrite(p, 1, n, f->f) != n) f->failed = errno ? errno : EIO;
 #endif
+    if (f->failed) return fcn__fail(err, FCN_ERR_IO, "%s: write failed: %s", f->path, strerror(f->failed));
     return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_file_commit(fcn_file *f, fcn_error *err)
 {
-    int e = 0;
-    const char *what = NULL;
+    int e = f ? f->failed : 0;
+    const char *what = "write failed";
     if (!f) return fcn__fail(err, FCN_ERR_ARG, "fcn_file_commit: f is NULL");
 #ifdef FCN__POSIX_FILES
     /* a device or pipe may not support fsync (EINVAL): only a regular file must reach the disk */
-    if (fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP))) e = errno, what = "cannot flush it to disk";
+    if (!e && fsync(f->fd) != 0 && (f->tmp || (errno != EINVAL && errno != ENOTSUP)))
+        e = errno, what = "cannot flush it to disk";
     if (close(f->fd) != 0 && !e) e = errno, what = "cannot close it";
 #else
-    if (fflush(f->f) != 0) e = errno, what = "cannot flush it to disk";
+    if (!e && fflush(f->f) != 0) e = errno, what = "cannot flush it to disk";
     if (fclose(f->f) != 0 && !e) e = errno, what = "cannot close it";
 #endif
     if (!e && f->tmp && rename(f->tmp, f->path) != 0) e = errno, what = "cannot rename the finished file into place";
@@ -1086,23 +1270,20 @@ static fcn_status fcn__read_file(const char *path, unsigned char **buf, size_t *
 }
 
 /* >>format */
+/* zlib's CRC-32, four bits at a time from a constant table (the CRC of each nibble):
+   nothing is built on first use, so threads loading at once share no written state. */
 static uint32_t fcn__crc32(uint32_t crc, const unsigned char *p, size_t n)
 {
-    static uint32_t table[256];
-    static volatile int ready = 0; /* benign race: every thread writes the same table */
+    static const uint32_t nibble[16] = {
+        0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u, 0x4db26158u, 0x5005713cu,
+        0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu, 0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu};
     size_t i;
-    if (!ready) {
-        uint32_t c, k;
-        int j;
-        for (k = 0; k < 256; k++) {
-            c = k;
-            for (j = 0; j < 8; j++) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[k] = c;
-        }
-        ready = 1;
-    }
     crc = ~crc;
-    for (i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        crc = nibble[crc & 15u] ^ (crc >> 4);
+        crc = nibble[crc & 15u] ^ (crc >> 4);
+    }
     return ~crc;
 }
 
@@ -1121,8 +1302,8 @@ static int fcn__parse_int(const char *s, int *v)
     if (*s == '-') neg = 1, s++;
     if (*s < '0' || *s > '9') return 0;
     while (*s >= '0' && *s <= '9') {
+        if (x > (INT_MAX - (*s - '0')) / 10) return 0; /* before it overflows a 32-bit long */
         x = x * 10 + (*s++ - '0');
-        if (x > INT_MAX) return 0;
     }
     if (*s) return 0;
     *v = (int)(neg ? -x : x);
@@ -1800,12 +1981,13 @@ static void fcn__team_stop(fcn__team *p)
 #endif
 }
 
-/* Progress shared by the workers: a count under a mutex, and a stop flag. */
+/* Progress shared by the workers: a count under a mutex, and a stop flag (set under the
+   mutex, read without it by fcn__stopped: an atomic load where there are threads). */
 typedef struct fcn__progress {
     fcn_progress_fn fn;
     void *user;
     long done, total;
-    volatile int stop;
+    int stop;
 #ifndef FCN_NO_THREADS
     pthread_mutex_t mu;
 #endif
@@ -1837,9 +2019,20 @@ static void fcn__progress_add(fcn__progress *p, long units)
     pthread_mutex_lock(&p->mu);
 #endif
     p->done += units;
-    if (!p->stop && p->fn(p->user, p->done, p->total)) p->stop = 1;
 #ifndef FCN_NO_THREADS
+    if (!p->stop && p->fn(p->user, p->done, p->total)) FCN__SET(p->stop, 1);
     pthread_mutex_unlock(&p->mu);
+#else
+    if (!p->stop && p->fn(p->user, p->done, p->total)) p->stop = 1;
+#endif
+}
+
+static int fcn__stopped(fcn__progress *p)
+{
+#ifndef FCN_NO_THREADS
+    return FCN__PEEK(p->stop);
+#else
+    return p->stop;
 #endif
 }
 
@@ -1848,9 +2041,24 @@ static void fcn__progress_add(fcn__progress *p, long units)
    border, the whole map, the rectangle computed) and the choices (path, threads, scratch
    budget, kernels, progress). fcn_map, fcn_map_size, fcn_map_flops and fcn_cl_map
    (fcn_opencl.h) all start here, so they accept and refuse the same things. */
+/* The image's row source. fcn_map reads the caller's array in place (no source); a
+   stream (fcn_map_stream) reads the caller's rows through a window that holds what the
+   rows being computed read: fcn__source_need fills it, on the calling thread, before
+   they run, and the units read it through fcn__image_row. */
+typedef struct fcn__source {
+    fcn_read_fn read;
+    void *user;
+    float *win;           /* image rows [y0, y0 + n) x columns [x0, x0 + cols), C floats a pixel */
+    size_t cap;           /* floats allocated */
+    int y0, n, x0, cols;
+} fcn__source;
+
 typedef struct fcn__job {
     const fcn_net *net;
-    const float *img;   /* NULL where only the sizes are wanted */
+    const float *img;   /* the whole image (fcn_map); NULL where only the sizes are wanted */
+    fcn__source *src;   /* or its rows through a window (fcn_map_stream) */
+    fcn_write_fn write; /* a stream's finished rows go to write(user, ...), else to out */
+    void *user;
     int h, w;           /* the image */
     fcn_path path;
     fcn_border border;
@@ -1964,6 +2172,87 @@ static int fcn__border_index(int i, int n, fcn_border b)
     }
 }
 
+/* Row iy of the image, from column *x0 on (C floats a pixel): the caller's array, or
+   the source's window, which holds it once fcn__source_need has asked for it. */
+static const float *fcn__image_row(const fcn__job *j, int iy, int *x0)
+{
+    const fcn__source *s = j->src;
+    size_t C = (size_t)j->net->input.c;
+    if (!s) {
+        *x0 = 0;
+        return j->img + (size_t)iy * (size_t)j->w * C;
+    }
+    *x0 = s->x0;
+    return s->win + (size_t)(iy - s->y0) * (size_t)s->cols * C;
+}
+
+/* Reads image rows [a, b) of columns [c, d) into the window, keeping the rows it
+   already holds of the same columns (the next band overlaps the last one's halo). */
+static fcn_status fcn__window(const fcn__job *j, fcn__source *s, int a, int b, int c, int d, fcn_error *err)
+{
+    size_t row = (size_t)(d - c) * (size_t)j->net->input.c, need;
+    int k0, k1, r[4], i;
+    if (c != s->x0 || d - c != s->cols) s->n = 0; /* other columns: nothing to keep */
+    k0 = a > s->y0 ? a : s->y0;
+    k1 = b < s->y0 + s->n ? b : s->y0 + s->n;
+    if (k0 >= k1) k0 = k1 = b; /* nothing kept: read [a, b) */
+    if (!fcn__mul((size_t)(b - a), row, &need)) return fcn__fail(err, FCN_ERR_OVERFLOW, "image rows too large");
+    if (need > s->cap) {
+        float *w = FCN__CAST(float *, fcn__alloc(need, sizeof(float)));
+        if (!w) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %lu image rows", (unsigned long)(b - a));
+        if (k0 < k1) memcpy(w + (size_t)(k0 - a) * row, s->win + (size_t)(k0 - s->y0) * row, (size_t)(k1 - k0) * row * sizeof(float));
+        FCN_FREE(s->win);
+        s->win = w;
+        s->cap = need;
+    } else if (k0 < k1) {
+        memmove(s->win + (size_t)(k0 - a) * row, s->win + (size_t)(k0 - s->y0) * row, (size_t)(k1 - k0) * row * sizeof(float));
+    }
+    s->y0 = a;
+    s->n = b - a;
+    s->x0 = c;
+    s->cols = d - c;
+    r[0] = a, r[1] = k0, r[2] = k1, r[3] = b; /* the rows to read: [a, k0) and [k1, b) */
+    for (i = 0; i < 4; i += 2) {
+        int rc;
+        if (r[i] >= r[i + 1]) continue;
+        rc = s->read(s->user, r[i], r[i + 1] - r[i], c, d - c, s->win + (size_t)(r[i] - a) * row);
+        if (rc != 0) {
+            s->n = 0;
+            return fcn__fail(err, FCN_ERR_IO, "the read callback returned %d for image rows %d..%d, columns %d..%d", rc,
+                             r[i], r[i + 1] - 1, c, d - 1);
+        }
+    }
+    return FCN_OK;
+}
+
+/* Makes the window hold every image pixel that rows [y0, y1) x columns [x0, x1) of the
+   bordered image read (image coordinates, so the border is outside 0..h-1, 0..w-1).
+   Nothing to do for an image in memory. */
+static fcn_status fcn__source_need(const fcn__job *j, int y0, int y1, int x0, int x1, fcn_error *err)
+{
+    int a = INT_MAX, b = -1, c = INT_MAX, d = -1, i, v;
+    if (!j->src) return FCN_OK;
+    for (i = y0; i < y1; i++)
+        if ((v = fcn__border_index(i, j->h, j->border)) >= 0) a = v < a ? v : a, b = v > b ? v : b;
+    for (i = x0; i < x1; i++)
+        if ((v = fcn__border_index(i, j->w, j->border)) >= 0) c = v < c ? v : c, d = v > d ? v : d;
+    if (b < 0 || d < 0) return FCN_OK; /* only the zero border */
+    return fcn__window(j, j->src, a, b + 1, c, d + 1, err);
+}
+
+/* A stream's finished rows [y0, y1) of the rectangle, rw x K floats each, to the
+   caller, their NaNs made the one NaN as fcn_map's are. */
+static fcn_status fcn__emit(const fcn__job *j, int y0, int y1, float *rows, fcn_error *err)
+{
+    int rc;
+    fcn__nan_canon(rows, (size_t)(y1 - y0) * (size_t)j->rw * (size_t)fcn_net_outputs(j->net));
+    rc = j->write(j->user, y0, y1 - y0, rows);
+    return rc ? fcn__fail(err, FCN_ERR_IO, "the write callback returned %d for map rows %d..%d", rc, y0, y1 - 1)
+              : FCN_OK;
+}
+
+#define FCN__BAND 16 /* output rows per band: the dense path's step, a stream's unit */
+
 /* >>sliding
    The reference, to read next to the slides: cut the window around an output pixel,
    run the network on it one layer at a time (planar buffers, zero padding and clipped
@@ -1975,7 +2264,8 @@ static int fcn__border_index(int i, int n, fcn_border b)
 static float fcn__transform(const fcn_net *net, int c, float v)
 {
     float d = v - net->mean[c];
-    return d * net->scale;
+    d = d * net->scale;
+    return d;
 }
 
 /* Cuts rows [y0, y0+ch) x columns [x0, x0+cw) of the bordered image (bordered
@@ -1986,11 +2276,12 @@ static void fcn__cut(const fcn__job *j, int y0, int x0, int ch, int cw, float *d
     int c, y, x, C = net->input.c;
     size_t plane = (size_t)ch * (size_t)cw;
     for (y = 0; y < ch; y++) {
-        int iy = fcn__border_index(y0 + y - j->top, j->h, j->border);
+        int iy = fcn__border_index(y0 + y - j->top, j->h, j->border), wx = 0;
+        const float *row = iy < 0 ? NULL : fcn__image_row(j, iy, &wx);
         for (x = 0; x < cw; x++) {
             int ix = fcn__border_index(x0 + x - j->left, j->w, j->border);
             for (c = 0; c < C; c++) {
-                float v = (iy < 0 || ix < 0) ? 0.0f : j->img[((size_t)iy * (size_t)j->w + (size_t)ix) * (size_t)C + (size_t)c];
+                float v = (iy < 0 || ix < 0) ? 0.0f : row[(size_t)(ix - wx) * (size_t)C + (size_t)c];
                 dst[(size_t)c * plane + (size_t)y * (size_t)cw + (size_t)x] = fcn__transform(net, c, v);
             }
         }
@@ -2098,19 +2389,20 @@ static size_t fcn__largest_layer(const fcn_net *net)
 
 typedef struct fcn__sliding {
     fcn__job *job;
-    float *out;
+    float *out;  /* rows [r0, ...) of the rectangle */
+    int r0;
     float **buf; /* per thread: two buffers of the largest layer */
 } fcn__sliding;
 
-/* Row r of the rectangle: every pixel's window, cut and run. */
+/* Row r0 + r of the rectangle: every pixel's window, cut and run. */
 static void fcn__sliding_row(void *vctx, size_t r, int tid)
 {
     fcn__sliding *s = FCN__CAST(fcn__sliding *, vctx);
     fcn__job *j = s->job;
     const fcn_net *net = j->net;
-    int K = fcn_net_outputs(net), i = j->ry + (int)r, x, k;
+    int K = fcn_net_outputs(net), i = j->ry + s->r0 + (int)r, x, k;
     float *a = s->buf[2 * tid], *b = s->buf[2 * tid + 1];
-    if (j->prog.stop) return;
+    if (fcn__stopped(&j->prog)) return;
     for (x = 0; x < j->rw; x++) {
         const float *y;
         fcn__cut(j, i * j->stride, (j->rx + x) * j->stride, net->input.h, net->input.w, a);
@@ -2120,29 +2412,41 @@ static void fcn__sliding_row(void *vctx, size_t r, int tid)
     fcn__progress_add(&j->prog, 1);
 }
 
+/* The rectangle's rows over the team: all at once into out (fcn_map), or a stream's
+   bands of FCN__BAND rows, each read (the windows of its pixels), computed into a
+   band of output and handed to the write callback. */
 static fcn_status fcn__sliding_map(fcn__job *j, float *out, fcn_error *err)
 {
     fcn__sliding s;
     fcn__team team;
     size_t big = fcn__largest_layer(j->net);
+    const fcn_shape in = j->net->input;
     fcn_status st = FCN_OK;
-    int t;
+    int t, r1, band = j->write ? FCN__BAND : j->rh, sd = j->stride;
     fcn__team_start(&team, j->threads);
     s.job = j;
-    s.out = out;
+    s.out = j->write ? FCN__CAST(float *, fcn__alloc((size_t)band * (size_t)j->rw, (size_t)fcn_net_outputs(j->net) * sizeof(float))) : out;
     s.buf = FCN__CAST(float **, fcn__alloc(2 * (size_t)team.n, sizeof(float *)));
     if (s.buf) {
         memset(s.buf, 0, 2 * (size_t)team.n * sizeof(float *));
         for (t = 0; t < 2 * team.n; t++)
             if (!(s.buf[t] = FCN__CAST(float *, fcn__alloc(big, sizeof(float))))) break;
     }
-    if (!s.buf || t < 2 * team.n) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
-    else fcn__team_run(&team, (size_t)j->rh, fcn__sliding_row, &s);
+    if (!s.out || !s.buf || t < 2 * team.n) st = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+    for (s.r0 = 0; s.r0 < j->rh && st == FCN_OK; s.r0 = r1) {
+        r1 = j->rh - s.r0 < band ? j->rh : s.r0 + band;
+        st = fcn__source_need(j, (j->ry + s.r0) * sd - j->top, (j->ry + r1 - 1) * sd + in.h - j->top,
+                              j->rx * sd - j->left, (j->rx + j->rw - 1) * sd + in.w - j->left, err);
+        if (st != FCN_OK) break;
+        fcn__team_run(&team, (size_t)(r1 - s.r0), fcn__sliding_row, &s);
+        if (j->prog.stop) st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+        else if (j->write) st = fcn__emit(j, s.r0, r1, s.out, err);
+    }
     fcn__team_stop(&team);
     if (s.buf)
         for (t = 0; t < 2 * team.n; t++) FCN_FREE(s.buf[t]);
     FCN_FREE(s.buf);
-    if (st == FCN_OK && j->prog.stop) st = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+    if (j->write) FCN_FREE(s.out);
     return st;
 }
 
@@ -2175,7 +2479,10 @@ static int fcn__gcd(int a, int b)
 }
 
 /* Plans the grid of every layer (into d->l, allocated by the caller) for an rh x rw
-   rectangle at output stride s. */
+   rectangle at output stride s. p->big, the largest layer's whole grid (the OpenCL
+   path's buffers; the CPU path keeps rings of rows), is SIZE_MAX where it does not fit
+   in a size_t (a 32-bit machine): too big for any buffer, so that the callers split
+   the rectangle into pieces rather than fail. */
 static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn__plan *p, fcn_error *err)
 {
     int i, g_in = 1;
@@ -2183,8 +2490,7 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
     size_t m, v;
     p->ch = (rh - 1) * s + net->input.h; /* (rh - 1) * s < image side: no overflow */
     p->cw = (rw - 1) * s + net->input.w;
-    if (!fcn__mul((size_t)p->ch * (size_t)p->cw, (size_t)net->input.c, &m))
-        return fcn__fail(err, FCN_ERR_OVERFLOW, "image too large");
+    if (!fcn__mul((size_t)p->ch, (size_t)p->cw, &m) || !fcn__mul(m, (size_t)net->input.c, &m)) m = SIZE_MAX;
     for (i = 0; i < net->n; i++) {
         const fcn__layer *L = &net->layers[i];
         fcn__dlayer *d = &p->l[i];
@@ -2212,8 +2518,7 @@ static fcn_status fcn__dense_plan(const fcn_net *net, int rh, int rw, int s, fcn
         } else {
             d->step = d->dil = 1;
         }
-        if (!fcn__mul((size_t)d->out_h * (size_t)d->out_w, (size_t)L->out.c, &v))
-            return fcn__fail(err, FCN_ERR_OVERFLOW, "layer %d: buffer size overflows", i + 1);
+        if (!fcn__mul((size_t)d->out_h, (size_t)d->out_w, &v) || !fcn__mul(v, (size_t)L->out.c, &v)) v = SIZE_MAX;
         if (v > m) m = v;
         d_in = d_out;
         g_in = g_out;
@@ -2549,7 +2854,8 @@ static const fcn__kfamily *fcn__kfamily_of(fcn_kernel k)
 }
 
 /* >>stream
-   The dense path streams the rectangle from top to bottom in bands of output rows.
+   The dense path streams the rectangle from top to bottom in bands of output rows
+   (a stream too wide for one tile: in strips, fcn__stream_map).
    Each stage (the input, then every convolution, pool or fc layer with the pointwise
    layers after it) keeps only a ring of the rows the next stage still needs, so its
    memory does not grow with the image's height; a rectangle too wide for the memory
@@ -2608,13 +2914,14 @@ static void fcn__unit_input(fcn__stream *S, const fcn__stage *s, int y)
 {
     const fcn__job *j = S->job;
     const fcn_net *net = S->net;
-    int c, x, C = net->input.c;
+    int c, x, C = net->input.c, wx = 0;
     int iy = fcn__border_index(S->top + y, j->h, j->border);
+    const float *row = iy < 0 ? NULL : fcn__image_row(j, iy, &wx); /* the source: array or window */
     for (c = 0; c < C; c++) {
         float *dst = fcn__row(s, c, y);
         for (x = 0; x < s->W; x++) {
             int ix = fcn__border_index(S->left + x, j->w, j->border);
-            float v = (iy < 0 || ix < 0) ? 0.0f : j->img[((size_t)iy * (size_t)j->w + (size_t)ix) * (size_t)C + (size_t)c];
+            float v = (iy < 0 || ix < 0) ? 0.0f : row[(size_t)(ix - wx) * (size_t)C + (size_t)c];
             dst[x] = fcn__transform(net, c, v);
         }
         fcn__post(net, s, dst, (size_t)s->W);
@@ -2894,19 +3201,12 @@ static void fcn__pass(const fcn__stage *st, int ns, const int *need, const int *
 }
 
 /* Plans the bands: sets every stage's ring size and padded width for bands of 'band'
-   output rows, and returns the scratch bytes (0 on overflow). q: grid rows per output row. */
-static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band)
+   output rows, and returns the scratch bytes (0 on overflow: it allocates nothing, so 0
+   means nothing else). q: grid rows per output row; work: 3 ns ints. */
+static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band, int *work)
 {
-    int i, r0, *done = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
-    int *need = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
-    int *to = FCN__CAST(int *, fcn__alloc((size_t)ns, sizeof(int)));
+    int i, r0, *done = work, *need = work + ns, *to = work + 2 * ns;
     size_t bytes = 0, v;
-    if (!done || !need || !to) {
-        FCN_FREE(done);
-        FCN_FREE(need);
-        FCN_FREE(to);
-        return 0;
-    }
     for (i = 0; i < ns; i++) {
         st[i].R = 1;
         done[i] = 0;
@@ -2937,13 +3237,8 @@ static size_t fcn__stream_layout(fcn__stage *st, int ns, int rh, int q, int band
         }
         bytes += v * sizeof(float);
     }
-    FCN_FREE(done);
-    FCN_FREE(need);
-    FCN_FREE(to);
     return bytes;
 }
-
-#define FCN__BAND 16 /* output rows per band */
 
 /* The dense scratch: one block for every stage's ring. On Linux, where madvise and
    MADV_HUGEPAGE are declared, a block of 8 MB or more starts on a 2 MB boundary and
@@ -3001,32 +3296,45 @@ typedef struct fcn__tile {
     fcn__stage *st;
     int ns;       /* stages */
     int q;        /* grid rows per output row */
+    int rows;     /* output rows planned: the rectangle's, or a strip's */
     size_t bytes; /* of the rings */
+    int *work;    /* 3 ints per stage, for fcn__stream_layout */
 } fcn__tile;
 
-/* Plans a column tile tw wide. */
-static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_error *err)
+/* Plans a column tile tw wide over 'rows' output rows. FCN_ERR_OVERFLOW: its rings'
+   bytes do not fit in a size_t (a wide tile on a 32-bit machine). */
+static fcn_status fcn__tile_plan_rows(const fcn__job *j, int rows, int tw, fcn__tile *t, fcn_error *err)
 {
-    fcn_status status = fcn__dense_plan(j->net, j->rh, tw, j->stride, &t->plan, err);
+    fcn_status status = fcn__dense_plan(j->net, rows, tw, j->stride, &t->plan, err);
     if (status != FCN_OK) return status;
     t->ns = fcn__stages(j->net, &t->plan, t->st);
     t->q = j->stride / (t->ns > 1 ? t->st[t->ns - 1].p->g : 1);
-    t->bytes = fcn__stream_layout(t->st, t->ns, j->rh, t->q, FCN__BAND);
-    return t->bytes ? FCN_OK : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: buffer sizes overflow");
+    t->rows = rows;
+    t->bytes = fcn__stream_layout(t->st, t->ns, rows, t->q, FCN__BAND, t->work);
+    return t->bytes ? FCN_OK
+                    : fcn__fail(err, FCN_ERR_OVERFLOW, "dense path: the buffers of a %d-column tile overflow", tw);
 }
 
-/* Whether tiles tw wide fit the budget, the alignment slack included. */
+/* Plans a column tile tw wide over the whole rectangle's height. */
+static fcn_status fcn__tile_plan(const fcn__job *j, int tw, fcn__tile *t, fcn_error *err)
+{
+    return fcn__tile_plan_rows(j, j->rh, tw, t, err);
+}
+
+/* Whether tiles tw wide fit the budget, the alignment slack included. Rings too large
+   to count fit no budget: that is not an error while narrower tiles are left to try. */
 static fcn_status fcn__tile_fits(const fcn__job *j, int tw, fcn__tile *t, int *fits, fcn_error *err)
 {
     fcn_status status = fcn__tile_plan(j, tw, t, err);
     *fits = status == FCN_OK && t->bytes + fcn__scratch_align(t->bytes) <= j->budget;
-    return status;
+    return status == FCN_ERR_OVERFLOW && tw > 1 ? FCN_OK : status;
 }
 
 /* The fewest column tiles whose rings fit the budget (each tile recomputes the window's
-   overlap at its edges): halve the width until it fits (or is one column), search
-   between that and the last width that did not fit for the widest that does, then
-   share the columns out evenly. */
+   overlap at its edges): halve the width until it fits (or is one column; the first
+   probe is the whole width, which may overflow on a 32-bit machine: then halve too),
+   search between that and the last width that did not fit for the widest that does,
+   then share the columns out evenly. */
 static fcn_status fcn__tile_width(const fcn__job *j, fcn__tile *t, int *tw, fcn_error *err)
 {
     int w, wide, fits, lo, hi;
@@ -3107,10 +3415,13 @@ static int fcn__stage_run(fcn__stream *S, fcn__team *team, int i, int lo, int hi
     return S->fuse ? 2 : 1;
 }
 
-/* Computes what the output rows up to r1 need, in the passes the layout planned. */
-static void fcn__band_run(fcn__stream *S, fcn__team *team, int r1, int q, int *done, int *need, int *to)
+/* Computes what the output rows up to r1 need, in the passes the layout planned. The
+   input stage's rows are read first (a stream's window, on the calling thread). */
+static fcn_status fcn__band_run(fcn__stream *S, fcn__team *team, int r1, int q, int *done, int *need, int *to,
+                                fcn_error *err)
 {
     int i, ns = S->ns;
+    fcn_status status;
     fcn__band_need(S->st, ns, r1, q, need);
     while (done[ns - 1] < need[ns - 1]) {
         fcn__pass(S->st, ns, need, done, FCN__BAND, to);
@@ -3120,16 +3431,31 @@ static void fcn__band_run(fcn__stream *S, fcn__team *team, int r1, int q, int *d
                 i++;
                 continue;
             }
+            if (i == 0 && (status = fcn__source_need(S->job, S->top + done[0], S->top + to[0], S->left,
+                                                     S->left + S->st[0].W, err)) != FCN_OK)
+                return status;
             ran = fcn__stage_run(S, team, i, done[i], to[i], i + 1 < ns ? done[i + 1] : 0, i + 1 < ns ? to[i + 1] : 0);
             for (k = 0; k < ran; k++) done[i + k] = to[i + k];
             i += ran;
         }
     }
+    return FCN_OK;
 }
 
-/* Maps one column tile, tx0 from the rectangle's left, twi wide, band by band. */
-static fcn_status fcn__tile_map(fcn__stream *S, fcn__team *team, fcn__tile *t, float *const *wpack, int tx0,
-                                int twi, int *work, float *out, fcn_error *err)
+/* Where a dense map's rows go: out holds rows [base, ...) of the rectangle, rw x K
+   floats each (fcn_map: the whole rectangle, base 0). A stream's rows go on to the write
+   callback: each band as soon as it is done when the rectangle is one tile wide (emit),
+   else each strip once all its tiles are done. */
+typedef struct fcn__sink {
+    float *out;
+    int base;
+    int emit;
+} fcn__sink;
+
+/* Maps one column tile, tx0 from the rectangle's left, twi wide, over rows [y0, y0 +
+   t->rows) of the rectangle (all of them, or a strip), band by band, into the sink. */
+static fcn_status fcn__tile_map(fcn__stream *S, fcn__team *team, fcn__tile *t, float *const *wpack, int y0, int tx0,
+                                int twi, int *work, fcn__sink *sink, fcn_error *err)
 {
     fcn__job *j = S->job;
     int ns = t->ns, q = t->q, K = fcn_net_outputs(S->net), *done = work, *need = work + ns, *to = work + 2 * ns;
@@ -3140,36 +3466,54 @@ static fcn_status fcn__tile_map(fcn__stream *S, fcn__team *team, fcn__tile *t, f
     if (status != FCN_OK) return status;
     S->st = t->st;
     S->ns = ns;
-    S->top = j->ry * j->stride - j->top;
+    S->top = (j->ry + y0) * j->stride - j->top;
     S->left = (j->rx + tx0) * j->stride - j->left;
     for (i = 0; i < ns; i++) done[i] = 0;
-    for (r0 = 0; r0 < j->rh && status == FCN_OK; r0 += FCN__BAND) {
-        int r1 = r0 + FCN__BAND < j->rh ? r0 + FCN__BAND : j->rh;
-        fcn__band_run(S, team, r1, q, done, need, to);
-        for (y = r0; y < r1; y++)
+    for (r0 = 0; r0 < t->rows && status == FCN_OK; r0 += FCN__BAND) {
+        int r1 = r0 + FCN__BAND < t->rows ? r0 + FCN__BAND : t->rows;
+        if ((status = fcn__band_run(S, team, r1, q, done, need, to, err)) != FCN_OK) break;
+        for (y = r0; y < r1; y++) {
+            float *dst = sink->out + ((size_t)(y0 + y - sink->base) * (size_t)j->rw + (size_t)tx0) * (size_t)K;
             for (x = 0; x < twi; x++)
-                for (k = 0; k < K; k++)
-                    out[((size_t)y * (size_t)j->rw + (size_t)(tx0 + x)) * (size_t)K + (size_t)k] =
-                        fcn__row(last, k, y * q)[(size_t)x * (size_t)q];
+                for (k = 0; k < K; k++) dst[(size_t)x * (size_t)K + (size_t)k] = fcn__row(last, k, y * q)[(size_t)x * (size_t)q];
+        }
         fcn__progress_add(&j->prog, r1 - r0);
         if (j->prog.stop) status = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
+        else if (sink->emit && (status = fcn__emit(j, y0 + r0, y0 + r1, sink->out, err)) == FCN_OK)
+            sink->base = y0 + r1;
     }
     FCN_FREE(mem);
     return status;
 }
 
-/* The dense path: the job's rectangle in column tiles that fit the budget. */
+/* Output rows per strip of a stream wider than one tile (its rows can go out only once
+   every tile has computed them): as many whole bands as max_memory holds, at least one. */
+static int fcn__strip_rows(const fcn__job *j)
+{
+    size_t row = (size_t)j->rw * (size_t)fcn_net_outputs(j->net) * sizeof(float);
+    size_t n = j->budget / row / FCN__BAND * FCN__BAND;
+    if (n < FCN__BAND) n = FCN__BAND;
+    return n >= (size_t)j->rh ? j->rh : (int)n;
+}
+
+/* The dense path: the job's rectangle in column tiles that fit the budget. fcn_map maps
+   each tile over the whole height into out. A stream whose rectangle is one tile wide
+   does the same and hands out each band; a wider one goes in strips of
+   fcn__strip_rows rows, each strip's tiles in turn (recomputing the rows above the
+   strip that its first rows read), so that rows go out in order. */
 static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
 {
     const fcn_net *net = j->net;
     fcn__stream S;
     fcn__tile t;
+    fcn__sink sink;
     float **wpack;
-    int *work, i, tw, tx0, started = 0;
+    int *work, i, tw, tx0, y0, tiles, strip, rows, started = 0;
     fcn__team team;
     fcn_status status = FCN_OK;
 
     memset(&S, 0, sizeof S);
+    memset(&sink, 0, sizeof sink);
     S.job = j;
     S.net = net;
     S.ks = fcn__kfamily_of(j->kernel);
@@ -3182,7 +3526,20 @@ static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
+    t.work = work;
     if ((status = fcn__tile_width(j, &t, &tw, err)) != FCN_OK) goto done;
+    tiles = (j->rw + tw - 1) / tw;
+    strip = j->write && tiles > 1 ? fcn__strip_rows(j) : j->rh;
+    sink.out = out;
+    sink.emit = j->write && tiles == 1;
+    if (j->write) { /* a band, or a strip, of output rows */
+        rows = tiles > 1 ? strip : j->rh < FCN__BAND ? j->rh : FCN__BAND;
+        sink.out = FCN__CAST(float *, fcn__alloc((size_t)rows * (size_t)j->rw, (size_t)fcn_net_outputs(net) * sizeof(float)));
+        if (!sink.out) {
+            status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory for %d rows of output", rows);
+            goto done;
+        }
+    }
     if ((status = fcn__stream_pack(&S, wpack, err)) != FCN_OK) goto done;
     fcn__team_start(&team, j->threads);
     started = 1;
@@ -3192,16 +3549,22 @@ static fcn_status fcn__stream_map(fcn__job *j, float *out, fcn_error *err)
         status = fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
-    j->prog.total = (long)j->rh * (long)((j->rw + tw - 1) / tw);
-    for (tx0 = 0; tx0 < j->rw && status == FCN_OK; tx0 += tw) {
-        int twi = j->rw - tx0 < tw ? j->rw - tx0 : tw;
-        if ((status = fcn__tile_plan(j, twi, &t, err)) != FCN_OK) break;
-        status = fcn__tile_map(&S, &team, &t, wpack, tx0, twi, work, out, err);
+    j->prog.total = (long)j->rh * (long)tiles;
+    for (y0 = 0; y0 < j->rh && status == FCN_OK; y0 += strip) {
+        rows = j->rh - y0 < strip ? j->rh - y0 : strip;
+        sink.base = y0;
+        for (tx0 = 0; tx0 < j->rw && status == FCN_OK; tx0 += tw) {
+            int twi = j->rw - tx0 < tw ? j->rw - tx0 : tw;
+            if ((status = fcn__tile_plan_rows(j, rows, twi, &t, err)) != FCN_OK) break;
+            status = fcn__tile_map(&S, &team, &t, wpack, y0, tx0, twi, work, &sink, err);
+        }
+        if (status == FCN_OK && j->write && !sink.emit) status = fcn__emit(j, y0, y0 + rows, sink.out, err);
     }
 done:
     if (started) fcn__team_stop(&team);
     if (wpack)
         for (i = 0; i < net->n; i++) FCN_FREE(wpack[i]);
+    if (j->write) FCN_FREE(sink.out);
     FCN_FREE(S.scratch);
     FCN_FREE(wpack);
     FCN_FREE(work);
@@ -3211,7 +3574,8 @@ done:
 }
 
 /* >>map
-   The public map functions: sizes, the map itself on either path, and its cost. */
+   The public map functions: sizes, the map itself on either path (whole, or streamed
+   through the caller's callbacks), the column tile width, and its cost. */
 FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_options *opt, int *out_h,
                                int *out_w, fcn_error *err)
 {
@@ -3224,18 +3588,75 @@ FCNDEF fcn_status fcn_map_size(const fcn_net *net, int h, int w, const fcn_optio
     return FCN_OK;
 }
 
+/* Runs a checked job on its path: into out (fcn_map), or to the job's write callback;
+   the map's NaNs made the one NaN (fcn__nan_canon; a stream's rows as they go out). */
+static fcn_status fcn__map_run(fcn__job *j, float *out, fcn_error *err)
+{
+    fcn_status st;
+    int dense = j->path == FCN_PATH_DENSE;
+    fcn__progress_start(&j->prog, dense ? 0 : j->rh);
+    st = dense ? fcn__stream_map(j, out, err) : fcn__sliding_map(j, out, err);
+    fcn__progress_done(&j->prog);
+    if (st != FCN_OK) return st;
+    if (out) fcn__nan_canon(out, (size_t)j->rh * (size_t)j->rw * (size_t)fcn_net_outputs(j->net));
+    fcn__ok(err);
+    return FCN_OK;
+}
+
 FCNDEF fcn_status fcn_map(const fcn_net *net, const float *image, int h, int w, const fcn_options *opt,
                           float *out, fcn_error *err)
 {
     fcn__job j;
     int dense = !opt || opt->path == FCN_PATH_DENSE;
     fcn_status st = fcn__job_map(net, image, h, w, opt, out, dense, &j, err);
+    return st != FCN_OK ? st : fcn__map_run(&j, out, err);
+}
+
+FCNDEF fcn_status fcn_map_stream(const fcn_net *net, int h, int w, const fcn_options *opt, fcn_read_fn read,
+                                 fcn_write_fn write, void *user, fcn_error *err)
+{
+    fcn__job j;
+    fcn__source src;
+    fcn_status st = fcn__job_init(net, NULL, h, w, opt, &j, err);
     if (st != FCN_OK) return st;
-    fcn__progress_start(&j.prog, dense ? 0 : j.rh);
-    st = dense ? fcn__stream_map(&j, out, err) : fcn__sliding_map(&j, out, err);
-    fcn__progress_done(&j.prog);
-    if (st == FCN_OK) fcn__ok(err);
+    if (!read || !write) return fcn__fail(err, FCN_ERR_ARG, "read or write callback is NULL");
+    if (j.path == FCN_PATH_DENSE && (st = fcn_net_dense_check(net, err)) != FCN_OK) return st;
+    memset(&src, 0, sizeof src);
+    src.read = read;
+    src.user = user;
+    j.src = &src;
+    j.write = write;
+    j.user = user;
+    st = fcn__map_run(&j, NULL, err);
+    FCN_FREE(src.win);
     return st;
+}
+
+FCNDEF fcn_status fcn_map_tile_width(const fcn_net *net, int h, int w, const fcn_options *opt, int *cols,
+                                     fcn_error *err)
+{
+    fcn__job j;
+    fcn__tile t;
+    int tw = 0;
+    fcn_status st = fcn__job_init(net, NULL, h, w, opt, &j, err);
+    if (st != FCN_OK) return st;
+    if (j.path == FCN_PATH_SLIDING) {
+        tw = j.rw;
+    } else {
+        if ((st = fcn_net_dense_check(net, err)) != FCN_OK) return st;
+        t.plan.l = FCN__CAST(fcn__dlayer *, fcn__alloc((size_t)net->n, sizeof *t.plan.l));
+        t.st = FCN__CAST(fcn__stage *, fcn__alloc((size_t)net->n + 1, sizeof *t.st));
+        t.work = FCN__CAST(int *, fcn__alloc(3 * ((size_t)net->n + 1), sizeof(int)));
+        st = t.plan.l && t.st && t.work ? fcn__tile_width(&j, &t, &tw, err)
+                                        : fcn__fail(err, FCN_ERR_NOMEM, "out of memory");
+        FCN_FREE(t.plan.l);
+        FCN_FREE(t.st);
+        FCN_FREE(t.work);
+        if (st != FCN_OK) return st;
+    }
+    if (cols) *cols = tw;
+    fcn__ok(err);
+    return FCN_OK;
 }
 
 FCNDEF fcn_status fcn_map_flops(const fcn_net *net, int h, int w, const fcn_options *opt,

@@ -42,38 +42,69 @@
                    pad the same both ways), global_pooling, round_mode CEIL (Caffe's
                    default) or FLOOR
      InnerProduct  num_output, bias_term, transpose; axis 1
+     BatchNorm     use_global_stats true (its default at test time), eps; the statistics
+                   are blobs 0 and 1 divided by blob 2 (0 if that is 0): BATCHNORM below
+     Scale         one factor per channel (axis 1, num_axes 1) from its blob, bias_term;
+                   one bottom: BATCHNORM below
      ReLU (negative_slope), TanH, Sigmoid, Dropout, Softmax (axis 1), Flatten (axis 1
      to the end), in place (top = bottom) or not.
 
-   ONNX: IR 3 and later, opsets 7 to 17 of the default domain; tensors of float, double,
-   int32 or int64 stored in the file (not external data); one graph input (float,
+   ONNX: IR 3 and later, opsets 7 to 21 of the default domain; tensors of float, double,
+   int32, int64 or bool stored in the file (not external data); one graph input (float,
    N x C x H x W, N 1 or dynamic, C, H, W fixed) and one output, the end of the chain.
      Conv          2-D, group 1, dilations 1, equal strides, the same pad on every side
                    (pads, or auto_pad VALID / SAME_UPPER / SAME_LOWER when that gives
-                   it), optional bias
+                   it, plus those of a Pad right before it), optional bias
      MaxPool, AveragePool  the same geometry, ceil_mode; AveragePool with
-                   count_include_pad 1 or without padding; MaxPool's indices unused
+                   count_include_pad 1 or without padding of its own; MaxPool's indices
+                   unused. End pads larger than the begin pads (PyTorch's ceil_mode
+                   before opset 10) are ceil rounding when they give its output size
+                   (a MaxPool, or an AveragePool with count_include_pad 0)
      GlobalMaxPool, GlobalAveragePool
-     Gemm          on a (1, K) value (transA: a (K, 1) one), transB, finite alpha and
-                   beta, bias C of 1 or N values
+     Pad           mode constant with value 0 (pads and value attributes before opset
+                   11, then inputs; axes from opset 18), only on H and W, none negative,
+                   right before a Conv or AveragePool (or another such Pad, whose pads
+                   add): its pads become theirs (an AveragePool counts them:
+                   count_include_pad); all pads 0: dropped
+     BatchNormalization  inference form (training_mode 0, no running statistics among
+                   its outputs; spatial 1 before opset 9): BATCHNORM below
+     Gemm          on a (1, K) value, transA 0, transB 0 or 1, finite alpha and beta,
+                   bias C of 1 or N values
      MatMul        on a (1, K) value
      Add           of a bias right after Conv, Gemm without C or MatMul (Identity,
                    Flatten, Reshape between them allowed): a scalar or one value per
                    output, broadcast along axis 1
-     Relu, LeakyRelu (alpha), Tanh, Sigmoid, Dropout, Identity
-     Softmax       over the classes: axis 1 of a (1, K) or (1, K, 1, 1) value
-     Flatten, Reshape  of the network's value (any axis; any target shape with the
-                   same count, 0 and -1 as ONNX reads them)
+     Relu, LeakyRelu (alpha), Tanh, Sigmoid, Identity
+     Dropout       ratio as an attribute or input; training_mode (input 2) false
+     Softmax       over the classes: axis 1 of a (1, K) or (1, K, 1, 1) value (before
+                   opset 13, axis 1 flattens (1, K, 1, 1) to the same K)
+     Flatten, Reshape, Squeeze, Unsqueeze  of the network's value: its shape changes,
+                   not its memory; the batch stays the first axis, alone: Flatten at
+                   axis 1 (or after axes of size 1), a Reshape target of 1 first (0 and
+                   -1 as ONNX reads them), Squeeze and Unsqueeze not on axis 0 (axes an
+                   attribute before opset 13, then an input)
      the input transform: before the first layer, x - c (or x + c) with c a scalar or
                    one value per channel, then x * s (or x / s) with one scale s, each at
                    most once
      on constants, folded while loading (the shape computations an exporter writes for
-                   a dynamic batch): Constant (value, value_float(s), value_int(s)),
-                   Identity, Dropout, Reshape, Shape (also of the network's value;
-                   without start, and end is not read), Gather (axis 0 of a 1-D int64
-                   constant), Unsqueeze and Squeeze (of a one-element constant, the axes
-                   not read), Concat (1-D int64 constants, axis 0), Cast (to float, int32
-                   or int64)
+                   a dynamic batch, or for a Pad's pads): Constant (value,
+                   value_float(s), value_int(s)), Identity, Dropout, Reshape, Shape (also
+                   of the network's value; start and end from opset 15), Gather (axis 0
+                   of a 1-D int64 constant), Unsqueeze and Squeeze (of a one-element
+                   constant), Concat (1-D int64 constants, axis 0), Cast (to float,
+                   int32 or int64), ConstantOfShape, Slice, Transpose
+
+   BATCHNORM. A BatchNormalization (or Caffe's BatchNorm, and Scale) is a per-channel
+   affine map y = a x + b: a = scale / sqrt(var + epsilon), b = B - mean a. It is folded
+   into the weights and bias of the conv or fc layer right before it (only dropout
+   between): each output's weights times a, its bias times a plus b; else into the conv
+   or fc layer right after it: the weights of input channel k times a[k], the bias plus
+   the sum of the weights times b[k] (in the layer's own order), where a conv after it
+   must be unpadded (its zero padding would miss b) unless b is 0; else it is refused.
+   A BatchNorm and the Scale after it compose first. The fold is computed in float64 and
+   each weight and bias rounded to float32 once, so the imported net agrees with
+   PyTorch or Caffe within float32 rounding, not bit for bit; it is an ordinary fcn_net,
+   so its dense and sliding maps are bit-identical, as for every net.
 
    Anything else is refused with FCN_ERR_UNSUPPORTED or FCN_ERR_FORMAT and a message
    naming the file, the layer or node and the cause. Everything read from a file is
@@ -157,6 +188,7 @@ FCNDEF fcn_status fcn_net_load_any(const char *const *paths, int n, fcn_net **ou
 #define FCN__IMP_MAX_DIMS 8
 #define FCN__IMP_MAX_ELEMS ((size_t)1 << 30) /* elements of one tensor or blob */
 #define FCN__IMP_MAX_DEPTH 64      /* nesting of text-format messages */
+#define FCN__IMP_MAX_FOLD 65536    /* elements of a constant made while loading from less (ConstantOfShape) */
 
 typedef struct fcn__ictx {
     const char *name; /* file name(s) for messages */
@@ -261,7 +293,7 @@ static fcn__pb fcn__pb_of(const unsigned char *p, size_t n)
 {
     fcn__pb r;
     r.p = p;
-    r.end = p + n;
+    r.end = n ? p + n : p; /* an absent field is (NULL, 0), and NULL + 0 is undefined in C */
     return r;
 }
 
@@ -722,6 +754,24 @@ static fcn_status fcn__tx_bool(fcn__ictx *c, const fcn__txt *t, int m, const cha
    of the file), its weights kept until fcn__imp_finish builds the fcn_net. Both loaders
    fill it; fcn.h's layer types and shapes are the common ground. */
 
+/* A per-channel affine map y = a[k] * x + b[k] over the channels of the network's
+   value (ONNX BatchNormalization; Caffe's BatchNorm and Scale), pending until it is
+   folded into the weights and bias of a conv or fc layer: of the layer it follows (with
+   at most dropout between them), else of the next layer, which must then be a conv or
+   fc. The folded net computes the same real numbers, not the same float operations
+   (the map is still bit-identical between fcn's paths: the folded net is an ordinary
+   one). The fold is done in float64 and each weight and bias rounded to float32 once;
+   consecutive affines compose in float64 first (Caffe's BatchNorm then Scale). A fold
+   into the next conv needs that conv unpadded, or b = 0: its zero padding would miss
+   the shift b. */
+typedef struct fcn__affine {
+    int n;            /* channels; 0: none pending */
+    size_t per;       /* values per channel in the value's C,H,W memory order */
+    int back;         /* the conv or fc layer with n outputs it follows, or -1 */
+    double *a, *b;
+    char where[200];  /* the node or layer that made it */
+} fcn__affine;
+
 typedef struct fcn__imp {
     fcn__ictx *c;
     int in_h, in_w, in_c;
@@ -731,9 +781,19 @@ typedef struct fcn__imp {
     int n, cap;
     fcn_layer *layers;
     float **w, **b;     /* per layer, owned; NULL for layers without */
+    size_t *nw;         /* per layer, its weights (conv, fc) */
     fcn_shape cur;      /* the shape after the last layer */
     int flat;           /* the value has been flattened (only fc and pointwise layers may follow) */
+    fcn__affine aff;
 } fcn__imp;
+
+static void fcn__imp_affine_clear(fcn__affine *f)
+{
+    FCN_FREE(f->a);
+    FCN_FREE(f->b);
+    f->a = f->b = NULL;
+    f->n = 0;
+}
 
 static void fcn__imp_free(fcn__imp *m)
 {
@@ -745,35 +805,159 @@ static void fcn__imp_free(fcn__imp *m)
     FCN_FREE(m->layers);
     FCN_FREE(m->w);
     FCN_FREE(m->b);
+    FCN_FREE(m->nw);
     FCN_FREE(m->mean);
+    fcn__imp_affine_clear(&m->aff);
 }
 
-/* The layer, weight and bias arrays twice as long (16 at first). */
+/* A new array of cap elements of size bytes with the first n of old (old is freed by the caller). */
+static void *fcn__imp_regrow(const void *old, int n, int cap, size_t size)
+{
+    void *p = fcn__alloc((size_t)cap, size);
+    if (p && n) memcpy(p, old, (size_t)n * size);
+    return p;
+}
+
+/* The per-layer arrays twice as long (16 at first). */
 static int fcn__imp_grow(fcn__imp *m)
 {
     int cap = m->cap ? m->cap * 2 : 16;
-    fcn_layer *nl = FCN__CAST(fcn_layer *, fcn__alloc((size_t)cap, sizeof *nl));
-    float **nw = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nw));
-    float **nb = FCN__CAST(float **, fcn__alloc((size_t)cap, sizeof *nb));
-    if (!nl || !nw || !nb) {
+    fcn_layer *nl = FCN__CAST(fcn_layer *, fcn__imp_regrow(m->layers, m->n, cap, sizeof *nl));
+    float **nw = FCN__CAST(float **, fcn__imp_regrow(m->w, m->n, cap, sizeof *nw));
+    float **nb = FCN__CAST(float **, fcn__imp_regrow(m->b, m->n, cap, sizeof *nb));
+    size_t *nc = FCN__CAST(size_t *, fcn__imp_regrow(m->nw, m->n, cap, sizeof *nc));
+    if (!nl || !nw || !nb || !nc) {
         FCN_FREE(nl);
         FCN_FREE(nw);
         FCN_FREE(nb);
+        FCN_FREE(nc);
         return 0;
-    }
-    if (m->n) {
-        memcpy(nl, m->layers, (size_t)m->n * sizeof *nl);
-        memcpy(nw, m->w, (size_t)m->n * sizeof *nw);
-        memcpy(nb, m->b, (size_t)m->n * sizeof *nb);
     }
     FCN_FREE(m->layers);
     FCN_FREE(m->w);
     FCN_FREE(m->b);
+    FCN_FREE(m->nw);
     m->layers = nl;
     m->w = nw;
     m->b = nb;
+    m->nw = nc;
     m->cap = cap;
     return 1;
+}
+
+/* The values of the current shape (what an fc layer reads). */
+static size_t fcn__imp_count(const fcn__imp *m)
+{
+    return (size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w;
+}
+
+/* The expected weight count of a conv (maps x cur.c x kh x kw) or fc (maps x cur). */
+static size_t fcn__imp_wcount(const fcn__imp *m, const fcn_layer *d)
+{
+    if (d->type == FCN_LAYER_CONV) return (size_t)d->maps * (size_t)m->cur.c * (size_t)d->kh * (size_t)d->kw;
+    return (size_t)d->maps * fcn__imp_count(m);
+}
+
+/* Pends y = a[k] * x + b[k] over the n channels of the current value (the value's
+   C,H,W order in n equal runs), composed with one already pending. */
+static fcn_status fcn__imp_affine(fcn__imp *m, int n, const double *a, const double *b, const char *where)
+{
+    fcn__affine *f = &m->aff;
+    size_t count = fcn__imp_count(m);
+    int k, i;
+    if (n < 1 || count % (size_t)n)
+        return fcn__ifail(m->c, FCN_ERR_FORMAT, "%s: %d channels do not divide the %lu values of its input", where, n,
+                          (unsigned long)count);
+    if (f->n) {
+        if (f->n != n || f->per != count / (size_t)n)
+            return fcn__ifail(m->c, FCN_ERR_UNSUPPORTED, "%s: follows %s over other channels, with nothing to fold either into",
+                              where, f->where);
+        for (k = 0; k < n; k++) {
+            f->b[k] = a[k] * f->b[k] + b[k];
+            f->a[k] *= a[k];
+        }
+        return FCN_OK;
+    }
+    f->a = FCN__CAST(double *, fcn__alloc((size_t)n, sizeof(double)));
+    f->b = FCN__CAST(double *, fcn__alloc((size_t)n, sizeof(double)));
+    if (!f->a || !f->b) {
+        fcn__imp_affine_clear(f);
+        return fcn__inomem(m->c);
+    }
+    memcpy(f->a, a, (size_t)n * sizeof(double));
+    memcpy(f->b, b, (size_t)n * sizeof(double));
+    f->n = n;
+    f->per = count / (size_t)n;
+    for (i = m->n - 1; i >= 0 && m->layers[i].type == FCN_LAYER_DROPOUT; i--) {
+    }
+    f->back = i >= 0 && fcn__is_weighted(m->layers[i].type) && m->layers[i].maps == n ? i : -1;
+    snprintf(f->where, sizeof f->where, "%s", where);
+    return FCN_OK;
+}
+
+/* Layer `back`, conv or fc, gets the pending affine after it: each output o scaled by
+   a[o] and shifted by b[o]. */
+static fcn_status fcn__imp_fold_back(fcn__imp *m)
+{
+    const fcn__affine *f = &m->aff;
+    int L = f->back, o, maps = m->layers[L].maps;
+    size_t per = m->nw[L] / (size_t)maps, j;
+    float *w = m->w[L];
+    if (!m->b[L]) {
+        if (!(m->b[L] = FCN__CAST(float *, fcn__alloc((size_t)maps, sizeof(float))))) return fcn__inomem(m->c);
+        memset(m->b[L], 0, (size_t)maps * sizeof(float));
+    }
+    for (o = 0; o < maps; o++) {
+        if (w)
+            for (j = 0; j < per; j++) w[(size_t)o * per + j] = (float)((double)w[(size_t)o * per + j] * f->a[o]);
+        m->b[L][o] = (float)((double)m->b[L][o] * f->a[o] + f->b[o]);
+    }
+    return FCN_OK;
+}
+
+/* Conv or fc layer d (weights w, bias *b, both of the current input) gets the pending
+   affine before it: the weights of input channel k scaled by a[k], the bias plus the
+   sum of the weights times b[k], in the layer's own order (channel, row, column). */
+static fcn_status fcn__imp_fold_next(fcn__imp *m, const fcn_layer *d, float *w, float **b)
+{
+    const fcn__affine *f = &m->aff;
+    size_t row = fcn__imp_wcount(m, d) / (size_t)d->maps, run = d->type == FCN_LAYER_CONV ? (size_t)d->kh * (size_t)d->kw : f->per, j;
+    int o;
+    if (!*b) {
+        if (!(*b = FCN__CAST(float *, fcn__alloc((size_t)d->maps, sizeof(float))))) return fcn__inomem(m->c);
+        memset(*b, 0, (size_t)d->maps * sizeof(float));
+    }
+    for (o = 0; o < d->maps; o++) {
+        double s = (*b)[o];
+        for (j = 0; w && j < row; j++) {
+            double x = w[(size_t)o * row + j];
+            s += x * f->b[j / run];
+            w[(size_t)o * row + j] = (float)(x * f->a[j / run]);
+        }
+        (*b)[o] = (float)s;
+    }
+    return FCN_OK;
+}
+
+/* Folds the pending affine before layer d is added (d NULL: the network ends): into the
+   layer before it if it has one, else into d; else refuses, naming both. */
+static fcn_status fcn__imp_fold(fcn__imp *m, const fcn_layer *d, float *w, float **b, const char *where)
+{
+    fcn__affine *f = &m->aff;
+    fcn_status st;
+    int k, shift = 0;
+    for (k = 0; k < f->n; k++) shift |= f->b[k] != 0.0;
+    if (f->back >= 0) st = fcn__imp_fold_back(m);
+    else if (d && d->type == FCN_LAYER_FC) st = fcn__imp_fold_next(m, d, w, b);
+    else if (d && d->type == FCN_LAYER_CONV && f->n == m->cur.c && (d->pad == 0 || !shift)) st = fcn__imp_fold_next(m, d, w, b);
+    else if (d && d->type == FCN_LAYER_CONV && f->n == m->cur.c)
+        st = fcn__ifail(m->c, FCN_ERR_UNSUPPORTED, "%s: cannot fold into %s: its padding would miss the shift (fold it into "
+                        "the conv or fc layer before it, or pad a conv after it with a Pad of its own)", f->where, where);
+    else
+        st = fcn__ifail(m->c, FCN_ERR_UNSUPPORTED, "%s: nothing to fold it into: it folds into the conv or fc layer right "
+                        "before it or right after it; %s", f->where, d ? where : "it ends the network");
+    fcn__imp_affine_clear(f);
+    return st;
 }
 
 /* Appends layer d (checked against the current shape; where names it in messages) with
@@ -798,6 +982,9 @@ static fcn_status fcn__imp_add(fcn__imp *m, const fcn_layer *d, float *w, float 
         snprintf(msg, sizeof msg, "%s: %s", m->c->name, where);
         st = fcn__layer_shape(&L, m->cur, msg, m->c->err);
     }
+    /* a pending affine folds here unless d is a dropout (the identity: it may still fold
+       into the layer after it) */
+    if (st == FCN_OK && m->aff.n && d->type != FCN_LAYER_DROPOUT) st = fcn__imp_fold(m, &L.d, w, &b, where);
     if (st != FCN_OK) {
         FCN_FREE(w);
         FCN_FREE(b);
@@ -806,6 +993,7 @@ static fcn_status fcn__imp_add(fcn__imp *m, const fcn_layer *d, float *w, float 
     m->layers[m->n] = L.d;
     m->w[m->n] = w;
     m->b[m->n] = b;
+    m->nw[m->n] = fcn__is_weighted(d->type) ? fcn__imp_wcount(m, &L.d) : 0;
     m->n++;
     m->cur = L.out;
     if (d->type == FCN_LAYER_FC) m->flat = 0;
@@ -820,19 +1008,6 @@ static void fcn__imp_input(fcn__imp *m, int c, int h, int w)
     m->in_w = m->cur.w = w;
 }
 
-/* The expected weight count of a conv (maps x cur.c x kh x kw) or fc (maps x cur). */
-static size_t fcn__imp_wcount(const fcn__imp *m, const fcn_layer *d)
-{
-    if (d->type == FCN_LAYER_CONV) return (size_t)d->maps * (size_t)m->cur.c * (size_t)d->kh * (size_t)d->kw;
-    return (size_t)d->maps * (size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w;
-}
-
-/* The values of the current shape (what an fc layer reads). */
-static size_t fcn__imp_count(const fcn__imp *m)
-{
-    return (size_t)m->cur.c * (size_t)m->cur.h * (size_t)m->cur.w;
-}
-
 /* Builds the fcn_net. */
 static fcn_status fcn__imp_finish(fcn__imp *m, fcn_net **out)
 {
@@ -840,6 +1015,7 @@ static fcn_status fcn__imp_finish(fcn__imp *m, fcn_net **out)
     fcn_status st;
     int i;
     if (m->n == 0) return fcn__ifail(m->c, FCN_ERR_FORMAT, "the network has no layers");
+    if (m->aff.n && (st = fcn__imp_fold(m, NULL, NULL, NULL, "")) != FCN_OK) return st;
     st = fcn__build(m->in_h, m->in_w, m->in_c, m->layers, m->n, m->c->name, NULL, NULL, &net, m->c->err);
     if (st != FCN_OK) return st;
     for (i = 0; i < m->n; i++) { /* NULL (zeros) where the file gave none */
@@ -864,7 +1040,7 @@ static fcn_status fcn__imp_finish(fcn__imp *m, fcn_net **out)
    time (the head): each layer node reads the head and makes its output the new head. */
 
 #define FCN__ONNX_MIN_OPSET 7
-#define FCN__ONNX_MAX_OPSET 17
+#define FCN__ONNX_MAX_OPSET 21
 
 /* A tensor: an initializer, a Constant's value or a folded shape computation. */
 typedef struct fcn__tensor {
@@ -911,9 +1087,9 @@ typedef struct fcn__tensor_fields {
     int typed;                /* a typed data field (float_data, int32_data, ...) is present */
 } fcn__tensor_fields;
 
-/* The data types read (float 1, int32 6, int64 7, double 11): the typed field that holds
-   their values, and how fcn__pb_rep reads it. */
-static int fcn__tensor_field(int dtype) { return dtype == 1 ? 4 : dtype == 6 ? 5 : dtype == 7 ? 7 : 10; }
+/* The data types read (float 1, int32 6, int64 7, bool 9, double 11): the typed field
+   that holds their values, and how fcn__pb_rep reads it. */
+static int fcn__tensor_field(int dtype) { return dtype == 1 ? 4 : dtype == 6 || dtype == 9 ? 5 : dtype == 7 ? 7 : 10; }
 static int fcn__tensor_kind(int dtype) { return dtype == 1 ? 'f' : dtype == 11 ? 'd' : 'i'; }
 
 static fcn_status fcn__onnx_tensor_fields(fcn__ictx *c, const unsigned char *p, size_t n, const char *where,
@@ -969,7 +1145,7 @@ static fcn_status fcn__onnx_tensor_check(fcn__ictx *c, const unsigned char *p, s
     int field = fcn__tensor_field(h->dtype), kind = fcn__tensor_kind(h->dtype);
     fcn_status s;
     if (h->raw || !h->typed) {
-        size_t esz = (h->dtype == 7 || h->dtype == 11) ? 8 : 4;
+        size_t esz = (h->dtype == 7 || h->dtype == 11) ? 8 : h->dtype == 9 ? 1 : 4;
         if (h->rawn != count * esz)
             return fcn__ifail(c, FCN_ERR_FORMAT, "%s: %lu elements need %lu raw bytes, the tensor has %lu", where,
                               (unsigned long)count, (unsigned long)(count * esz), (unsigned long)h->rawn);
@@ -994,6 +1170,7 @@ static void fcn__onnx_tensor_read(const unsigned char *p, size_t n, const fcn__t
             if (h->dtype == 1) t->f[k] = fcn__pb_f32(fcn__le32(raw + 4 * k));
             else if (h->dtype == 11) t->f[k] = (float)fcn__pb_f64(fcn__le64(raw + 8 * k));
             else if (h->dtype == 6) t->i[k] = (int32_t)fcn__le32(raw + 4 * k);
+            else if (h->dtype == 9) t->i[k] = raw[k] != 0;
             else t->i[k] = (int64_t)fcn__le64(raw + 8 * k);
         }
     } else if (t->count) {
@@ -1023,11 +1200,11 @@ static fcn_status fcn__onnx_tensor(fcn__ictx *c, const unsigned char *p, size_t 
     count = fcn__dims_count(h.nd, h.dims, &ok);
     if (!ok) return fcn__ifail(c, FCN_ERR_FORMAT, "%s: absurd dimensions", where);
     dtype = h.dtype;
-    if (dtype != 1 && dtype != 6 && dtype != 7 && dtype != 11)
+    if (dtype != 1 && dtype != 6 && dtype != 7 && dtype != 9 && dtype != 11)
         return fcn__ifail(c, FCN_ERR_UNSUPPORTED,
-                          "%s: data type %d is not supported (float, double, int32 and int64 are)", where, dtype);
+                          "%s: data type %d is not supported (float, double, int32, int64 and bool are)", where, dtype);
     if ((s = fcn__onnx_tensor_check(c, p, n, &h, count, where)) != FCN_OK) return s;
-    *out = fcn__tensor_new(h.nd, h.dims, count, dtype == 6 || dtype == 7);
+    *out = fcn__tensor_new(h.nd, h.dims, count, dtype != 1 && dtype != 11);
     if (!*out) return fcn__ifail(c, FCN_ERR_NOMEM, "%s: out of memory", where);
     fcn__onnx_tensor_read(p, n, &h, *out);
     return FCN_OK;
@@ -1156,6 +1333,9 @@ typedef struct fcn__onnx {
     size_t hcap;
     int head;          /* the value that holds the network's data now */
     int bias_open;     /* the head is the output of a conv/fc whose bias may still be set by an Add */
+    int pad_open;      /* the head is a Pad's output: zeros around the last layer's value ... */
+    int64_t pad[4];    /* ... this many: top, left, bottom, right (for the next Conv or AveragePool) */
+    char pad_where[200];
 } fcn__onnx;
 
 static void fcn__onnx_free(fcn__onnx *o)
@@ -1240,7 +1420,8 @@ static fcn__tensor *fcn__onnx_const_in(fcn__onnx *o, const fcn__node *node, int 
     return v->t;
 }
 
-/* Input k of node must be the network's data, and the head: layers form a chain. */
+/* Input k of node must be the network's data, and the head: layers form a chain. Only
+   Conv and AveragePool read a Pad's output (fcn__onnx_padded_in). */
 static fcn_status fcn__onnx_data_in(fcn__onnx *o, const fcn__node *node, int k, const char *where)
 {
     char b[72], h[72];
@@ -1255,7 +1436,24 @@ static fcn_status fcn__onnx_data_in(fcn__onnx *o, const fcn__node *node, int k, 
                           "%s: reads '%s' but the network's value is now '%s': only a chain of layers is supported "
                           "(no branches or skip connections)",
                           where, fcn__str_show(v->name, b, sizeof b), fcn__str_show(o->vals[o->head].name, h, sizeof h));
+    if (o->pad_open)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: reads the output of %s; a Pad of zeros is supported only right "
+                          "before a Conv or AveragePool (it becomes their padding)", where, o->pad_where);
     return FCN_OK;
+}
+
+/* Input 0 of a Conv or AveragePool: the head, perhaps a Pad's output, whose pads (top,
+   left, bottom, right; zeros if none) go to pre and become the layer's own. */
+static fcn_status fcn__onnx_padded_in(fcn__onnx *o, const fcn__node *node, const char *where, int64_t *pre)
+{
+    int open = o->pad_open;
+    fcn_status s;
+    memcpy(pre, o->pad, sizeof o->pad);
+    if (!open) memset(pre, 0, sizeof o->pad);
+    o->pad_open = 0;
+    s = fcn__onnx_data_in(o, node, 0, where);
+    o->pad_open = open;
+    return s;
 }
 
 /* Output 0 of node becomes the network's data (the new head) with ONNX shape dims. */
@@ -1270,6 +1468,7 @@ static fcn_status fcn__onnx_data_out(fcn__onnx *o, const fcn__node *node, int nd
     v->layer = o->m.n;
     o->head = node->vout[0];
     o->bias_open = 0;
+    o->pad_open = 0;
     return FCN_OK;
 }
 
@@ -1300,17 +1499,17 @@ static fcn_status fcn__onnx_const_out(fcn__onnx *o, const fcn__node *node, int k
     return FCN_OK;
 }
 
-/* The head as a vector for Gemm/MatMul: K values with ONNX shape (1, K) ((K, 1) if trans). */
-static fcn_status fcn__onnx_vec_in(fcn__onnx *o, const fcn__node *node, int trans, const char *where, size_t *K)
+/* The head as a vector for Gemm/MatMul: K values with ONNX shape (1, K). */
+static fcn_status fcn__onnx_vec_in(fcn__onnx *o, const fcn__node *node, const char *where, size_t *K)
 {
     fcn__val *v = &o->vals[o->head];
     fcn_status s = fcn__onnx_data_in(o, node, 0, where);
     if (s != FCN_OK) return s;
-    if (v->nd != 2 || v->dims[trans ? 1 : 0] != 1)
+    if (v->nd != 2 || v->dims[0] != 1)
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
                           "%s: its input must be a (1, K) matrix (flatten the %dx%dx%d value first)", where, o->m.cur.c,
                           o->m.cur.h, o->m.cur.w);
-    *K = (size_t)v->dims[trans ? 0 : 1];
+    *K = (size_t)v->dims[1];
     return FCN_OK;
 }
 
@@ -1380,9 +1579,10 @@ static fcn_status fcn__onnx_strides(fcn__onnx *o, const fcn__node *node, const c
 }
 
 /* The pads (begin h, begin w, end h, end w) into pd: pads, or what auto_pad gives for the
-   current input, kernel ks and strides st. *same: they come from auto_pad SAME_*. */
+   current input padded by pre, kernel ks and strides st. *same: they come from auto_pad
+   SAME_*. */
 static fcn_status fcn__onnx_pads(fcn__onnx *o, const fcn__node *node, const char *where, const int64_t *ks,
-                                 const int64_t *st, int64_t *pd, int *same)
+                                 const int64_t *st, const int64_t *pre, int64_t *pd, int *same)
 {
     fcn__attr a;
     int k, n;
@@ -1401,7 +1601,7 @@ static fcn_status fcn__onnx_pads(fcn__onnx *o, const fcn__node *node, const char
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: auto_pad '%s' is not supported", where, fcn__str_show(a.s, b, sizeof b));
     *same = 1;
     for (k = 0; k < 2; k++) { /* ONNX: the output is ceil(in / stride); the odd pad at the end (UPPER) or begin */
-        int64_t in = k ? o->m.cur.w : o->m.cur.h;
+        int64_t in = (k ? o->m.cur.w : o->m.cur.h) + pre[k] + pre[k + 2];
         int64_t outn = (in + st[k] - 1) / st[k];
         int64_t total = (outn - 1) * st[k] + ks[k] - in;
         if (total < 0) total = 0;
@@ -1412,13 +1612,16 @@ static fcn_status fcn__onnx_pads(fcn__onnx *o, const fcn__node *node, const char
 }
 
 /* The geometry of a Conv or pool node into d: kernel (kernel_shape or the weight dims
-   kdims), stride, pad; what fcn's layers cannot express (unequal strides or pads,
-   dilations) is refused. */
+   kdims), stride, pad: its own (the largest into *own) plus pre, the pads of a Pad before
+   it (top, left, bottom, right); what fcn's layers cannot express (unequal strides or
+   pads, dilations) is refused. A pool (ext not NULL) may have larger end pads than begin
+   pads (after a symmetric Pad): the extra rows and columns go to ext[0..1], for the pool
+   to check as ceil rounding (PyTorch's export of ceil_mode before opset 10). */
 static fcn_status fcn__onnx_spatial(fcn__onnx *o, const fcn__node *node, const char *where, const int64_t *kdims,
-                                    fcn_layer *d)
+                                    const int64_t *pre, fcn_layer *d, int64_t *own, int64_t *ext)
 {
     int64_t ks[4] = {0, 0, 0, 0}, st[4] = {1, 1, 1, 1}, pd[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dl[4] = {1, 1, 1, 1};
-    int same, n;
+    int same, n, k, padded = pre[0] || pre[1] || pre[2] || pre[3];
     fcn_status s;
     if ((s = fcn__onnx_kernel(o, node, where, kdims, ks)) != FCN_OK) return s;
     d->kh = (int)ks[0];
@@ -1427,12 +1630,26 @@ static fcn_status fcn__onnx_spatial(fcn__onnx *o, const fcn__node *node, const c
     d->stride = (int)st[0];
     if ((s = fcn__onnx_ints(o->c, node, "dilations", dl, 4, &n, where)) != FCN_OK) return s;
     if (!fcn__all_eq(dl, 4, 1)) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: dilations other than 1 are not supported", where);
-    if ((s = fcn__onnx_pads(o, node, where, ks, st, pd, &same)) != FCN_OK) return s;
+    if ((s = fcn__onnx_pads(o, node, where, ks, st, pre, pd, &same)) != FCN_OK) return s;
+    for (k = 0; k < 4; k++)
+        if (pd[k] < 0 || pd[k] > FCN__MAX_PATCH)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: pad %lld out of range", where, (long long)pd[k]);
+    for (k = 0; ext && k < 2; k++) {
+        ext[k] = 0;
+        if (pd[k + 2] > pd[k] && pre[k] == pre[k + 2]) {
+            ext[k] = pd[k + 2] - pd[k];
+            pd[k + 2] = pd[k];
+        }
+    }
+    for (*own = 0, k = 0; k < 4; k++) {
+        if (pd[k] > *own) *own = pd[k];
+        pd[k] += pre[k];
+    }
     if (!(pd[0] == pd[1] && pd[0] == pd[2] && pd[0] == pd[3]))
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
-                          "%s: pads %lld,%lld,%lld,%lld%s; fcn supports only the same padding on every side", where,
+                          "%s: pads %lld,%lld,%lld,%lld%s%s; fcn supports only the same padding on every side", where,
                           (long long)pd[0], (long long)pd[1], (long long)pd[2], (long long)pd[3],
-                          same ? " (from auto_pad SAME)" : "");
+                          same ? " (from auto_pad SAME)" : "", padded ? " (with those of the Pad before it)" : "");
     if (pd[0] < 0 || pd[0] > FCN__MAX_PATCH) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: pad %lld out of range", where, (long long)pd[0]);
     d->pad = (int)pd[0];
     return FCN_OK;
@@ -1563,6 +1780,12 @@ static fcn_status fcn__onnx_pass(fcn__onnx *o, const fcn__node *node, int dropou
     if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
     if (v->kind == FCN__VAL_CONST) return fcn__onnx_const_out(o, node, 0, v->t, 1, where);
     if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if (dropout && node->nin > 2 && node->vin[2] >= 0) { /* opset 12: training_mode, an input */
+        fcn__tensor *t = fcn__onnx_const_in(o, node, 2, where, "training_mode", &s);
+        if (!t) return s;
+        if (t->count != 1 || (t->is_int ? t->i[0] != 0 : t->f[0] != 0.0f))
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: training mode (random); export the model in eval mode", where);
+    }
     if (dropout) {
         fcn_layer d;
         memset(&d, 0, sizeof d);
@@ -1583,24 +1806,35 @@ static fcn_status fcn__op_dropout(fcn__onnx *o, const fcn__node *node, const cha
 /* ---- shape computations on constants (an exporter's dynamic batch:
    Shape -> Gather -> Unsqueeze -> Concat -> Reshape), folded while loading ---- */
 
-/* Shape: the input's dimensions (the network's value too: its ONNX shape, batch 1). */
+/* Shape: the input's dimensions (the network's value too: its ONNX shape, batch 1);
+   from opset 15 those from start to end (negative: from the end; clamped to the rank). */
 static fcn_status fcn__op_shape(fcn__onnx *o, const fcn__node *node, const char *where)
 {
+    static const char *const keys[2] = {"start", "end"};
     fcn__val *v;
     fcn__attr a;
     fcn__tensor *t;
     const int64_t *dims;
-    int64_t d[1];
+    int64_t d[1], range[2];
     int k, nd;
     fcn_status s = FCN_OK;
     if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
     nd = v->kind == FCN__VAL_DATA ? v->nd : v->t->nd;
     dims = v->kind == FCN__VAL_DATA ? v->dims : v->t->dims;
-    d[0] = nd;
-    if ((s = fcn__onnx_attr(o->c, node, "start", &a, where)) != FCN_OK) return s;
-    if (a.found) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Shape with start/end is not supported", where);
-    if (!(t = fcn__tensor_new(1, d, (size_t)nd, 1))) return fcn__inomem(o->c);
-    for (k = 0; k < nd; k++) t->i[k] = dims[k];
+    range[0] = 0;
+    range[1] = nd;
+    for (k = 0; k < 2; k++) {
+        if ((s = fcn__onnx_attr(o->c, node, keys[k], &a, where)) != FCN_OK) return s;
+        if (!a.found) continue;
+        if (o->opset < 15)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: attribute %s is Shape's from opset 15; the model is opset %d",
+                              where, keys[k], o->opset);
+        range[k] = a.i < 0 ? a.i + nd : a.i;
+        range[k] = range[k] < 0 ? 0 : range[k] > nd ? nd : range[k];
+    }
+    d[0] = range[1] > range[0] ? range[1] - range[0] : 0;
+    if (!(t = fcn__tensor_new(1, d, (size_t)d[0], 1))) return fcn__inomem(o->c);
+    for (k = 0; k < (int)d[0]; k++) t->i[k] = dims[range[0] + k];
     return fcn__onnx_const_out(o, node, 0, t, 0, where);
 }
 
@@ -1707,6 +1941,171 @@ static fcn_status fcn__op_cast(fcn__onnx *o, const fcn__node *node, const char *
     return fcn__onnx_const_out(o, node, 0, t, 0, where);
 }
 
+/* ConstantOfShape: a tensor of the shape given by a 1-D int64 constant (at most
+   FCN__IMP_MAX_FOLD values: it comes from nothing in the file), every value the value
+   attribute's one element (default float 0). */
+static fcn_status fcn__op_constant_of_shape(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__val *v;
+    fcn__tensor *x, *fill = NULL, *t;
+    fcn__attr a;
+    size_t count, k;
+    int ok;
+    fcn_status s = FCN_OK;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    x = v->t;
+    if (!x->is_int || x->nd != 1 || x->count > FCN__IMP_MAX_DIMS)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the shape must be a 1-D int64 constant of at most %d values", where,
+                          FCN__IMP_MAX_DIMS);
+    count = fcn__dims_count((int)x->count, x->i, &ok);
+    if (!ok || count > FCN__IMP_MAX_FOLD)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: a shape of more than %d values, or a negative one", where, FCN__IMP_MAX_FOLD);
+    if ((s = fcn__onnx_attr(o->c, node, "value", &a, where)) != FCN_OK) return s;
+    if (a.found && a.t && (s = fcn__onnx_tensor(o->c, a.t, a.tn, where, &fill, NULL)) != FCN_OK) return s;
+    if (fill && fill->count != 1) {
+        fcn__tensor_free(fill);
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: its value must be one element", where);
+    }
+    t = fcn__tensor_new((int)x->count, x->i, count, fill && fill->is_int);
+    for (k = 0; t && k < count; k++) {
+        if (t->is_int) t->i[k] = fill->i[0];
+        else t->f[k] = fill ? fill->f[0] : 0.0f;
+    }
+    fcn__tensor_free(fill);
+    if (!t) return fcn__inomem(o->c);
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+/* Element k of t into element j of u (of the same kind). */
+static void fcn__tensor_put(const fcn__tensor *t, size_t k, fcn__tensor *u, size_t j)
+{
+    if (t->is_int) u->i[j] = t->i[k];
+    else u->f[j] = t->f[k];
+}
+
+/* The element of a tensor with dims (nd of them) at index idx, with from[] the start
+   and step[] the step of each axis: the flat offset in row-major order. */
+static size_t fcn__tensor_offset(int nd, const int64_t *dims, const int64_t *idx, const int64_t *from, const int64_t *step)
+{
+    size_t off = 0;
+    int k;
+    for (k = 0; k < nd; k++) off = off * (size_t)dims[k] + (size_t)(from[k] + idx[k] * step[k]);
+    return off;
+}
+
+/* The next index of a row-major walk over dims (the last axis fastest). */
+static void fcn__index_next(int nd, const int64_t *dims, int64_t *idx)
+{
+    int k;
+    for (k = nd - 1; k >= 0; k--) {
+        if (++idx[k] < dims[k]) return;
+        idx[k] = 0;
+    }
+}
+
+/* Transpose of a constant: output axis k is input axis perm[k] (default: reversed). */
+static fcn_status fcn__op_transpose(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__val *v;
+    fcn__tensor *x, *t;
+    int64_t perm[FCN__IMP_MAX_DIMS], dims[FCN__IMP_MAX_DIMS], idx[FCN__IMP_MAX_DIMS], pidx[FCN__IMP_MAX_DIMS];
+    int64_t zero[FCN__IMP_MAX_DIMS], one[FCN__IMP_MAX_DIMS];
+    int n, k, nd, seen = 0;
+    size_t j;
+    fcn_status s = FCN_OK;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    x = v->t;
+    nd = x->nd;
+    if ((s = fcn__onnx_ints(o->c, node, "perm", perm, FCN__IMP_MAX_DIMS, &n, where)) != FCN_OK) return s;
+    for (k = 0; n < 0 && k < nd; k++) perm[k] = nd - 1 - k;
+    if (n >= 0 && n != nd) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: perm has %d values for %d axes", where, n, nd);
+    for (k = 0; k < nd; k++) {
+        if (perm[k] < 0 || perm[k] >= nd || (seen >> perm[k] & 1))
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: perm is not a permutation of the axes", where);
+        seen |= 1 << perm[k];
+        dims[k] = x->dims[perm[k]];
+        idx[k] = zero[k] = 0;
+        one[k] = 1;
+    }
+    if (!(t = fcn__tensor_new(nd, dims, x->count, x->is_int))) return fcn__inomem(o->c);
+    for (j = 0; j < x->count; j++, fcn__index_next(nd, dims, idx)) {
+        for (k = 0; k < nd; k++) pidx[perm[k]] = idx[k];
+        fcn__tensor_put(x, fcn__tensor_offset(nd, x->dims, pidx, zero, one), t, j);
+    }
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
+/* Slice's starts, ends, axes and steps (inputs 1-4 from opset 10, else attributes) into
+   the start and step of each of the nd axes and the output dims. */
+static fcn_status fcn__onnx_slice_args(fcn__onnx *o, const fcn__node *node, int nd, const int64_t *in, int64_t *from,
+                                       int64_t *step, int64_t *dims, const char *where)
+{
+    static const char *const keys[4] = {"starts", "ends", "axes", "steps"};
+    int64_t arg[4][FCN__IMP_MAX_DIMS];
+    int n[4], k, i;
+    fcn_status s = FCN_OK;
+    for (i = 0; i < 4; i++) {
+        fcn__tensor *t;
+        n[i] = -1;
+        if (node->nin > 1 && i + 1 < node->nin && node->vin[i + 1] >= 0) {
+            if (!(t = fcn__onnx_const_in(o, node, i + 1, where, keys[i], &s))) return s;
+            if (!t->is_int || t->nd != 1 || t->count > (size_t)nd)
+                return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %s must be at most %d integers", where, keys[i], nd);
+            memcpy(arg[i], t->i, t->count * sizeof(int64_t));
+            n[i] = (int)t->count;
+        } else if (node->nin <= 1 && i < 3 && (s = fcn__onnx_ints(o->c, node, keys[i], arg[i], (size_t)nd, &n[i], where)) != FCN_OK)
+            return s;
+    }
+    for (k = 0; k < nd; k++) {
+        from[k] = 0;
+        step[k] = 1;
+        dims[k] = in[k];
+    }
+    if (n[0] < 0 || n[1] != n[0] || (n[2] >= 0 && n[2] != n[0]) || (n[3] >= 0 && n[3] != n[0]))
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: starts, ends, axes and steps of different lengths", where);
+    for (i = 0; i < n[0]; i++) {
+        int64_t a = n[2] >= 0 ? arg[2][i] : i, st = n[3] >= 0 ? arg[3][i] : 1, d, b, e;
+        if (a < 0) a += nd;
+        if (a < 0 || a >= nd || step[a] != 1 || from[a] != 0 || dims[a] != in[a] || st == 0 || st < -FCN__IMP_MAX_FOLD ||
+            st > FCN__IMP_MAX_FOLD)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: axis or step out of range, or an axis twice", where);
+        d = in[a];
+        b = arg[0][i] < 0 ? (arg[0][i] < -d ? 0 : arg[0][i] + d) : arg[0][i];
+        e = arg[1][i] < 0 ? (arg[1][i] < -d ? -1 : arg[1][i] + d) : arg[1][i];
+        if (st > 0) { /* ONNX clamps start and end to [0, d], or [0, d - 1] and [-1, d - 1] going back */
+            b = b > d ? d : b;
+            e = e < 0 ? 0 : e > d ? d : e;
+            dims[a] = e > b ? (e - b + st - 1) / st : 0;
+        } else {
+            b = b > d - 1 ? d - 1 : b;
+            e = e > d - 1 ? d - 1 : e;
+            dims[a] = b > e ? (b - e - st - 1) / -st : 0;
+        }
+        from[a] = b;
+        step[a] = st;
+    }
+    return FCN_OK;
+}
+
+/* Slice of a constant. */
+static fcn_status fcn__op_slice(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    fcn__val *v;
+    fcn__tensor *x, *t;
+    int64_t from[FCN__IMP_MAX_DIMS], step[FCN__IMP_MAX_DIMS], dims[FCN__IMP_MAX_DIMS], idx[FCN__IMP_MAX_DIMS];
+    size_t count, j;
+    int k, ok;
+    fcn_status s = FCN_OK;
+    if (!(v = fcn__onnx_in0(o, node, where, &s))) return s;
+    x = v->t;
+    if ((s = fcn__onnx_slice_args(o, node, x->nd, x->dims, from, step, dims, where)) != FCN_OK) return s;
+    count = fcn__dims_count(x->nd, dims, &ok);
+    if (!(t = fcn__tensor_new(x->nd, dims, count, x->is_int))) return fcn__inomem(o->c);
+    for (k = 0; k < x->nd; k++) idx[k] = 0;
+    for (j = 0; j < count; j++, fcn__index_next(x->nd, dims, idx)) fcn__tensor_put(x, fcn__tensor_offset(x->nd, x->dims, idx, from, step), t, j);
+    return fcn__onnx_const_out(o, node, 0, t, 0, where);
+}
+
 /* A Reshape of a constant: new dims, the same data. */
 static fcn_status fcn__op_reshape_const(fcn__onnx *o, const fcn__node *node, const char *where)
 {
@@ -1749,16 +2148,28 @@ static fcn_status fcn__onnx_params(fcn__onnx *o, size_t nw, size_t nb, float **w
     return FCN_OK;
 }
 
+/* The input of a Conv or pool (what): the N x C x H x W value the layers left. */
+static fcn_status fcn__onnx_image_in(fcn__onnx *o, const char *what, const char *where)
+{
+    int nd = o->vals[o->head].nd;
+    if (nd != 4)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: its input has %d axes; only 2-D %s, of an N x C x H x W value, is "
+                          "supported", where, nd, what);
+    if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: %s of a flattened value", where, what);
+    return FCN_OK;
+}
+
 static fcn_status fcn__op_conv(fcn__onnx *o, const fcn__node *node, const char *where)
 {
     fcn__tensor *W, *B = NULL;
     fcn__attr a;
     fcn_layer d;
     float *w, *b;
+    int64_t pre[4], own;
     fcn_status s;
     memset(&d, 0, sizeof d);
-    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
-    if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Conv of a flattened value", where);
+    if ((s = fcn__onnx_padded_in(o, node, where, pre)) != FCN_OK) return s;
+    if ((s = fcn__onnx_image_in(o, "convolution", where)) != FCN_OK) return s;
     if (!(W = fcn__onnx_const_in(o, node, 1, where, "weights", &s))) return s;
     if (W->is_int || W->nd != 4)
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the weights must be a 4-D float tensor (2-D convolution)", where);
@@ -1771,7 +2182,7 @@ static fcn_status fcn__op_conv(fcn__onnx *o, const fcn__node *node, const char *
         return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %lld output maps out of range", where, (long long)W->dims[0]);
     d.type = FCN_LAYER_CONV;
     d.maps = (int)W->dims[0];
-    if ((s = fcn__onnx_spatial(o, node, where, W->dims + 2, &d)) != FCN_OK) return s;
+    if ((s = fcn__onnx_spatial(o, node, where, W->dims + 2, pre, &d, &own, NULL)) != FCN_OK) return s;
     if (node->nin > 2 && node->vin[2] >= 0) {
         if (!(B = fcn__onnx_const_in(o, node, 2, where, "bias", &s))) return s;
         if (B->is_int || B->count != (size_t)d.maps)
@@ -1786,30 +2197,59 @@ static fcn_status fcn__op_conv(fcn__onnx *o, const fcn__node *node, const char *
     return FCN_OK;
 }
 
-/* MaxPool and AveragePool (type). */
+/* A pool whose end pads exceed its begin pads by ext[0] rows and ext[1] columns (d: fcn's
+   pool with the begin pads and ceil rounding; in_h, in_w its input): ONNX's output size
+   with those pads must be fcn's, so that the extra pads only complete the last window,
+   which fcn clips. They are -infinity to a MaxPool and not counted by an AveragePool
+   with count_include_pad 0, as a clipped window's missing values. */
+static fcn_status fcn__onnx_pool_ext(fcn__onnx *o, const fcn_layer *d, const int64_t *ext, int in_h, int in_w, const char *where)
+{
+    int64_t oh = (in_h + 2 * d->pad + ext[0] - d->kh) / d->stride + 1, ow = (in_w + 2 * d->pad + ext[1] - d->kw) / d->stride + 1;
+    if (oh == o->m.cur.h && ow == o->m.cur.w) return FCN_OK;
+    return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: end pads %lld and %lld beyond the begin ones give %lldx%lld outputs, "
+                      "ceil rounding %dx%d: they are not a clipped last window", where, (long long)ext[0], (long long)ext[1],
+                      (long long)oh, (long long)ow, o->m.cur.h, o->m.cur.w);
+}
+
+/* MaxPool and AveragePool (type); an AveragePool also after a Pad of zeros, whose pads
+   become its own (counted in the average: count_include_pad). */
 static fcn_status fcn__onnx_pool(fcn__onnx *o, const fcn__node *node, fcn_layer_type type, const char *where)
 {
     fcn__attr a;
     fcn_layer d;
+    int64_t pre[4] = {0, 0, 0, 0}, own, ext[2];
+    int in_h = o->m.cur.h, in_w = o->m.cur.w, cip = 0;
     fcn_status s;
     memset(&d, 0, sizeof d);
-    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
-    if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pooling of a flattened value", where);
+    if (type == FCN_LAYER_MAXPOOL && o->pad_open)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: follows %s: its zeros would enter the maximum (a MaxPool's "
+                          "own pads do not)", where, o->pad_where);
+    s = type == FCN_LAYER_AVGPOOL ? fcn__onnx_padded_in(o, node, where, pre) : fcn__onnx_data_in(o, node, 0, where);
+    if (s != FCN_OK) return s;
+    if ((s = fcn__onnx_image_in(o, "pooling", where)) != FCN_OK) return s;
     d.type = type;
-    if ((s = fcn__onnx_spatial(o, node, where, NULL, &d)) != FCN_OK) return s;
+    if ((s = fcn__onnx_spatial(o, node, where, NULL, pre, &d, &own, ext)) != FCN_OK) return s;
     if ((s = fcn__onnx_attr(o->c, node, "ceil_mode", &a, where)) != FCN_OK) return s;
     d.ceil_mode = a.found && a.i;
     if (type == FCN_LAYER_AVGPOOL) {
         if ((s = fcn__onnx_attr(o->c, node, "count_include_pad", &a, where)) != FCN_OK) return s;
-        if (!(a.found && a.i) && d.pad > 0)
+        cip = a.found && a.i;
+        if (!cip && own > 0)
             return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
-                              "%s: count_include_pad 0 with pads %d divides by the window inside the image; fcn "
+                              "%s: count_include_pad 0 with pads %lld divides by the window inside the image; fcn "
                               "(as Caffe) divides by the window inside the padded image: export with "
                               "count_include_pad=1 or without padding",
-                              where, d.pad);
+                              where, (long long)own);
+    }
+    if (ext[0] || ext[1]) {
+        if (d.ceil_mode || cip)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: end pads beyond the begin ones with %s", where,
+                              d.ceil_mode ? "ceil_mode 1" : "count_include_pad 1 (they would count in the average)");
+        d.ceil_mode = 1;
     }
     /* MaxPool's output 1 (the indices) keeps no value: a node that reads it is refused */
     if ((s = fcn__imp_add(&o->m, &d, NULL, NULL, where)) != FCN_OK) return s;
+    if ((ext[0] || ext[1]) && (s = fcn__onnx_pool_ext(o, &d, ext, in_h, in_w, where)) != FCN_OK) return s;
     return fcn__onnx_spatial_out(o, node, where);
 }
 
@@ -1823,7 +2263,7 @@ static fcn_status fcn__onnx_global_pool(fcn__onnx *o, const fcn__node *node, fcn
     fcn_status s;
     memset(&d, 0, sizeof d);
     if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
-    if (o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pooling of a flattened value", where);
+    if ((s = fcn__onnx_image_in(o, "pooling", where)) != FCN_OK) return s;
     d.type = type;
     d.kh = o->m.cur.h;
     d.kw = o->m.cur.w;
@@ -1837,7 +2277,7 @@ static fcn_status fcn__op_global_avgpool(fcn__onnx *o, const fcn__node *node, co
 
 /* Gemm's attributes; MatMul is a Gemm with the defaults and no C. */
 typedef struct fcn__gemm {
-    int trans_a, trans_b;
+    int trans_b;
     float alpha, beta;
     int has_c; /* input 2 (C) is read */
 } fcn__gemm;
@@ -1867,7 +2307,7 @@ static fcn_status fcn__onnx_fc(fcn__onnx *o, const fcn__node *node, const fcn__g
     fcn_status s;
     int tb = g->trans_b;
     memset(&d, 0, sizeof d);
-    if ((s = fcn__onnx_vec_in(o, node, g->trans_a, where, &K)) != FCN_OK) return s;
+    if ((s = fcn__onnx_vec_in(o, node, where, &K)) != FCN_OK) return s;
     if (!(B = fcn__onnx_const_in(o, node, 1, where, "weights (input B)", &s))) return s;
     if (B->is_int || B->nd != 2)
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: the weights must be a 2-D float constant", where);
@@ -1905,7 +2345,8 @@ static fcn_status fcn__op_gemm(fcn__onnx *o, const fcn__node *node, const char *
     fcn__attr a;
     fcn_status s;
     if ((s = fcn__onnx_attr(o->c, node, "transA", &a, where)) != FCN_OK) return s;
-    g.trans_a = a.found && a.i;
+    if (a.found && a.i)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: transA 1 (the input must be the (1, K) row of the batch)", where);
     if ((s = fcn__onnx_attr(o->c, node, "transB", &a, where)) != FCN_OK) return s;
     g.trans_b = a.found && a.i;
     if ((s = fcn__onnx_attr(o->c, node, "alpha", &a, where)) != FCN_OK) return s;
@@ -1921,7 +2362,7 @@ static fcn_status fcn__op_gemm(fcn__onnx *o, const fcn__node *node, const char *
 static fcn_status fcn__op_matmul(fcn__onnx *o, const fcn__node *node, const char *where)
 {
     fcn__gemm g;
-    g.trans_a = g.trans_b = 0;
+    g.trans_b = 0;
     g.alpha = g.beta = 1.0f;
     g.has_c = 0;
     return fcn__onnx_fc(o, node, &g, where);
@@ -1931,15 +2372,20 @@ static fcn_status fcn__op_matmul(fcn__onnx *o, const fcn__node *node, const char
 static fcn_status fcn__onnx_bias_add(fcn__onnx *o, const fcn__node *node, const fcn__tensor *t, const char *where)
 {
     const fcn__val *v = &o->vals[o->head];
-    int M = o->m.cur.c, flat = o->m.flat;
-    float *b = o->m.b[o->m.n - 1];
+    int M = o->m.cur.c, flat = o->m.flat, k;
+    float *b = o->m.b[o->m.n - 1], *add = FCN__CAST(float *, fcn__alloc((size_t)M, sizeof(float)));
     fcn_status s;
-    if (!fcn__onnx_per_channel(o, t, M, b)) { /* writes b only when it fits */
+    if (!add) return fcn__inomem(o->c);
+    if (!fcn__onnx_per_channel(o, t, M, add)) {
         char t1[64];
+        FCN_FREE(add);
         fcn__dims_text(t1, sizeof t1, t->nd, t->dims);
         return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: an Add of a %s constant is not a bias of the %d outputs before it",
                           where, t1, M);
     }
+    /* the layer's bias is 0, or the shift of a BatchNormalization before it, folded in */
+    for (k = 0; k < M; k++) b[k] += add[k];
+    FCN_FREE(add);
     s = fcn__onnx_data_out(o, node, v->nd, v->dims, where);
     o->m.flat = flat;
     return s;
@@ -1994,7 +2440,9 @@ static fcn_status fcn__op_arith(fcn__onnx *o, const fcn__node *node, const char 
     if ((s = fcn__onnx_data_in(o, node, di, where)) != FCN_OK) return s;
     if (!(t = fcn__onnx_const_in(o, node, 1 - di, where, "other operand", &s))) return s;
     if (add && o->bias_open && o->m.n > 0 && o->vals[o->head].layer == o->m.n) return fcn__onnx_bias_add(o, node, t, where);
-    if (o->m.n == 0 && (di == 0 || add || fcn__str_eq(node->op, "Mul"))) return fcn__onnx_transform(o, node, t, where);
+    /* the transform comes first: not after a BatchNormalization waiting to fold */
+    if (o->m.n == 0 && !o->m.aff.n && (di == 0 || add || fcn__str_eq(node->op, "Mul")))
+        return fcn__onnx_transform(o, node, t, where);
     return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED,
                       "%s: only a bias Add right after Conv/MatMul, or Sub/Add/Mul/Div by a constant at the input "
                       "(the input transform), is supported",
@@ -2054,7 +2502,8 @@ static fcn_status fcn__op_softmax(fcn__onnx *o, const fcn__node *node, const cha
     return fcn__onnx_pointwise(o, node, FCN_LAYER_SOFTMAX, 0.0f, where);
 }
 
-/* Flatten and Reshape of the network's value change its ONNX shape, not its memory. */
+/* Flatten, Reshape, Squeeze and Unsqueeze of the network's value change its ONNX shape,
+   not its memory; the batch (of 1) stays the first axis, on its own. */
 static fcn_status fcn__op_flatten(fcn__onnx *o, const fcn__node *node, const char *where)
 {
     const fcn__val *v = &o->vals[o->head];
@@ -2067,20 +2516,225 @@ static fcn_status fcn__op_flatten(fcn__onnx *o, const fcn__node *node, const cha
     if (axis < 0) axis += v->nd;
     if (axis < 0 || axis > v->nd) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: axis %lld out of range", where, (long long)a.i);
     for (k = 0; k < axis; k++) lead *= v->dims[k];
-    dims[0] = lead;
-    dims[1] = (int64_t)fcn__imp_count(&o->m) / lead;
+    if (axis == 0 || lead != 1)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Flatten at axis %lld would put %s in the first axis; only a "
+                          "Flatten that keeps the batch first (axis 1) is supported", where, (long long)a.i,
+                          axis ? "other axes with the batch" : "everything");
+    dims[0] = 1;
+    dims[1] = (int64_t)fcn__imp_count(&o->m);
     return fcn__onnx_set_shape(o, node, 2, dims, where);
 }
 
 static fcn_status fcn__op_reshape(fcn__onnx *o, const fcn__node *node, const char *where)
 {
     const fcn__val *v = &o->vals[o->head];
-    int64_t dims[FCN__IMP_MAX_DIMS];
+    int64_t dims[FCN__IMP_MAX_DIMS] = {0};
     int n = 2;
+    char t1[64];
     fcn_status s;
     if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
     if ((s = fcn__onnx_reshape_dims(o, node, v->nd, v->dims, fcn__imp_count(&o->m), dims, &n, where)) != FCN_OK) return s;
+    if (n < 1 || dims[0] != 1) {
+        fcn__dims_text(t1, sizeof t1, n, dims);
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Reshape to %s; the batch (of 1) must stay the first axis", where, t1);
+    }
     return fcn__onnx_set_shape(o, node, n, dims, where);
+}
+
+/* The axes of a Squeeze or Unsqueeze (an attribute before opset 13, then input 1) into
+   axes, *n of them (-1: none given). */
+static fcn_status fcn__onnx_axes(fcn__onnx *o, const fcn__node *node, int64_t *axes, int *n, const char *where)
+{
+    fcn__tensor *t;
+    fcn_status s = FCN_OK;
+    if (node->nin < 2 || node->vin[1] < 0) return fcn__onnx_ints(o->c, node, "axes", axes, FCN__IMP_MAX_DIMS, n, where);
+    if (!(t = fcn__onnx_const_in(o, node, 1, where, "axes", &s))) return s;
+    if (!t->is_int || t->nd > 1 || t->count > FCN__IMP_MAX_DIMS)
+        return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the axes must be at most %d integers", where, FCN__IMP_MAX_DIMS);
+    memcpy(axes, t->i, t->count * sizeof *axes);
+    *n = (int)t->count;
+    return FCN_OK;
+}
+
+/* Squeeze (unsqueeze 0) or Unsqueeze (1) of the network's value, never of axis 0. */
+static fcn_status fcn__onnx_squeeze_data(fcn__onnx *o, const fcn__node *node, int unsqueeze, const char *where)
+{
+    const fcn__val *v = &o->vals[o->head];
+    int64_t axes[FCN__IMP_MAX_DIMS], dims[FCN__IMP_MAX_DIMS];
+    int na, k, j, r;
+    char mark[FCN__IMP_MAX_DIMS];
+    fcn_status s;
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if ((s = fcn__onnx_axes(o, node, axes, &na, where)) != FCN_OK) return s;
+    if (na <= 0)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: no axes: %s", where,
+                          unsqueeze ? "nothing to insert" : "every axis of size 1 would go, the batch too");
+    r = unsqueeze ? v->nd + na : v->nd; /* the rank the axes index */
+    if (r > FCN__IMP_MAX_DIMS) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: more than %d dimensions", where, FCN__IMP_MAX_DIMS);
+    memset(mark, 0, sizeof mark);
+    for (k = 0; k < na; k++) {
+        int64_t x = axes[k] < 0 ? axes[k] + r : axes[k];
+        if (x < 0 || x >= r || mark[x])
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: axis %lld out of range or repeated", where, (long long)axes[k]);
+        if (x == 0) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: axis 0, the batch's; the batch must stay the first axis", where);
+        if (!unsqueeze && v->dims[x] != 1)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: axis %lld has size %lld, not 1", where, (long long)axes[k], (long long)v->dims[x]);
+        mark[x] = 1;
+    }
+    for (k = j = 0; k < (unsqueeze ? r : v->nd); k++) {
+        if (unsqueeze) dims[k] = mark[k] ? 1 : v->dims[j++];
+        else if (!mark[k]) dims[j++] = v->dims[k];
+    }
+    return fcn__onnx_set_shape(o, node, unsqueeze ? r : j, dims, where);
+}
+
+static fcn_status fcn__op_squeeze_data(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_squeeze_data(o, node, 0, where); }
+static fcn_status fcn__op_unsqueeze_data(fcn__onnx *o, const fcn__node *node, const char *where) { return fcn__onnx_squeeze_data(o, node, 1, where); }
+
+/* The pads of a Pad node over the value's nd axes into full (begin of each axis, then
+   end of each): the pads attribute (before opset 11) or input 1, only on the axes of
+   input 3 (opset 18) if given. */
+static fcn_status fcn__onnx_pad_pads(fcn__onnx *o, const fcn__node *node, int nd, int64_t *full, const char *where)
+{
+    int64_t pads[2 * FCN__IMP_MAX_DIMS], axes[FCN__IMP_MAX_DIMS];
+    int np, na = nd, k;
+    fcn__tensor *t;
+    fcn_status s = FCN_OK;
+    if (node->nin > 1 && node->vin[1] >= 0) {
+        if (!(t = fcn__onnx_const_in(o, node, 1, where, "pads", &s))) return s;
+        if (!t->is_int || t->nd > 1 || t->count > 2 * FCN__IMP_MAX_DIMS)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the pads must be at most %d integers", where, 2 * FCN__IMP_MAX_DIMS);
+        memcpy(pads, t->i, t->count * sizeof *pads);
+        np = (int)t->count;
+    } else if ((s = fcn__onnx_ints(o->c, node, "pads", pads, 2 * FCN__IMP_MAX_DIMS, &np, where)) != FCN_OK)
+        return s;
+    for (k = 0; k < nd; k++) axes[k] = k;
+    if (node->nin > 3 && node->vin[3] >= 0) {
+        if (!(t = fcn__onnx_const_in(o, node, 3, where, "axes", &s))) return s;
+        if (!t->is_int || t->nd > 1 || t->count > (size_t)nd)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: the axes must be at most %d integers", where, nd);
+        na = (int)t->count;
+        for (k = 0; k < na; k++) axes[k] = t->i[k] < 0 ? t->i[k] + nd : t->i[k];
+    }
+    if (np != 2 * na) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: %d pads for %d axes", where, np < 0 ? 0 : np, na);
+    memset(full, 0, 2 * (size_t)nd * sizeof *full);
+    for (k = 0; k < na; k++) {
+        if (axes[k] < 0 || axes[k] >= nd) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: axis out of range", where);
+        full[axes[k]] = pads[k];
+        full[nd + axes[k]] = pads[na + k];
+    }
+    return FCN_OK;
+}
+
+/* Pad of the network's value, constant mode with value 0 (an attribute before opset 11,
+   then input 2), on H and W only, none negative: zeros around the value. All pads 0: the
+   value passes on. Else the pads wait for the next node, which must be a Conv or
+   AveragePool (fcn__onnx_padded_in): they become its padding (fcn's padding is zeros,
+   and an average pool's counts them, as count_include_pad). A Pad after a Pad adds to
+   its pads (PyTorch: ZeroPad2d, then AvgPool2d's own Pad). */
+static fcn_status fcn__op_pad(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    const fcn__val *v = &o->vals[o->head];
+    int64_t full[2 * FCN__IMP_MAX_DIMS], dims[4], pre[4];
+    float value = 0.0f;
+    fcn__attr a;
+    fcn__tensor *t;
+    int k, any = 0, nd = v->nd, bias = o->bias_open, flat = o->m.flat;
+    char b[72];
+    fcn_status s = FCN_OK;
+    if ((s = fcn__onnx_padded_in(o, node, where, pre)) != FCN_OK) return s;
+    if ((s = fcn__onnx_attr(o->c, node, "mode", &a, where)) != FCN_OK) return s;
+    if (a.found && !fcn__str_eq(a.s, "constant"))
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: mode '%s'; only constant padding (with zeros) is supported", where,
+                          fcn__str_show(a.s, b, sizeof b));
+    if (node->nin > 2 && node->vin[2] >= 0) {
+        if (!(t = fcn__onnx_const_in(o, node, 2, where, "constant_value", &s))) return s;
+        if (t->count != 1) return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: constant_value must be one value", where);
+        value = t->is_int ? (float)t->i[0] : t->f[0];
+    } else if ((s = fcn__onnx_attr(o->c, node, "value", &a, where)) != FCN_OK)
+        return s;
+    else if (a.found)
+        value = a.f;
+    if (value != 0.0f)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: padding with %g; only zeros are supported", where, (double)value);
+    if ((s = fcn__onnx_pad_pads(o, node, nd, full, where)) != FCN_OK) return s;
+    for (k = 0; k < 2 * nd; k++) {
+        if (full[k] < 0 || full[k] > FCN__MAX_PATCH)
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pad %lld (only 0 to %d: a negative pad crops)", where,
+                              (long long)full[k], FCN__MAX_PATCH);
+        if (full[k] && (nd != 4 || k % nd < 2))
+            return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: pads on %s; only on the height and width of an N x C x H x W value",
+                              where, nd != 4 ? "a value that is not 4-D" : k % nd ? "the channels" : "the batch");
+        any |= full[k] != 0;
+    }
+    if (any && o->m.flat) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: Pad of a flattened value", where);
+    memcpy(dims, v->dims, sizeof dims);
+    if (any) {
+        dims[2] += full[2] + full[6];
+        dims[3] += full[3] + full[7];
+    }
+    if ((s = fcn__onnx_data_out(o, node, nd, any ? dims : v->dims, where)) != FCN_OK) return s;
+    o->m.flat = flat;
+    o->bias_open = bias && !any && !(pre[0] || pre[1] || pre[2] || pre[3]);
+    if (any || pre[0] || pre[1] || pre[2] || pre[3]) {
+        o->pad_open = 1;
+        o->pad[0] = pre[0] + full[2];
+        o->pad[1] = pre[1] + full[3];
+        o->pad[2] = pre[2] + full[6];
+        o->pad[3] = pre[3] + full[7];
+        if (any) snprintf(o->pad_where, sizeof o->pad_where, "%s", where);
+    }
+    return FCN_OK;
+}
+
+/* BatchNormalization in inference form, y = scale (x - mean) / sqrt(var + epsilon) + B
+   over axis 1: a per-channel affine folded into a conv or fc layer (fcn__imp_affine).
+   Training mode (statistics of the batch itself) is refused: training_mode 1 (opset
+   14), or its running statistics as outputs (before). */
+static fcn_status fcn__op_batchnorm(fcn__onnx *o, const fcn__node *node, const char *where)
+{
+    static const char *const names[4] = {"scale", "B", "mean", "var"};
+    const fcn__val *v = &o->vals[o->head];
+    fcn__tensor *t[4];
+    fcn__attr a;
+    double eps = 1e-5f, *ab; /* epsilon is a float attribute: its default as a float */
+    int k, C, flat = o->m.flat;
+    fcn_status s = FCN_OK;
+    if ((s = fcn__onnx_data_in(o, node, 0, where)) != FCN_OK) return s;
+    if (v->nd < 2) return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: its input has no channel axis", where);
+    C = (int)v->dims[1];
+    for (k = 0; k < 4; k++) {
+        if (!(t[k] = fcn__onnx_const_in(o, node, k + 1, where, names[k], &s))) return s;
+        if (t[k]->is_int || t[k]->count != (size_t)C)
+            return fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: its %s has %lu values for %d channels", where, names[k],
+                              (unsigned long)t[k]->count, C);
+    }
+    if ((s = fcn__onnx_attr(o->c, node, "training_mode", &a, where)) != FCN_OK) return s;
+    for (k = 1; k < node->nout && !(a.found && a.i); k++)
+        if (node->out[k].n) a.found = a.i = 1;
+    if (a.found && a.i)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: training mode (it would normalise with the statistics of the "
+                          "batch): export the model in eval mode", where);
+    if ((s = fcn__onnx_attr(o->c, node, "spatial", &a, where)) != FCN_OK) return s;
+    if (a.found && a.i == 0)
+        return fcn__ifail(o->c, FCN_ERR_UNSUPPORTED, "%s: spatial 0 (statistics per value, not per channel)", where);
+    if ((s = fcn__onnx_attr(o->c, node, "epsilon", &a, where)) != FCN_OK) return s;
+    if (a.found) eps = a.f;
+    if (!(ab = FCN__CAST(double *, fcn__alloc(2 * (size_t)C, sizeof(double))))) return fcn__inomem(o->c);
+    for (k = 0; k < C && s == FCN_OK; k++) {
+        double var = (double)t[3]->f[k] + eps;
+        if (!(var > 0.0) || !fcn__finite(t[0]->f[k]) || !fcn__finite(t[1]->f[k]) || !fcn__finite(t[2]->f[k]) ||
+            !(var < 1e300))
+            s = fcn__ifail(o->c, FCN_ERR_FORMAT, "%s: channel %d: not finite, or var + epsilon not positive", where, k);
+        ab[k] = t[0]->f[k] / sqrt(var);
+        ab[C + k] = t[1]->f[k] - t[2]->f[k] * ab[k];
+    }
+    if (s == FCN_OK) s = fcn__imp_affine(&o->m, C, ab, ab + C, where);
+    FCN_FREE(ab);
+    if (s != FCN_OK) return s;
+    s = fcn__onnx_data_out(o, node, v->nd, v->dims, where);
+    o->m.flat = flat;
+    return s;
 }
 
 /* ---- the table ---- */
@@ -2109,6 +2763,8 @@ static const fcn__onnx_op_row fcn__onnx_ops[] = {
     {"Tanh", fcn__op_tanh, NULL},
     {"Sigmoid", fcn__op_sigmoid, NULL},
     {"Softmax", fcn__op_softmax, NULL},
+    {"Pad", fcn__op_pad, NULL},
+    {"BatchNormalization", fcn__op_batchnorm, NULL},
     {"Flatten", fcn__op_flatten, fcn__op_flatten_const},
     {"Reshape", fcn__op_reshape, fcn__op_reshape_const},
     {"Dropout", fcn__op_dropout, fcn__op_dropout},
@@ -2116,10 +2772,13 @@ static const fcn__onnx_op_row fcn__onnx_ops[] = {
     {"Constant", fcn__op_constant, fcn__op_constant},
     {"Shape", fcn__op_shape, fcn__op_shape},
     {"Gather", NULL, fcn__op_gather},
-    {"Unsqueeze", NULL, fcn__op_unsqueeze},
-    {"Squeeze", NULL, fcn__op_squeeze},
+    {"Unsqueeze", fcn__op_unsqueeze_data, fcn__op_unsqueeze},
+    {"Squeeze", fcn__op_squeeze_data, fcn__op_squeeze},
     {"Concat", NULL, fcn__op_concat},
     {"Cast", NULL, fcn__op_cast},
+    {"ConstantOfShape", NULL, fcn__op_constant_of_shape},
+    {"Slice", NULL, fcn__op_slice},
+    {"Transpose", NULL, fcn__op_transpose},
 };
 
 /* Reads node idx through the table (nodes come in dependency order: its inputs are set). */
@@ -2734,8 +3393,9 @@ static fcn_status fcn__caffe_find(fcn__ictx *c, const unsigned char *w, size_t w
     return FCN_OK;
 }
 
-/* Copies a layer's blob k (expected count want, shape text for messages) into a new array. */
-static fcn_status fcn__caffe_take(fcn__ictx *c, const fcn__blob *b, size_t want, const char *want_text,
+/* Copies a layer's blob k (expected count want; what it is, for messages: "weights
+   4x3x3x3") into a new array. */
+static fcn_status fcn__caffe_take(fcn__ictx *c, const fcn__blob *b, size_t want, const char *what,
                                   const char *where, int k, float **out)
 {
     char t1[64];
@@ -2743,9 +3403,8 @@ static fcn_status fcn__caffe_take(fcn__ictx *c, const fcn__blob *b, size_t want,
     *out = NULL;
     if (b->count != want) {
         fcn__dims_text(t1, sizeof t1, b->nd, b->dims);
-        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: needs %s %s (%lu values); the caffemodel's blob %d has %s%s (%lu values)", where,
-                          k ? "a bias of" : "weights", want_text, (unsigned long)want, k, b->nd ? "shape " : "", b->nd ? t1 : "no shape",
-                          (unsigned long)b->count);
+        return fcn__ifail(c, FCN_ERR_FORMAT, "%s: needs %s (%lu values); the caffemodel's blob %d has %s%s (%lu values)", where,
+                          what, (unsigned long)want, k, b->nd ? "shape " : "", b->nd ? t1 : "no shape", (unsigned long)b->count);
     }
     *out = FCN__CAST(float *, fcn__alloc(want, sizeof(float)));
     if (!*out) return fcn__inomem(c);
@@ -2958,8 +3617,8 @@ static fcn_status fcn__caffe_weights(fcn__caffe *cn, int p, const fcn_layer *d, 
     int tr = 0;
     float *tw;
     fcn_status s;
-    if (d->type == FCN_LAYER_CONV) snprintf(shape, sizeof shape, "%dx%dx%dx%d", d->maps, cn->m->cur.c, d->kh, d->kw);
-    else snprintf(shape, sizeof shape, "%dx%lu", d->maps, (unsigned long)fcn__imp_count(cn->m));
+    if (d->type == FCN_LAYER_CONV) snprintf(shape, sizeof shape, "weights %dx%dx%dx%d", d->maps, cn->m->cur.c, d->kh, d->kw);
+    else snprintf(shape, sizeof shape, "weights %dx%lu", d->maps, (unsigned long)fcn__imp_count(cn->m));
     if (d->type == FCN_LAYER_FC && (s = fcn__tx_bool(cn->c, cn->t, p, "transpose", 0, &tr)) != FCN_OK) return s;
     if ((s = fcn__caffe_take(cn->c, b, want, shape, where, 0, w)) != FCN_OK || !tr) return s;
     if (!(tw = FCN__CAST(float *, fcn__alloc(want, sizeof(float))))) {
@@ -2973,24 +3632,33 @@ static fcn_status fcn__caffe_weights(fcn__caffe *cn, int p, const fcn_layer *d, 
     return FCN_OK;
 }
 
+/* The blobs of layer L, found by its name in the caffemodel: want of them (what they
+   are, for messages). */
+static fcn_status fcn__caffe_blobs(fcn__caffe *cn, int L, fcn__blob *blobs, int want, const char *what, const char *where)
+{
+    int nblob, found;
+    fcn_status s = fcn__caffe_find(cn->c, cn->w, cn->wn, fcn__caffe_text(cn->t, L, "name"), blobs, &nblob, &found, where);
+    if (s != FCN_OK) return s;
+    if (!found) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: the caffemodel has no layer of that name", where);
+    if (nblob != want)
+        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: needs %d blob%s (%s), the caffemodel has %d", where, want,
+                          want == 1 ? "" : "s", what, nblob);
+    return FCN_OK;
+}
+
 /* Finds the layer's blobs by its name in the caffemodel and appends layer d with them. */
 static fcn_status fcn__caffe_add_weighted(fcn__caffe *cn, int L, int p, const fcn_layer *d, int bias, const char *where)
 {
     fcn__blob blobs[4];
-    int nblob, found;
     float *w = NULL, *b = NULL;
     char shape[32];
     fcn_status s;
-    if ((s = fcn__caffe_find(cn->c, cn->w, cn->wn, fcn__caffe_text(cn->t, L, "name"), blobs, &nblob, &found, where)) != FCN_OK)
+    if ((s = fcn__caffe_blobs(cn, L, blobs, 1 + bias, bias ? "bias_term true" : "bias_term false", where)) != FCN_OK)
         return s;
-    if (!found) return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: the caffemodel has no layer of that name", where);
-    if (nblob != 1 + bias)
-        return fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: needs %d blob%s (bias_term %s), the caffemodel has %d", where, 1 + bias,
-                          bias ? "s" : "", bias ? "true" : "false", nblob);
     if (!cn->m->in_c && (s = fcn__caffe_infer_channels(cn, d, &blobs[0], where)) != FCN_OK) return s;
     if ((s = fcn__caffe_weights(cn, p, d, &blobs[0], &w, where)) != FCN_OK) return s;
     if (bias) {
-        snprintf(shape, sizeof shape, "%d", d->maps);
+        snprintf(shape, sizeof shape, "a bias of %d", d->maps);
         if ((s = fcn__caffe_take(cn->c, &blobs[1], (size_t)d->maps, shape, where, 1, &b)) != FCN_OK) {
             FCN_FREE(w);
             return s;
@@ -3033,6 +3701,89 @@ static fcn_status fcn__caffe_inner_product(fcn__caffe *cn, int L, const char *wh
     if ((s = fcn__caffe_weighted(cn, L, "inner_product_param", &d, &p, &bias, where)) != FCN_OK) return s;
     d.type = FCN_LAYER_FC;
     return fcn__caffe_add_weighted(cn, L, p, &d, bias, where);
+}
+
+/* ---- per-channel affine layers, folded into a conv or fc (fcn__imp_affine) ---- */
+
+/* The channels of Caffe's blob: axis 1 of N x C x H x W, or of N x K once flattened. */
+static int fcn__caffe_channels(const fcn__imp *m) { return m->flat ? (int)fcn__imp_count(m) : m->cur.c; }
+
+/* Blobs 0..n-1 (per channel: C values each; what[k] names them) as float64 into
+   v[k * C ...]. */
+static fcn_status fcn__caffe_channel_blobs(fcn__caffe *cn, const fcn__blob *blobs, int n, const char *const *what,
+                                           double *v, const char *where)
+{
+    int C = fcn__caffe_channels(cn->m), k, c;
+    char text[64];
+    float *x;
+    fcn_status s = FCN_OK;
+    for (k = 0; k < n && s == FCN_OK; k++) {
+        snprintf(text, sizeof text, "a %s of %d", what[k], C);
+        if ((s = fcn__caffe_take(cn->c, &blobs[k], (size_t)C, text, where, k, &x)) != FCN_OK) return s;
+        for (c = 0; c < C; c++) v[k * C + c] = x[c];
+        FCN_FREE(x);
+    }
+    return s;
+}
+
+/* BatchNorm, Caffe's (no scale or shift of its own: a Scale layer follows it): blobs
+   mean, variance and the moving-average factor f (the statistics are blob / f, 0 when
+   f is 0); y = (x - mean) / sqrt(variance + eps). */
+static fcn_status fcn__caffe_batch_norm(fcn__caffe *cn, int L, const char *where)
+{
+    static const char *const what[2] = {"mean", "variance"};
+    fcn__blob blobs[4];
+    int p = fcn__tx_get(cn->t, L, "batch_norm_param", 0), C = fcn__caffe_channels(cn->m), global, c;
+    float eps, *f;
+    double *v, sf;
+    fcn_status s;
+    if ((s = fcn__tx_bool(cn->c, cn->t, p, "use_global_stats", 1, &global)) != FCN_OK) return s;
+    if (!global)
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: use_global_stats false: it would normalise with the statistics "
+                          "of the batch", where);
+    if ((s = fcn__tx_float(cn->c, cn->t, p, "eps", 0, 1e-5f, &eps)) != FCN_OK) return s;
+    if ((s = fcn__caffe_blobs(cn, L, blobs, 3, "mean, variance, moving-average factor", where)) != FCN_OK) return s;
+    if ((s = fcn__caffe_take(cn->c, &blobs[2], 1, "a moving-average factor", where, 2, &f)) != FCN_OK) return s;
+    sf = f[0] == 0.0f ? 0.0 : 1.0 / f[0];
+    FCN_FREE(f);
+    if (!(v = FCN__CAST(double *, fcn__alloc(2 * (size_t)C, sizeof(double))))) return fcn__inomem(cn->c);
+    s = fcn__caffe_channel_blobs(cn, blobs, 2, what, v, where);
+    for (c = 0; c < C && s == FCN_OK; c++) { /* a = 1 / sqrt(var + eps) into v[C + c], b = -mean * a into v[c] */
+        double var = sf * v[C + c] + eps;
+        if (!(var > 0.0) || !(var < 1e300))
+            s = fcn__ifail(cn->c, FCN_ERR_FORMAT, "%s: channel %d: variance + eps is not a positive number", where, c);
+        v[C + c] = 1.0 / sqrt(var);
+        v[c] = -(sf * v[c]) * v[C + c];
+    }
+    if (s == FCN_OK) s = fcn__imp_affine(cn->m, C, v + C, v, where);
+    FCN_FREE(v);
+    return s;
+}
+
+/* Scale with one bottom (its factors are blobs): y = gamma x (+ beta with bias_term) over
+   the channels. */
+static fcn_status fcn__caffe_scale(fcn__caffe *cn, int L, const char *where)
+{
+    static const char *const what[2] = {"scale", "bias"};
+    fcn__blob blobs[4];
+    int p = fcn__tx_get(cn->t, L, "scale_param", 0), C = fcn__caffe_channels(cn->m), axis, num_axes, bias;
+    double *v;
+    fcn_status s;
+    if ((s = fcn__tx_int(cn->c, cn->t, p, "axis", 0, -4, 4, 1, &axis)) != FCN_OK) return s;
+    if ((s = fcn__tx_int(cn->c, cn->t, p, "num_axes", 0, -1, 4, 1, &num_axes)) != FCN_OK) return s;
+    if ((s = fcn__tx_bool(cn->c, cn->t, p, "bias_term", 0, &bias)) != FCN_OK) return s;
+    if (axis != 1 || num_axes != 1)
+        return fcn__ifail(cn->c, FCN_ERR_UNSUPPORTED, "%s: axis %d, num_axes %d; only one factor per channel (axis 1, "
+                          "num_axes 1) is supported", where, axis, num_axes);
+    if ((s = fcn__caffe_blobs(cn, L, blobs, 1 + bias, bias ? "scale, bias: bias_term true" : "scale: bias_term false",
+                              where)) != FCN_OK)
+        return s;
+    if (!(v = FCN__CAST(double *, fcn__alloc(2 * (size_t)C, sizeof(double))))) return fcn__inomem(cn->c);
+    memset(v, 0, 2 * (size_t)C * sizeof(double));
+    s = fcn__caffe_channel_blobs(cn, blobs, 1 + bias, what, v, where);
+    if (s == FCN_OK) s = fcn__imp_affine(cn->m, C, v, v + C, where);
+    FCN_FREE(v);
+    return s;
 }
 
 /* ---- pooling ---- */
@@ -3155,6 +3906,8 @@ static const fcn__caffe_row fcn__caffe_layers[] = {
     {"Dropout", "DROPOUT", fcn__caffe_dropout, 0},
     {"Softmax", "SOFTMAX", fcn__caffe_softmax, 0},
     {"Flatten", "FLATTEN", fcn__caffe_flatten, 0},
+    {"BatchNorm", NULL, fcn__caffe_batch_norm, 0},
+    {"Scale", NULL, fcn__caffe_scale, 0},
     {"Input", NULL, fcn__caffe_input, 1},
     {"MemoryData", "MEMORY_DATA", fcn__caffe_memory_data, 1},
     {"Data", "DATA", NULL, 1},

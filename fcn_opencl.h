@@ -19,18 +19,22 @@
    CONTENTS
 
    This comment: QUICK START, WHAT IT DOES AND DOES NOT, DEVICE CHOICE, THE ARITHMETIC
-   CONTRACT ON A DEVICE, ERRORS, KERNELS, ENVIRONMENT, CONFIGURATION MACROS, THE KERNEL
-   SOURCE. Then the declarations, then the implementation (grep the anchor):
+   CONTRACT ON A DEVICE, ERRORS, KERNELS, AUTOTUNING, ENVIRONMENT, CONFIGURATION
+   MACROS, THE KERNEL SOURCE. Then the declarations, then the implementation (grep the
+   anchor):
 
-     >>source   the OpenCL program: opencl/fcn_prelude.cl, fcn.h's fcn-arith section
-                and opencl/fcn.cl, pasted
+     >>source   the OpenCL program: opencl/fcn_prelude.cl, fcn.h's fcn-arith section,
+                opencl/fcn.cl and opencl/fcn_tiled.cl, pasted
      >>errors   OpenCL error names and messages
      >>devices  listing devices and what each offers of the arithmetic contract
      >>context  fcn_cl_create: the device, its context and queue, the program's build
+                (the tiled kernel's shapes, fcn__cl_tiles, are listed here)
      >>map      fcn_cl_map: the weights, pieces that fit the device, one kernel a layer
+     >>tune     the tiled kernel's shape: set, cached, or timed; the cache file
 
-   Where to start: to change a kernel, opencl/fcn.cl (then `make opencl-embed`) and the
-   host side of it under >>map; the plan each kernel runs is fcn.h's (>>plan).
+   Where to start: to change a kernel, opencl/fcn.cl or opencl/fcn_tiled.cl (then `make
+   opencl-embed`) and the host side of it under >>map; the plan each kernel runs is
+   fcn.h's (>>plan).
 
    QUICK START
 
@@ -48,7 +52,8 @@
    - fcn_cl_create picks a device, checks that it can keep the arithmetic contract,
      creates a context and an in-order queue (or uses the caller's), and builds the
      kernels once (the build is the slow part: about 2 s on PoCL, 0.1 s when PoCL finds
-     it in its cache). Keep the fcn_cl for the process's life.
+     it in its cache); with the tiled kernel (GPUs) it also chooses that kernel's shape
+     (AUTOTUNING). Keep the fcn_cl for the process's life.
    - fcn_cl_map uploads the network's weights and the bordered, transformed input
      (fcn.h's own code cuts it), runs one kernel per layer on fcn.h's dense plan (the
      same grids, steps and dilations as the C path), and reads the map back.
@@ -104,21 +109,51 @@
    three kernels that give the same bits; fcn_cl_options.conv_kernel or FCN_OPENCL_CONV
    picks one, else it follows the device type:
      tiled   (GPUs) a dilated convolution is dil x dil undilated ones, one per residue
-             class of the output grid modulo the dilation; a work-group takes a block of
-             one class and 4 output maps, stages the input samples the block reads and
-             the block's weights in local memory, one input channel at a time, and every
-             work item accumulates from there. Work-group shape from
-             CL_KERNEL_WORK_GROUP_SIZE, CL_DEVICE_MAX_WORK_ITEM_SIZES and
-             CL_DEVICE_LOCAL_MEM_SIZE; a layer whose tile does not fit local memory runs
-             the simple kernel.
+             class of the output grid modulo the dilation (so a block's inputs are
+             dense whatever the dilation); a work-group takes a block of one class,
+             e.g. 32x32 points and 16 maps, and each work item a register block of it,
+             e.g. 4x4 points x 4 maps in 64 registers. Per slice of input channels the
+             work-group stages the input samples the block reads and the block's
+             weights in local memory; every work item accumulates from there, each of
+             its outputs in the contract's order. The shape (register block and
+             work-group) is one of fcn_cl_tile_count() candidates, chosen per device
+             (AUTOTUNING); on GPUs the work-group shrinks to layers smaller than a
+             block; always within CL_KERNEL_WORK_GROUP_SIZE,
+             CL_DEVICE_MAX_WORK_ITEM_SIZES and CL_DEVICE_LOCAL_MEM_SIZE. A layer whose
+             tile does not fit local memory runs the simple kernel.
      vector  (CPUs) each work item computes 4 to 16 consecutive outputs of two rows
              (CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT) for 4 or 8 maps in OpenCL vectors,
              weights reordered so that one tap's weights share a cache line: SIMD code
              on CPU drivers such as PoCL without relying on their work-item vectoriser.
      simple  one output point and 4 maps per work item, straight from global memory.
    Pools, activations, softmax and the final gather are simple kernels (pools have a
-   vector form for CPUs). Work-group shapes do not depend on the image, so drivers that
-   compile per work-group size (PoCL) compile each kernel once.
+   vector form for CPUs). Off GPUs, work-group shapes do not depend on the image, so
+   drivers that compile per work-group size (PoCL) compile each kernel once.
+
+   AUTOTUNING
+
+   The tiled kernel has fcn_cl_tile_count() shapes (fcn_cl_tile_name(i) says what
+   shape i is; the program holds them all), which give the same bits: only the speed
+   differs from device to device. fcn_cl_create takes, in this order: options.tile or
+   FCN_OPENCL_TILE (a number, used as it is); else per options.tune or FCN_OPENCL_TUNE
+   ("auto", "off", "nocache", "again"): with auto, the shape the cache file names if
+   the file is valid; else every shape is timed once on a tuning layer (a 5x5
+   convolution, 48 -> 48 maps, dilation 2, over a 256x256 grid on GPUs; 7.5 GFLOP a
+   run, 4 runs a shape, so well under a second on a GPU, an estimate: GPU timings are
+   not yet measured) and the fastest is used and written to the cache file.
+   off uses a built-in default and touches no file; nocache times and writes nothing;
+   again times and rewrites the file. fcn_cl_tuned says which shape, where it came
+   from, every candidate's GFLOP/s and why a file was ignored or not written.
+
+   The cache file, one per device and driver: opencl-tune-NAME-DRIVER.txt in
+   options.tune_dir, else $FCN_OPENCL_CACHE, else $XDG_CACHE_HOME/fcn, else
+   $HOME/.cache/fcn (folders are made as needed). A few text lines: the device, its
+   platform, driver and version, a fingerprint of the program and its build options,
+   the shape by number and name, the candidates' speeds, and a checksum of all that.
+   A file that is corrupt (checksum), stale (another device, driver or program) or
+   names no shape is ignored and rewritten; it is written atomically (fcn_file_*), so
+   processes that start together on one machine (a Slurm array) read a whole file or
+   none. Failing to write it is not an error (fcn_cl_tuned's note says why).
 
    ENVIRONMENT
 
@@ -127,6 +162,10 @@
                              suffix (when options.max_alloc is 0): smaller pieces
        FCN_OPENCL_CONV       "simple", "tiled" or "vector": the convolution kernel (when
                              options.conv_kernel is 0)
+       FCN_OPENCL_TILE       1 .. fcn_cl_tile_count(): the tiled kernel's shape, no tuning
+                             (when options.tile is 0)
+       FCN_OPENCL_TUNE       "auto", "off", "nocache" or "again" (when options.tune is 0)
+       FCN_OPENCL_CACHE      the tuning cache's folder (when options.tune_dir is unset)
        POCL_CACHE_DIR        (PoCL's) where PoCL keeps compiled kernels; by default
                              ~/.cache/pocl. The first build of the program takes about
                              2 s on PoCL and each kernel's first run some more; later
@@ -137,10 +176,12 @@
 
    THE KERNEL SOURCE
 
-   opencl/fcn_prelude.cl, fcn.h's fcn-arith section and opencl/fcn.cl are pasted below
-   between the "fcn-opencl-source" lines by tools/embed_opencl.sh (`make opencl-embed`),
-   as pieces under C99's 4095-character limit for a string literal, handed as they are
-   to clCreateProgramWithSource. A test (tests/opencl/test_opencl_embed.sh) checks they are
+   opencl/fcn_prelude.cl, fcn.h's fcn-arith section, opencl/fcn.cl and
+   opencl/fcn_tiled.cl are pasted below between the "fcn-opencl-source" lines by
+   tools/embed_opencl.sh (`make opencl-embed`), as pieces under C99's 4095-character
+   limit for a string literal, handed to clCreateProgramWithSource as they are, with
+   fcn_tiled.cl's pieces once per register block after a few #define lines
+   (fcn__cl_program_text). A test (tests/opencl/test_opencl_embed.sh) checks they are
    current.
 
    LICENSE: MIT, see the end of this file.
@@ -182,13 +223,16 @@ typedef struct fcn_cl_device_info {
     int compute_units;
     unsigned long long global_mem, max_alloc, local_mem; /* bytes */
     size_t max_work_group;
+    char driver[64];          /* CL_DRIVER_VERSION (the tuning cache's key, with the name) */
+    int clock_mhz;            /* CL_DEVICE_MAX_CLOCK_FREQUENCY */
 } fcn_cl_device_info;
 
 /* The convolution kernels (fcn_cl_options.conv_kernel); all give the same bits. */
 typedef enum fcn_cl_conv {
     FCN_CL_CONV_AUTO = 0,   /* tiled on GPUs, vector on CPUs, simple on other devices */
     FCN_CL_CONV_SIMPLE = 1, /* one output point per work item, inputs from global memory */
-    FCN_CL_CONV_TILED = 2,  /* work-groups stage input tiles and weights in local memory */
+    FCN_CL_CONV_TILED = 2,  /* register blocks; work-groups stage input tiles and weights in
+                               local memory; shapes tuned per device (GPUs) */
     FCN_CL_CONV_VECTOR = 3  /* 4 to 16 consecutive output points per work item in a vector */
 } fcn_cl_conv;
 
@@ -210,7 +254,42 @@ typedef struct fcn_cl_options {
                                   devices); retained while the fcn_cl lives */
     cl_command_queue queue;    /* optional: the caller's queue (its device and context are
                                   used; in-order or not); retained while the fcn_cl lives */
+    int tile;                  /* the tiled kernel's shape, 1 .. fcn_cl_tile_count(), used as
+                                  it is; 0: $FCN_OPENCL_TILE, else tuned (tune) */
+    int tune;                  /* an fcn_cl_tune; 0: $FCN_OPENCL_TUNE, else FCN_CL_TUNE_AUTO */
+    const char *tune_dir;      /* the tuning cache's folder; NULL or "": $FCN_OPENCL_CACHE, else
+                                  $XDG_CACHE_HOME/fcn, else $HOME/.cache/fcn */
 } fcn_cl_options;
+
+/* How the tiled kernel's shape is chosen when options.tile and FCN_OPENCL_TILE are unset
+   (AUTOTUNING above). Every shape gives the same bits: tuning changes speed only. */
+typedef enum fcn_cl_tune {
+    FCN_CL_TUNE_AUTO = 0,     /* from the cache file; else time the candidates, write the file */
+    FCN_CL_TUNE_OFF = 1,      /* the built-in default shape; no timing, no file read or written */
+    FCN_CL_TUNE_NO_CACHE = 2, /* time the candidates; no file read or written */
+    FCN_CL_TUNE_AGAIN = 3     /* time the candidates, (re)write the file */
+} fcn_cl_tune;
+
+/* Where the shape in use came from (fcn_cl_tuning.from). */
+typedef enum fcn_cl_tile_from {
+    FCN_CL_TILE_UNUSED = 0,  /* the convolutions run another kernel (simple, vector) */
+    FCN_CL_TILE_SET = 1,     /* options.tile or FCN_OPENCL_TILE */
+    FCN_CL_TILE_DEFAULT = 2, /* tuning off: the built-in default */
+    FCN_CL_TILE_CACHED = 3,  /* read from the tuning cache file */
+    FCN_CL_TILE_TIMED = 4    /* the fastest candidate, timed by this fcn_cl_create */
+} fcn_cl_tile_from;
+
+#define FCN_CL_MAX_TILES 16
+/* The tiled kernel's shape in use and how it was chosen (fcn_cl_tuned). */
+typedef struct fcn_cl_tuning {
+    int tile;                 /* 1 .. fcn_cl_tile_count(); 0 when from is FCN_CL_TILE_UNUSED */
+    int from;                 /* an fcn_cl_tile_from */
+    double seconds;           /* spent timing candidates (their builds included); 0 unless timed */
+    double gflops[FCN_CL_MAX_TILES]; /* [tile - 1]: the candidate's GFLOP/s on the tuning layer
+                                        (0: not timed, or it failed to build or run) */
+    char cache[512];          /* the cache file read or written; "" if none */
+    char note[256];           /* why a cache file was ignored or not written; "" if nothing to say */
+} fcn_cl_tuning;
 
 typedef struct fcn_cl fcn_cl;
 
@@ -231,8 +310,16 @@ FCNDEF fcn_status fcn_cl_create(const fcn_cl_options *opt, fcn_cl **out, fcn_err
 FCNDEF void fcn_cl_free(fcn_cl *cl); /* NULL is fine */
 /* The chosen device. */
 FCNDEF const fcn_cl_device_info *fcn_cl_device(const fcn_cl *cl);
-/* Seconds that clBuildProgram took in fcn_cl_create (mostly the driver's compiler). */
+/* Seconds that clBuildProgram took in fcn_cl_create (mostly the driver's compiler), for
+   the program in use (tuning's other builds are in fcn_cl_tuned's seconds). */
 FCNDEF double fcn_cl_build_seconds(const fcn_cl *cl);
+/* The tiled kernel's shape in use and how it was chosen. */
+FCNDEF const fcn_cl_tuning *fcn_cl_tuned(const fcn_cl *cl);
+/* The tiled kernel's shapes (the tuner's candidates), numbered 1 .. fcn_cl_tile_count();
+   fcn_cl_tile_name says what shape i is ("4x4 points x 4 maps a work item, 8x8x4 work
+   items"), NULL if there is no shape i. */
+FCNDEF int fcn_cl_tile_count(void);
+FCNDEF const char *fcn_cl_tile_name(int tile);
 
 /* fcn_map's dense path on the device: same arguments, same result bit for bit. out
    receives rect_h x rect_w x K floats (the whole map without a rect). The progress
@@ -271,12 +358,13 @@ FCNDEF const char *fcn_cl_error_name(int code);
 /* fcn-opencl-source begin */
 static const char *const fcn__cl_source[] = {
     /* opencl/fcn_prelude.cl */
-    "/* fcn.h OpenCL kernels, part 1 of 3: the prelude.\n"
+    "/* fcn.h OpenCL kernels, part 1 of 4: the prelude.\n"
     "\n"
     "   fcn_opencl.h compiles, as one program, this file, then the \"fcn-arith\" section of\n"
     "   fcn.h (the library's exp, tanh, sigmoid and relu, the very same text the C code\n"
-    "   compiles), then opencl/fcn.cl. tools/embed_opencl.sh pastes the three into\n"
-    "   fcn_opencl.h; edit them here and run `make opencl-embed`.\n"
+    "   compiles), then opencl/fcn.cl, then opencl/fcn_tiled.cl once per register block.\n"
+    "   tools/embed_opencl.sh pastes them into fcn_opencl.h; edit them here and run\n"
+    "   `make opencl-embed`.\n"
     "\n"
     "   The program is built with -cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt and\n"
     "   never with -cl-mad-enable, -cl-unsafe-math-optimizations or -cl-fast-relaxed-math,\n"
@@ -304,7 +392,7 @@ static const char *const fcn__cl_source[] = {
     "   denormals still agree. */\n"
     "FCN__ARITH float fcn__exp(float x)\n"
     "{\n"
-    "    float n, r, p;\n"
+    "    float n, r, rr, p;\n"
     "    if (x != x) return x;\n"
     "    if (x > 88.7f) return FCN__INF;\n"
     "    if (x < -87.0f) return 0.0f;\n"
@@ -317,14 +405,19 @@ static const char *const fcn__cl_source[] = {
     "    p = FCN__FMA(p, r, 4.1665795894e-2f);\n"
     "    p = FCN__FMA(p, r, 1.6666665459e-1f);\n"
     "    p = FCN__FMA(p, r, 5.0000001201e-1f);\n"
-    "    p = FCN__FMA(p, r * r, r) + 1.0f;\n"
+    "    rr = r * r;\n"
+    "    p = FCN__FMA(p, rr, r);\n"
+    "    p = p + 1.0f;\n"
     "    return FCN__LDEXP(p, (int)n);\n"
     "}\n"
     "\n"
-    "/* tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */\n"
+    "/* Every operation below is its own assignment to a float: where float is evaluated in\n"
+    "   a wider format (FLT_EVAL_METHOD != 0) each is then rounded to float, as everywhere\n"
+    "   else (THE ARITHMETIC CONTRACT, rule 5); a compound expression would be rounded once.\n"
+    "   tanh: Cephes' odd polynomial near 0 (no cancellation), 1 - 2/(exp(2|x|)+1) beyond. */\n"
     "FCN__ARITH float fcn__tanh(float x)\n"
     "{\n"
-    "    float a = x < 0.0f \? -x : x, z, y;\n"
+    "    float a = x < 0.0f \? -x : x, z, y, e;\n"
     "    if (a < 0.625f) {\n"
     "        z = x * x;\n"
     "        y = -5.70498872745e-3f;\n"
@@ -335,16 +428,26 @@ static const char *const fcn__cl_source[] = {
     "        if (x == 0.0f) return x; /* tanh(-0) = -0: the fma below would give +0 */\n"
     "        return FCN__FMA(y, z * x, x);\n"
     "    }\n"
-    "    y = 1.0f - 2.0f / (fcn__exp(2.0f * a) + 1.0f);\n"
+    "    e = 2.0f * a;\n"
+    "    e = fcn__exp(e);\n"
+    "    e = e + 1.0f;\n"
+    "    y = 2.0f / e;\n"
+    "    y = 1.0f - y;\n"
     "    return x < 0.0f \? -y : y;\n"
     "}\n"
     "\n"
-    "FCN__ARITH float fcn__sigmoid(float x) { return 1.0f / (1.0f + fcn__exp(-x)); }\n"
+    "FCN__ARITH float fcn__sigmoid(float x)\n"
+    "{\n"
+    "    float e = fcn__exp(-x);\n"
+    "    e = 1.0f + e;\n"
+    "    e = 1.0f / e;\n"
+    "    return e;\n"
+    "}\n"
     "\n"
     "FCN__ARITH float fcn__relu(float x, float slope) { return x > 0.0f \? x : x * slope; }\n"
     "\n",
     /* opencl/fcn.cl */
-    "/* fcn.h OpenCL kernels, part 3 of 3: the dense path's layers.\n"
+    "/* fcn.h OpenCL kernels, part 3 of 4: the dense path's layers (part 4: fcn_tiled.cl).\n"
     "\n"
     "   Same grids, same reads and the same arithmetic as fcn.h's dense path (>>stream:\n"
     "   fcn__unit_conv_generic, fcn__unit_pool, fcn__softmax_row), so the map is the same\n"
@@ -476,53 +579,6 @@ static const char *const fcn__cl_source[] = {
     "        }\n"
     "}\n"
     "\n"
-    "/* The same convolution, tiled through local memory. A dilated convolution is dil x dil\n"
-    "   independent undilated ones, one per residue class of (y, x) modulo dil; a work-group\n"
-    "   takes an LY x LX block of one class (outputs dil apart) and FCN_CL_OM maps. For each\n"
-    "   input channel it stages in local memory the (LY-1)*step+kh x (LX-1)*step+kw input\n"
-    "   samples the block reads (also dil apart) and the block's weights of that channel,\n"
-    "   then every work item accumulates from local memory. Each output still adds its\n"
-    "   channels, rows and columns in the contract's order. nbx, nby: blocks per class. */\n"
-    "__kernel void fcn_conv_tiled(__global const float *in, __global float *out, __global const float *par,\n"
-    "                             int woff, int boff, int cin, int kh, int kw, int in_h, int in_w, int out_h,\n"
-    "                             int out_w, int step, int dil, int maps, int nbx, int nby,\n"
-    "                             __local float *tile, __local float *wl)\n"
-    "{\n"
-    "    int lx = (int)get_local_id(0), ly = (int)get_local_id(1);\n"
-    "    int LX = (int)get_local_size(0), LY = (int)get_local_size(1);\n"
-    "    int gx = (int)get_group_id(0), gy = (int)get_group_id(1);\n"
-    "    int bx = gx % nbx, xr = gx / nbx, by = gy % nby, yr = gy / nby;\n"
-    "    int x = xr + dil * (bx * LX + lx), y = yr + dil * (by * LY + ly);\n"
-    "    int tw = (LX - 1) * step + kw, th = (LY - 1) * step + kh, n = tw * th;\n"
-    "    int col0 = xr * step + dil * step * bx * LX, row0 = yr * step + dil * step * by * LY;\n"
-    "    int o0 = (int)get_group_id(2) * FCN_CL_OM, kk = kh * kw, ksz = cin * kk;\n"
-    "    int lid = ly * LX + lx, nl = LX * LY, m, c, ky, kx, t;\n"
-    "    float acc[FCN_CL_OM];\n"
-    "    for (m = 0; m < FCN_CL_OM; m++) acc[m] = par[boff + min(o0 + m, maps - 1)];\n"
-    "    for (c = 0; c < cin; c++) {\n"
-    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "        for (t = lid; t < n; t += nl) {\n"
-    "            int r = t / tw, q = t - r * tw, iy = row0 + dil * r, ix = col0 + dil * q;\n"
-    "            tile[t] = (iy < in_h && ix < in_w) \? in[(c * in_h + iy) * in_w + ix] : 0.0f;\n"
-    "        }\n"
-    "        for (t = lid; t < FCN_CL_OM * kk; t += nl) {\n"
-    "            int mm = t / kk;\n"
-    "            wl[t] = par[woff + min(o0 + mm, maps - 1) * ksz + c * kk + (t - mm * kk)];\n"
-    "        }\n"
-    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
-    "        for (ky = 0; ky < kh; ky++) {\n"
-    "            __local const float *row = tile + (ly * step + ky) * tw + lx * step;\n"
-    "            for (kx = 0; kx < kw; kx++) {\n"
-    "                float v = row[kx];\n"
-    "                for (m = 0; m < FCN_CL_OM; m++) acc[m] = fma(wl[m * kk + ky * kw + kx], v, acc[m]);\n"
-    "            }\n"
-    "        }\n"
-    "    }\n",
-    "    if (x < out_w && y < out_h)\n"
-    "        for (m = 0; m < FCN_CL_OM; m++)\n"
-    "            if (o0 + m < maps) out[((o0 + m) * out_h + y) * out_w + x] = acc[m];\n"
-    "}\n"
-    "\n"
     "/* Max or average pool: one work item per output (x, y, channel). Work items past the\n"
     "   grid's edge compute its last point and store nothing (no early return, so that CPU\n"
     "   drivers can vectorise across work items). */\n"
@@ -573,7 +629,7 @@ static const char *const fcn__cl_source[] = {
     "        __global float *dst = out + (c * out_h + y) * out_w;\n"
     "        FCN_CL_FLOATV r = is_max \? m : s / (FCN_CL_FLOATV)((float)(kh * kw));\n"
     "        float t[FCN_CL_VX];\n"
-    "        if (x0 + FCN_CL_VX - 1 < out_w) {\n"
+    "        if (x0 + FCN_CL_VX - 1 < out_w) {\n",
     "            FCN_CL_VSTORE(r, 0, dst + x0);\n"
     "        } else {\n"
     "            FCN_CL_VSTORE(r, 0, t);\n"
@@ -582,7 +638,7 @@ static const char *const fcn__cl_source[] = {
     "    }\n"
     "}\n"
     "\n"
-    "/* relu, tanh or sigmoid on n values in place. */\n",
+    "/* relu, tanh or sigmoid on n values in place. */\n"
     "__kernel void fcn_act(__global float *v, int n, int type, float slope)\n"
     "{\n"
     "    int i = (int)get_global_id(0);\n"
@@ -621,8 +677,115 @@ static const char *const fcn__cl_source[] = {
     "    if (x >= rw || y >= rh) return;\n"
     "    for (j = 0; j < k; j++) out[(y * rw + x) * k + j] = in[j * plane + y * q * grid_w + x * q];\n"
     "}\n",
+    /* opencl/fcn_tiled.cl */
+    "/* fcn.h OpenCL kernels, part 4 of 4: the tiled convolution, once per register block.\n"
+    "\n"
+    "   fcn_opencl.h pastes this file into the program once for each register block of its\n"
+    "   shapes (fcn__cl_tiles), after \"#define FCN_CL_RY 4\", \"_RX\", \"_RM\" and\n"
+    "   \"#define FCN_CL_TILED fcn_conv_tiled_4x4x4\" lines of its own, so that one build holds\n"
+    "   every block the tuner tries (fcn__cl_build). Alone (a syntax check, an editor) it is\n"
+    "   the 4x4 points x 4 maps kernel fcn_conv_tiled.\n"
+    "\n"
+    "   The arithmetic is fcn_conv's in opencl/fcn.cl: THE ARITHMETIC CONTRACT at the top of\n"
+    "   fcn.h. */\n"
+    "\n"
+    "/* The same convolution for GPUs: register blocks, tiled through local memory. A dilated\n"
+    "   convolution is dil x dil undilated ones, one per residue class of (y, x) modulo dil.\n"
+    "   A work-group takes a block of one class, (LY*RY) x (LX*RX) output points (dil apart)\n"
+    "   and LZ*RM output maps (LX, LY, LZ its local size; RY, RX, RM the register block below).\n"
+    "   Work item (lx, ly, lz) computes the block's points (ly + i*LY, lx + j*LX), i < RY,\n"
+    "   j < RX, for its RM maps lz*RM ..., in RY*RX*RM registers: one input sample read from\n"
+    "   local memory feeds RM fmas, one weight RY*RX, and neighbouring work items read\n"
+    "   neighbouring local words. For each slice of cs input channels the work-group stages\n"
+    "   in local memory the input samples the block reads ((LY*RY-1)*step+kh rows by\n"
+    "   (LX*RX-1)*step+kw columns per channel, also dil apart) and the block's weights, per\n"
+    "   (channel, row, column) its LZ*RM maps side by side; then every work item accumulates\n"
+    "   from there. Each output still adds bias, channel, row, column in the contract's order:\n"
+    "   a slice is whole channels, taken in order. nbx, nby: blocks per class. Work items\n"
+    "   past the grid's edge compute clamped points and maps and store nothing; none returns\n"
+    "   early (the barriers need them all). */\n"
+    "#ifndef FCN_CL_RY\n"
+    "#define FCN_CL_RY 4\n"
+    "#endif\n"
+    "#ifndef FCN_CL_RX\n"
+    "#define FCN_CL_RX 4\n"
+    "#endif\n"
+    "#ifndef FCN_CL_RM\n"
+    "#define FCN_CL_RM 4\n"
+    "#endif\n"
+    "#ifndef FCN_CL_TILED\n"
+    "#define FCN_CL_TILED fcn_conv_tiled\n"
+    "#endif\n"
+    "\n"
+    "__kernel void FCN_CL_TILED(__global const float *in, __global float *out, __global const float *par,\n"
+    "                             int woff, int boff, int cin, int kh, int kw, int in_h, int in_w, int out_h,\n"
+    "                             int out_w, int step, int dil, int maps, int nbx, int nby, int cs,\n"
+    "                             __local float *tile, __local float *wl)\n"
+    "{\n"
+    "    int lx = (int)get_local_id(0), ly = (int)get_local_id(1), lz = (int)get_local_id(2);\n"
+    "    int LX = (int)get_local_size(0), LY = (int)get_local_size(1), LZ = (int)get_local_size(2);\n"
+    "    int gx = (int)get_group_id(0), gy = (int)get_group_id(1);\n"
+    "    int bx = gx % nbx, xr = gx / nbx, by = gy % nby, yr = gy / nby;\n"
+    "    int BX = LX * FCN_CL_RX, BY = LY * FCN_CL_RY, gm = LZ * FCN_CL_RM;\n"
+    "    int tw = (BX - 1) * step + kw, th = (BY - 1) * step + kh, n = tw * th;\n"
+    "    int col0 = xr * step + dil * step * bx * BX, row0 = yr * step + dil * step * by * BY;\n",
+    "    int mb = (int)get_group_id(2) * gm, m0 = mb + lz * FCN_CL_RM, kk = kh * kw, ksz = cin * kk;\n"
+    "    int lid = (lz * LY + ly) * LX + lx, nl = LX * LY * LZ, c0, cn, c, ky, kx, t, i, j, m;\n"
+    "    float acc[FCN_CL_RY][FCN_CL_RX][FCN_CL_RM], wv[FCN_CL_RM];\n"
+    "#pragma unroll\n"
+    "    for (m = 0; m < FCN_CL_RM; m++) {\n"
+    "        float b = par[boff + min(m0 + m, maps - 1)];\n"
+    "#pragma unroll\n"
+    "        for (i = 0; i < FCN_CL_RY; i++)\n"
+    "#pragma unroll\n"
+    "            for (j = 0; j < FCN_CL_RX; j++) acc[i][j][m] = b;\n"
+    "    }\n"
+    "    for (c0 = 0; c0 < cin; c0 += cs) {\n"
+    "        cn = min(cs, cin - c0);\n"
+    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "        for (t = lid; t < cn * n; t += nl) {\n"
+    "            int cc = t / n, p = t - cc * n, r = p / tw, q = p - r * tw, iy = row0 + dil * r, ix = col0 + dil * q;\n"
+    "            tile[t] = (iy < in_h && ix < in_w) \? in[((c0 + cc) * in_h + iy) * in_w + ix] : 0.0f;\n"
+    "        }\n"
+    "        /* wl[(tap of the slice) * gm + map]; the slice's taps are consecutive in par */\n"
+    "        for (t = lid; t < cn * kk * gm; t += nl) {\n"
+    "            int tap = t / gm;\n"
+    "            wl[t] = par[woff + min(mb + (t - tap * gm), maps - 1) * ksz + c0 * kk + tap];\n"
+    "        }\n"
+    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "        for (c = 0; c < cn; c++)\n"
+    "            for (ky = 0; ky < kh; ky++) {\n"
+    "                __local const float *row = tile + c * n + (ly * step + ky) * tw + lx * step;\n"
+    "                __local const float *wr = wl + (c * kk + ky * kw) * gm + lz * FCN_CL_RM;\n"
+    "                for (kx = 0; kx < kw; kx++) {\n"
+    "#pragma unroll\n"
+    "                    for (m = 0; m < FCN_CL_RM; m++) wv[m] = wr[kx * gm + m];\n"
+    "#pragma unroll\n"
+    "                    for (i = 0; i < FCN_CL_RY; i++)\n"
+    "#pragma unroll\n"
+    "                        for (j = 0; j < FCN_CL_RX; j++) {\n"
+    "                            float v = row[(i * LY * tw + j * LX) * step + kx];\n"
+    "#pragma unroll\n"
+    "                            for (m = 0; m < FCN_CL_RM; m++) acc[i][j][m] = fma(wv[m], v, acc[i][j][m]);\n"
+    "                        }\n"
+    "                }\n"
+    "            }\n"
+    "    }\n"
+    "#pragma unroll\n"
+    "    for (i = 0; i < FCN_CL_RY; i++)\n"
+    "#pragma unroll\n"
+    "        for (j = 0; j < FCN_CL_RX; j++) {\n"
+    "            int y = yr + dil * (by * BY + ly + i * LY), x = xr + dil * (bx * BX + lx + j * LX);\n"
+    "            if (y < out_h && x < out_w) {\n"
+    "#pragma unroll\n"
+    "                for (m = 0; m < FCN_CL_RM; m++)\n"
+    "                    if (m0 + m < maps) out[((m0 + m) * out_h + y) * out_w + x] = acc[i][j][m];\n"
+    "            }\n"
+    "        }\n"
+    "}\n",
 };
-#define FCN__CL_SOURCE_PIECES 7
+#define FCN__CL_SOURCE_PIECES 8
+#define FCN__CL_TILED_PIECE 6
 /* fcn-opencl-source end */
 
 /* >>errors */
@@ -851,7 +1014,7 @@ static void fcn__cl_fill(const fcn__cl_dev *d, int index, fcn_cl_device_info *in
 {
     cl_device_type type = 0;
     cl_device_fp_config fp = 0;
-    cl_uint cu = 0, little = 0;
+    cl_uint cu = 0, little = 0, mhz = 0;
     cl_ulong gm = 0, ma = 0, lm = 0;
     size_t wg = 0;
     memset(info, 0, sizeof *info);
@@ -862,6 +1025,7 @@ static void fcn__cl_fill(const fcn__cl_dev *d, int index, fcn_cl_device_info *in
     fcn__cl_str(d->dev, NULL, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
     fcn__cl_str(d->dev, NULL, CL_DEVICE_VERSION, info->version, sizeof info->version);
     fcn__cl_str(d->dev, NULL, CL_DEVICE_OPENCL_C_VERSION, info->c_version, sizeof info->c_version);
+    fcn__cl_str(d->dev, NULL, CL_DRIVER_VERSION, info->driver, sizeof info->driver);
     clGetDeviceInfo(d->dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     clGetDeviceInfo(d->dev, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
     clGetDeviceInfo(d->dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
@@ -870,6 +1034,7 @@ static void fcn__cl_fill(const fcn__cl_dev *d, int index, fcn_cl_device_info *in
     clGetDeviceInfo(d->dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof ma, &ma, NULL);
     clGetDeviceInfo(d->dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lm, &lm, NULL);
     clGetDeviceInfo(d->dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    clGetDeviceInfo(d->dev, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof mhz, &mhz, NULL);
     info->gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
     info->cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
     info->fma = (fp & CL_FP_FMA) != 0;
@@ -882,6 +1047,7 @@ static void fcn__cl_fill(const fcn__cl_dev *d, int index, fcn_cl_device_info *in
     info->max_alloc = (unsigned long long)ma;
     info->local_mem = (unsigned long long)lm;
     info->max_work_group = wg;
+    info->clock_mhz = (int)mhz;
 }
 
 /* The default among n devices (see DEVICE CHOICE). */
@@ -1007,10 +1173,12 @@ FCNDEF fcn_status fcn_cl_devices_text(char *buf, size_t size, fcn_error *err)
             fcn__cl_cat(buf, size, &len, "platform %d: %s\n", d->platform, d->platform_name);
             last_p = d->platform;
         }
-        fcn__cl_cat(buf, size, &len, "  device %d%s: %s (%s, %s)\n", d->index, d->is_default ? " (default)" : "",
-                    d->name, d->gpu ? "GPU" : d->cpu ? "CPU" : "other", d->version);
-        fcn__cl_cat(buf, size, &len, "    %d compute units, %.0f MiB memory, %.0f MiB largest buffer, %.0f KiB local\n",
-                    d->compute_units, (double)d->global_mem / 1048576.0, (double)d->max_alloc / 1048576.0,
+        fcn__cl_cat(buf, size, &len, "  device %d%s: %s (%s, %s, driver %s)\n", d->index,
+                    d->is_default ? " (default)" : "", d->name, d->gpu ? "GPU" : d->cpu ? "CPU" : "other", d->version,
+                    d->driver);
+        fcn__cl_cat(buf, size, &len,
+                    "    %d compute units at %d MHz, %.0f MiB memory, %.0f MiB largest buffer, %.0f KiB local\n",
+                    d->compute_units, d->clock_mhz, (double)d->global_mem / 1048576.0, (double)d->max_alloc / 1048576.0,
                     (double)d->local_mem / 1024.0);
         fcn__cl_cat(buf, size, &len, "    fp32 fma: %s, correctly rounded divide: %s, denormals: %s -> maps %s\n",
                     d->fma ? "yes" : "no", d->correct_divide ? "yes" : "no", d->denormals ? "yes" : "no",
@@ -1026,10 +1194,31 @@ FCNDEF fcn_status fcn_cl_devices_text(char *buf, size_t size, fcn_error *err)
 #define FCN__CL_KERNELS 8
 enum { FCN__K_CONV, FCN__K_TILED, FCN__K_VEC, FCN__K_POOL, FCN__K_POOL_VEC, FCN__K_ACT, FCN__K_SOFTMAX, FCN__K_GATHER };
 static const char *const fcn__cl_kernel_names[FCN__CL_KERNELS] = {
-    "fcn_conv", "fcn_conv_tiled", "fcn_conv_vec", "fcn_pool", "fcn_pool_vec", "fcn_act", "fcn_softmax", "fcn_gather"};
+    "fcn_conv", "fcn_conv_tiled_*", "fcn_conv_vec", "fcn_pool", "fcn_pool_vec", "fcn_act", "fcn_softmax", "fcn_gather"};
 
-#define FCN__CL_OM 4 /* output maps per work item (simple, tiled), -DFCN_CL_OM */
+#define FCN__CL_OM 4 /* output maps per work item of fcn_conv (simple), -DFCN_CL_OM */
 static const char *const fcn__cl_conv_names[4] = {"auto", "simple", "tiled", "vector"};
+
+/* The tiled kernel's shapes, the tuner's candidates (AUTOTUNING): a work item's register
+   block, ry x rx output points by rm maps (-DFCN_CL_RY, _RX, _RM: one program build per
+   block), and the work-group, lx x ly x lz work items (a block of (ly*ry) x (lx*rx) points
+   and lz*rm maps). Candidate 1 is the one-point-per-work-item kernel this one replaced.
+   New shapes go at the end: a cache file names a shape by number (and by name, checked). */
+typedef struct fcn__cl_tile {
+    int ry, rx, rm, lx, ly, lz;
+    const char *name;
+} fcn__cl_tile;
+static const fcn__cl_tile fcn__cl_tiles[] = {
+    {1, 1, 4, 16, 16, 1, "1x1 points x 4 maps a work item, 16x16x1 work items"},
+    {2, 2, 8, 16, 16, 1, "2x2 points x 8 maps a work item, 16x16x1 work items"},
+    {4, 4, 4, 8, 8, 4, "4x4 points x 4 maps a work item, 8x8x4 work items"},
+    {4, 4, 4, 8, 8, 2, "4x4 points x 4 maps a work item, 8x8x2 work items"},
+    {2, 4, 8, 8, 16, 2, "2x4 points x 8 maps a work item, 8x16x2 work items"},
+    {4, 4, 8, 8, 8, 2, "4x4 points x 8 maps a work item, 8x8x2 work items"}};
+#define FCN__CL_TILES ((int)(sizeof fcn__cl_tiles / sizeof fcn__cl_tiles[0]))
+#define FCN__CL_TILE_DEFAULT 3 /* with tuning off: 64 accumulators, 256 work items, 16 maps */
+#define FCN__CL_SLICE_MAX 8         /* input channels staged at once, at most */
+#define FCN__CL_SLICE_BYTES 24576u  /* local memory a slice may take, when more would fit */
 
 struct fcn_cl {
     cl_context ctx;
@@ -1044,9 +1233,12 @@ struct fcn_cl {
     int allow_inexact;              /* options.allow_inexact */
     int conv;                       /* the convolution kernel: FCN_CL_CONV_* */
     int vx, vom;                    /* the vector kernel's lanes (4, 8 or 16) and maps (4 or 8) */
+    int tile;                       /* the tiled kernel's shape: fcn__cl_tiles[tile - 1] */
+    int adapt;                      /* fit work-groups to small layers (GPUs; see fcn__cl_tiled_shape) */
     size_t cap;                     /* bytes: largest layer buffer of a piece */
     double build_seconds;
     fcn_cl_device_info info;
+    fcn_cl_tuning tuning;
 };
 
 static double fcn__cl_now(void)
@@ -1072,37 +1264,94 @@ FCNDEF void fcn_cl_free(fcn_cl *cl)
 
 FCNDEF const fcn_cl_device_info *fcn_cl_device(const fcn_cl *cl) { return cl ? &cl->info : NULL; }
 FCNDEF double fcn_cl_build_seconds(const fcn_cl *cl) { return cl ? cl->build_seconds : 0.0; }
+FCNDEF const fcn_cl_tuning *fcn_cl_tuned(const fcn_cl *cl) { return cl ? &cl->tuning : NULL; }
+FCNDEF int fcn_cl_tile_count(void) { return FCN__CL_TILES; }
+FCNDEF const char *fcn_cl_tile_name(int tile)
+{
+    return tile >= 1 && tile <= FCN__CL_TILES ? fcn__cl_tiles[tile - 1].name : NULL;
+}
 
-/* "1500000", "64k", "256M", "2G" -> bytes; 0 if malformed */
+/* "1500000", "64k", "256M", "2G" -> bytes; 0 if malformed or under 4 bytes (one float:
+   a smaller cap would allow no buffer at all). It must start with a digit, so that
+   "nan", "inf" and "-1" are malformed rather than cast (NaN to size_t is undefined). */
 static size_t fcn__cl_parse_bytes(const char *s)
 {
     double v;
     char *end;
-    if (!s || !*s) return 0;
+    if (!s || *s < '0' || *s > '9') return 0;
     v = strtod(s, &end);
-    if (end == s || v <= 0) return 0;
     if (*end == 'k' || *end == 'K') v *= 1024.0, end++;
     else if (*end == 'm' || *end == 'M') v *= 1048576.0, end++;
     else if (*end == 'g' || *end == 'G') v *= 1073741824.0, end++;
-    if (*end) return 0;
+    if (*end || !(v >= 4.0)) return 0;
     return v >= (double)SIZE_MAX ? SIZE_MAX : (size_t)v;
 }
 
-/* Builds the program; on failure the start of the log goes into err, all of it into the
-   caller's buffer. */
+/* The program's build options. */
+static fcn_status fcn__cl_options(const fcn_cl *cl, const fcn_cl_options *o, char *opts, size_t size, fcn_error *err)
+{
+    int n = snprintf(opts, size, "-cl-std=CL1.2%s -DFCN_CL_OM=%d -DFCN_CL_VX=%d -DFCN_CL_VOM=%d%s%s",
+                     cl->info.correct_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "", FCN__CL_OM, cl->vx,
+                     cl->vom, o->build_options ? " " : "", o->build_options ? o->build_options : "");
+    if (n < 0 || (size_t)n >= size) return fcn__fail(err, FCN_ERR_ARG, "build_options too long");
+    return FCN_OK;
+}
+
+/* The tiled kernel of shape tile's register block: "fcn_conv_tiled_4x4x4". */
+static void fcn__cl_tiled_name(int tile, char *name, size_t size)
+{
+    const fcn__cl_tile *t = &fcn__cl_tiles[tile - 1];
+    snprintf(name, size, "fcn_conv_tiled_%dx%dx%d", t->ry, t->rx, t->rm);
+}
+
+/* Shape tile's register block is the first shape's with it (it brings the block into
+   the program). */
+static int fcn__cl_block_first(int tile)
+{
+    const fcn__cl_tile *t = &fcn__cl_tiles[tile - 1];
+    int i;
+    for (i = 0; i < tile - 1; i++)
+        if (fcn__cl_tiles[i].ry == t->ry && fcn__cl_tiles[i].rx == t->rx && fcn__cl_tiles[i].rm == t->rm) return 0;
+    return 1;
+}
+
+/* The program's pieces: the source up to opencl/fcn_tiled.cl, then for each register
+   block of the shapes its defines (into defs) and fcn_tiled.cl's pieces again. *n:
+   how many. */
+#define FCN__CL_TILED_PIECES (FCN__CL_SOURCE_PIECES - FCN__CL_TILED_PIECE)
+#define FCN__CL_PROGRAM_PIECES (FCN__CL_TILED_PIECE + FCN__CL_TILES * (1 + FCN__CL_TILED_PIECES))
+static void fcn__cl_program_text(const char **src, char (*defs)[256], int *n)
+{
+    int i, j, k = 0;
+    for (i = 0; i < FCN__CL_TILED_PIECE; i++) src[k++] = fcn__cl_source[i];
+    for (i = 1; i <= FCN__CL_TILES; i++) {
+        const fcn__cl_tile *t = &fcn__cl_tiles[i - 1];
+        char name[64];
+        if (!fcn__cl_block_first(i)) continue;
+        fcn__cl_tiled_name(i, name, sizeof name);
+        snprintf(defs[i - 1], sizeof defs[i - 1],
+                 "#undef FCN_CL_RY\n#undef FCN_CL_RX\n#undef FCN_CL_RM\n#undef FCN_CL_TILED\n#define FCN_CL_RY %d\n"
+                 "#define FCN_CL_RX %d\n#define FCN_CL_RM %d\n#define FCN_CL_TILED %s\n",
+                 t->ry, t->rx, t->rm, name);
+        src[k++] = defs[i - 1];
+        for (j = FCN__CL_TILED_PIECE; j < FCN__CL_SOURCE_PIECES; j++) src[k++] = fcn__cl_source[j];
+    }
+    *n = k;
+}
+
+/* Builds the program (into cl->prog); on failure the start of the log goes into err,
+   all of it into the caller's buffer. */
 static fcn_status fcn__cl_build(fcn_cl *cl, const fcn_cl_options *o, fcn_error *err)
 {
-    char opts[1024];
-    const char *src[FCN__CL_SOURCE_PIECES];
+    char opts[1024], defs[FCN__CL_TILES][256];
+    const char *src[FCN__CL_PROGRAM_PIECES];
     cl_int e;
     double t0;
-    int i, n;
-    n = snprintf(opts, sizeof opts, "-cl-std=CL1.2%s -DFCN_CL_OM=%d -DFCN_CL_VX=%d -DFCN_CL_VOM=%d%s%s",
-                 cl->info.correct_divide ? " -cl-fp32-correctly-rounded-divide-sqrt" : "", FCN__CL_OM, cl->vx,
-                 cl->vom, o->build_options ? " " : "", o->build_options ? o->build_options : "");
-    if (n < 0 || (size_t)n >= sizeof opts) return fcn__fail(err, FCN_ERR_ARG, "build_options too long");
-    for (i = 0; i < FCN__CL_SOURCE_PIECES; i++) src[i] = fcn__cl_source[i];
-    cl->prog = clCreateProgramWithSource(cl->ctx, FCN__CL_SOURCE_PIECES, src, NULL, &e);
+    int n;
+    fcn_status st = fcn__cl_options(cl, o, opts, sizeof opts, err);
+    if (st != FCN_OK) return st;
+    fcn__cl_program_text(src, defs, &n);
+    cl->prog = clCreateProgramWithSource(cl->ctx, (cl_uint)n, src, NULL, &e);
     if (!cl->prog) return fcn__cl_fail(err, "clCreateProgramWithSource", e, NULL);
     t0 = fcn__cl_now();
     e = clBuildProgram(cl->prog, 1, &cl->dev, opts, NULL, NULL);
@@ -1145,17 +1394,41 @@ static fcn_status fcn__cl_build(fcn_cl *cl, const fcn_cl_options *o, fcn_error *
         FCN_FREE(log);
         return FCN_ERR_DEVICE;
     }
-    for (i = 0; i < FCN__CL_KERNELS; i++) {
-        cl->k[i] = clCreateKernel(cl->prog, fcn__cl_kernel_names[i], &e);
-        if (!cl->k[i]) return fcn__cl_fail(err, "clCreateKernel", e, "%s", fcn__cl_kernel_names[i]);
-        e = clGetKernelWorkGroupInfo(cl->k[i], cl->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof cl->wg[i], &cl->wg[i], NULL);
-        if (e != CL_SUCCESS) return fcn__cl_fail(err, "clGetKernelWorkGroupInfo", e, "%s", fcn__cl_kernel_names[i]);
-        if (clGetKernelWorkGroupInfo(cl->k[i], cl->dev, CL_KERNEL_LOCAL_MEM_SIZE, sizeof cl->klocal[i], &cl->klocal[i],
-                                     NULL) != CL_SUCCESS)
-            cl->klocal[i] = 0;
-        if (cl->wg[i] < 1) cl->wg[i] = 1;
-    }
     return FCN_OK;
+}
+
+/* The kernel name of cl->prog, with its work-group limit and local memory. */
+static fcn_status fcn__cl_kernel(fcn_cl *cl, const char *name, cl_kernel *out, size_t *wg, cl_ulong *local,
+                                 fcn_error *err)
+{
+    cl_int e;
+    size_t w = 1;
+    cl_ulong l = 0;
+    *out = clCreateKernel(cl->prog, name, &e);
+    if (!*out) return fcn__cl_fail(err, "clCreateKernel", e, "%s", name);
+    e = clGetKernelWorkGroupInfo(*out, cl->dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof w, &w, NULL);
+    if (e != CL_SUCCESS) {
+        clReleaseKernel(*out);
+        *out = NULL;
+        return fcn__cl_fail(err, "clGetKernelWorkGroupInfo", e, "%s", name);
+    }
+    if (clGetKernelWorkGroupInfo(*out, cl->dev, CL_KERNEL_LOCAL_MEM_SIZE, sizeof l, &l, NULL) != CL_SUCCESS) l = 0;
+    if (wg) *wg = w < 1 ? 1 : w;
+    if (local) *local = l;
+    return FCN_OK;
+}
+
+/* The kernels of cl->prog this fcn_cl runs: the tiled one of its shape's block. */
+static fcn_status fcn__cl_kernels(fcn_cl *cl, fcn_error *err)
+{
+    char tiled[64];
+    int i;
+    fcn_status st = FCN_OK;
+    fcn__cl_tiled_name(cl->tile, tiled, sizeof tiled);
+    for (i = 0; i < FCN__CL_KERNELS && st == FCN_OK; i++)
+        st = fcn__cl_kernel(cl, i == FCN__K_TILED ? tiled : fcn__cl_kernel_names[i], &cl->k[i], &cl->wg[i],
+                            &cl->klocal[i], err);
+    return st;
 }
 
 /* The caller's queue (options.queue): its device and context. */
@@ -1308,7 +1581,8 @@ static fcn_status fcn__cl_set_cap(fcn_cl *cl, const fcn_cl_options *o, fcn_error
     } else if (env && env[0]) {
         size_t v = fcn__cl_parse_bytes(env);
         if (!v)
-            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes, e.g. 1000000, 64k, 256M, 2G",
+            return fcn__fail(err, FCN_ERR_ARG,
+                             "FCN_OPENCL_MAX_ALLOC='%.40s': expected bytes (at least 4), e.g. 1000000, 64k, 256M, 2G",
                              env);
         if (v < cap) cap = v;
     }
@@ -1334,6 +1608,8 @@ static fcn_status fcn__cl_set_conv(fcn_cl *cl, const fcn_cl_options *o, fcn_erro
     return FCN_OK;
 }
 
+static fcn_status fcn__cl_tile_setup(fcn_cl *cl, const fcn_cl_options *o, fcn_error *err); /* >>tune */
+
 FCNDEF fcn_status fcn_cl_create(const fcn_cl_options *opt, fcn_cl **out, fcn_error *err)
 {
     fcn_cl_options zero;
@@ -1354,9 +1630,11 @@ FCNDEF fcn_status fcn_cl_create(const fcn_cl_options *opt, fcn_cl **out, fcn_err
     cl->allow_inexact = opt->allow_inexact;
     st = opt->queue ? fcn__cl_use_queue(cl, opt->queue, err) : fcn__cl_use_device(cl, opt, err);
     if (st == FCN_OK) st = fcn__cl_device_caps(cl, err);
-    if (st == FCN_OK) st = fcn__cl_build(cl, opt, err);
     if (st == FCN_OK) st = fcn__cl_set_cap(cl, opt, err);
     if (st == FCN_OK) st = fcn__cl_set_conv(cl, opt, err);
+    if (st == FCN_OK) st = fcn__cl_build(cl, opt, err);
+    if (st == FCN_OK) st = fcn__cl_tile_setup(cl, opt, err); /* the tiled kernel's shape */
+    if (st == FCN_OK) st = fcn__cl_kernels(cl, err);
     if (st != FCN_OK) {
         fcn_cl_free(cl);
         return st;
@@ -1410,9 +1688,9 @@ static void fcn__cl_local2(const fcn_cl *cl, int k, size_t wx, size_t wy, size_t
     l[2] = 1;
 }
 
-static cl_int fcn__cl_enqueue(fcn_cl *cl, int k, cl_uint dims, const size_t *global, const size_t *local)
+static cl_int fcn__cl_enqueue(fcn_cl *cl, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local)
 {
-    cl_int e = clEnqueueNDRangeKernel(cl->queue, cl->k[k], dims, NULL, global, local, 0, NULL, NULL);
+    cl_int e = clEnqueueNDRangeKernel(cl->queue, k, dims, NULL, global, local, 0, NULL, NULL);
     if (e == CL_SUCCESS && cl->out_of_order) e = clEnqueueBarrierWithWaitList(cl->queue, 0, NULL, NULL);
     return e;
 }
@@ -1428,29 +1706,111 @@ typedef struct fcn__cl_run {
     int layer;          /* and the layer, -1 if none */
 } fcn__cl_run;
 
+/* One convolution as the kernels take it: buffers, where its weights (woff) and biases
+   (boff) start in par, and the plan's grids. */
+typedef struct fcn__cl_convp {
+    cl_mem in, out, par;
+    int woff, boff, cin, kh, kw, in_h, in_w, out_h, out_w, step, dil, maps;
+} fcn__cl_convp;
+
 /* The arguments the three convolution kernels share, in their order. */
-static void fcn__cl_conv_args(fcn__cl_args *a, cl_kernel k, const fcn__cl_run *r, int i, int woff)
+static void fcn__cl_conv_args(fcn__cl_args *a, cl_kernel k, const fcn__cl_convp *c)
 {
-    const fcn__layer *L = &r->net->layers[i];
-    const fcn__dlayer *p = &r->plan[i];
     a->k = k;
     a->i = 0;
     a->e = CL_SUCCESS;
-    fcn__cl_buf(a, r->a);
-    fcn__cl_buf(a, r->b);
-    fcn__cl_buf(a, r->w);
-    fcn__cl_int(a, woff);
-    fcn__cl_int(a, (int)(L->b - r->net->params));
-    fcn__cl_int(a, L->in.c);
-    fcn__cl_int(a, L->d.kh);
-    fcn__cl_int(a, L->d.kw);
-    fcn__cl_int(a, p->in_h);
-    fcn__cl_int(a, p->in_w);
-    fcn__cl_int(a, p->out_h);
-    fcn__cl_int(a, p->out_w);
-    fcn__cl_int(a, p->step);
-    fcn__cl_int(a, p->dil);
-    fcn__cl_int(a, L->out.c);
+    fcn__cl_buf(a, c->in);
+    fcn__cl_buf(a, c->out);
+    fcn__cl_buf(a, c->par);
+    fcn__cl_int(a, c->woff);
+    fcn__cl_int(a, c->boff);
+    fcn__cl_int(a, c->cin);
+    fcn__cl_int(a, c->kh);
+    fcn__cl_int(a, c->kw);
+    fcn__cl_int(a, c->in_h);
+    fcn__cl_int(a, c->in_w);
+    fcn__cl_int(a, c->out_h);
+    fcn__cl_int(a, c->out_w);
+    fcn__cl_int(a, c->step);
+    fcn__cl_int(a, c->dil);
+    fcn__cl_int(a, c->maps);
+}
+
+/* The tiled kernel's work-group for one layer (l), the input channels of a slice (*cs)
+   and the local floats of a slice's input (*tn) and weights (*wn): shape tile's
+   work-group, fitted to the layer (one class's ni x nj points, its maps) where cl->adapt
+   (GPUs; drivers that compile each work-group size anew, as PoCL does, keep one shape),
+   then halved (maps first, then the longer side) until it fits the kernel's limit (wg),
+   the device's work-item sizes and, a slice of at least one channel, the local memory
+   the kernel leaves (local: what it takes itself). 0 if even one work item does not. */
+static int fcn__cl_tiled_shape(const fcn_cl *cl, int tile, size_t wg, cl_ulong local, const fcn__cl_convp *c,
+                               size_t *l, int *cs, size_t *tn, size_t *wn)
+{
+    const fcn__cl_tile *t = &fcn__cl_tiles[tile - 1];
+    size_t ni = (size_t)((c->out_h + c->dil - 1) / c->dil), nj = (size_t)((c->out_w + c->dil - 1) / c->dil);
+    size_t lx = (size_t)t->lx, ly = (size_t)t->ly, lz = (size_t)t->lz, kk = (size_t)c->kh * (size_t)c->kw;
+    size_t avail = cl->info.local_mem > local ? (size_t)(cl->info.local_mem - local) : 0;
+    size_t budget = avail < FCN__CL_SLICE_BYTES ? avail : FCN__CL_SLICE_BYTES;
+    if (cl->adapt) {
+        while (lx > 1 && lx / 2 * (size_t)t->rx >= nj) lx /= 2;
+        while (ly > 1 && ly / 2 * (size_t)t->ry >= ni) ly /= 2;
+        while (lz > 1 && lz / 2 * (size_t)t->rm >= (size_t)c->maps) lz /= 2;
+    }
+    for (;;) {
+        size_t th = (ly * (size_t)t->ry - 1) * (size_t)c->step + (size_t)c->kh;
+        size_t tw = (lx * (size_t)t->rx - 1) * (size_t)c->step + (size_t)c->kw;
+        size_t per = (th * tw + kk * lz * (size_t)t->rm) * sizeof(float), n;
+        if (lx <= cl->max_item[0] && ly <= cl->max_item[1] && lz <= cl->max_item[2] && lx * ly * lz <= wg &&
+            per <= avail) {
+            n = budget / per;
+            if (n < 1) n = 1;
+            if (n > FCN__CL_SLICE_MAX) n = FCN__CL_SLICE_MAX;
+            if (n > (size_t)c->cin) n = (size_t)c->cin;
+            l[0] = lx;
+            l[1] = ly;
+            l[2] = lz;
+            *cs = (int)n;
+            *tn = th * tw;
+            *wn = kk * lz * (size_t)t->rm;
+            return 1;
+        }
+        if (lx == 1 && ly == 1 && lz == 1) return 0;
+        if (lz > 1) lz /= 2;
+        else if (lx >= ly) lx /= 2;
+        else ly /= 2;
+    }
+}
+
+/* The convolution c with the tiled kernel k (shape tile, its limits wg and local). Sets
+   *fits to 0, enqueuing nothing, if no work-group fits the device. */
+static cl_int fcn__cl_tiled(fcn_cl *cl, cl_kernel k, int tile, size_t wg, cl_ulong local, const fcn__cl_convp *c,
+                            int *fits, const char **call)
+{
+    const fcn__cl_tile *t = &fcn__cl_tiles[tile - 1];
+    size_t l[3], g[3], tn, wn, ni = (size_t)((c->out_h + c->dil - 1) / c->dil),
+                                   nj = (size_t)((c->out_w + c->dil - 1) / c->dil), bx, by, gm;
+    int cs;
+    fcn__cl_args a;
+    *fits = fcn__cl_tiled_shape(cl, tile, wg, local, c, l, &cs, &tn, &wn);
+    if (!*fits) return CL_SUCCESS;
+    bx = l[0] * (size_t)t->rx;
+    by = l[1] * (size_t)t->ry;
+    gm = l[2] * (size_t)t->rm;
+    fcn__cl_conv_args(&a, k, c);
+    fcn__cl_int(&a, (int)((nj + bx - 1) / bx));
+    fcn__cl_int(&a, (int)((ni + by - 1) / by));
+    fcn__cl_int(&a, cs);
+    fcn__cl_local(&a, (size_t)cs * tn * sizeof(float));
+    fcn__cl_local(&a, (size_t)cs * wn * sizeof(float));
+    if (a.e != CL_SUCCESS) {
+        *call = "clSetKernelArg";
+        return a.e;
+    }
+    g[0] = (size_t)c->dil * fcn__cl_up(nj, bx) / (size_t)t->rx;
+    g[1] = (size_t)c->dil * fcn__cl_up(ni, by) / (size_t)t->ry;
+    g[2] = fcn__cl_up((size_t)c->maps, gm) / (size_t)t->rm;
+    *call = "clEnqueueNDRangeKernel(fcn_conv_tiled)";
+    return fcn__cl_enqueue(cl, k, 3, g, l);
 }
 
 /* A convolution or fc layer from r->a into r->b. */
@@ -1459,11 +1819,27 @@ static cl_int fcn__cl_conv(fcn__cl_run *r, int i)
     fcn_cl *cl = r->cl;
     const fcn__layer *L = &r->net->layers[i];
     const fcn__dlayer *p = &r->plan[i];
-    int kh = L->d.kh, kw = L->d.kw, maps = L->out.c;
-    size_t blocks = (size_t)((maps + FCN__CL_OM - 1) / FCN__CL_OM), g[3], l[3];
+    fcn__cl_convp c;
+    size_t g[3], l[3];
     fcn__cl_args a;
+    c.in = r->a;
+    c.out = r->b;
+    c.par = r->w;
+    c.woff = (int)(L->w - r->net->params);
+    c.boff = (int)(L->b - r->net->params);
+    c.cin = L->in.c;
+    c.kh = L->d.kh;
+    c.kw = L->d.kw;
+    c.in_h = p->in_h;
+    c.in_w = p->in_w;
+    c.out_h = p->out_h;
+    c.out_w = p->out_w;
+    c.step = p->step;
+    c.dil = p->dil;
+    c.maps = L->out.c;
     if (cl->conv == FCN_CL_CONV_VECTOR) {
-        fcn__cl_conv_args(&a, cl->k[FCN__K_VEC], r, i, (int)r->voff[i]);
+        c.woff = (int)r->voff[i];
+        fcn__cl_conv_args(&a, cl->k[FCN__K_VEC], &c);
         fcn__cl_int(&a, (int)r->len);
         if (a.e != CL_SUCCESS) {
             r->call = "clSetKernelArg";
@@ -1474,53 +1850,18 @@ static cl_int fcn__cl_conv(fcn__cl_run *r, int i)
         fcn__cl_local2(cl, FCN__K_VEC, 1, 16, l);
         g[0] = fcn__cl_up((size_t)(p->out_w + cl->vx - 1) / (size_t)cl->vx, l[0]);
         g[1] = fcn__cl_up((size_t)(p->out_h + 1) / 2, l[1]);
-        g[2] = (size_t)((maps + cl->vom - 1) / cl->vom);
+        g[2] = (size_t)((c.maps + cl->vom - 1) / cl->vom);
         r->call = "clEnqueueNDRangeKernel(fcn_conv_vec)";
-        return fcn__cl_enqueue(cl, FCN__K_VEC, 3, g, l);
+        return fcn__cl_enqueue(cl, cl->k[FCN__K_VEC], 3, g, l);
     }
     if (cl->conv == FCN_CL_CONV_TILED) {
-        /* an LY x LX block of one residue class modulo dil; shrink it until the tile and
-           the weights fit the local memory */
-        size_t ni = (size_t)((p->out_h + p->dil - 1) / p->dil), nj = (size_t)((p->out_w + p->dil - 1) / p->dil);
-        size_t lx, ly, wg = cl->wg[FCN__K_TILED], bytes = 0;
-        cl_ulong avail = cl->info.local_mem > cl->klocal[FCN__K_TILED] ? cl->info.local_mem - cl->klocal[FCN__K_TILED] : 0;
-        lx = nj <= 4 ? 4 : nj <= 8 ? 8 : 16; /* few shapes (see fcn__cl_local2), one off GPUs */
-        ly = ni <= 4 ? 4 : ni <= 8 ? 8 : 16;
-        if (!cl->info.gpu) lx = ly = 8;
-        while (lx > 1 && lx > cl->max_item[0]) lx /= 2;
-        while (ly > 1 && ly > cl->max_item[1]) ly /= 2;
-        for (;;) {
-            size_t th = (ly - 1) * (size_t)p->step + (size_t)kh, tw = (lx - 1) * (size_t)p->step + (size_t)kw;
-            bytes = (th * tw + (size_t)FCN__CL_OM * (size_t)kh * (size_t)kw) * sizeof(float);
-            if (lx * ly <= wg && bytes <= avail) break;
-            if (lx == 1 && ly == 1) break;
-            if (lx >= ly) lx /= 2;
-            else ly /= 2;
-        }
-        if (lx * ly <= wg && bytes <= avail) {
-            int nbx = (int)((nj + lx - 1) / lx), nby = (int)((ni + ly - 1) / ly);
-            size_t th = (ly - 1) * (size_t)p->step + (size_t)kh, tw = (lx - 1) * (size_t)p->step + (size_t)kw;
-            fcn__cl_conv_args(&a, cl->k[FCN__K_TILED], r, i, (int)(L->w - r->net->params));
-            fcn__cl_int(&a, nbx);
-            fcn__cl_int(&a, nby);
-            fcn__cl_local(&a, th * tw * sizeof(float));
-            fcn__cl_local(&a, (size_t)FCN__CL_OM * (size_t)kh * (size_t)kw * sizeof(float));
-            if (a.e != CL_SUCCESS) {
-                r->call = "clSetKernelArg";
-                return a.e;
-            }
-            g[0] = (size_t)p->dil * (size_t)nbx * lx;
-            g[1] = (size_t)p->dil * (size_t)nby * ly;
-            g[2] = blocks;
-            l[0] = lx;
-            l[1] = ly;
-            l[2] = 1;
-            r->call = "clEnqueueNDRangeKernel(fcn_conv_tiled)";
-            return fcn__cl_enqueue(cl, FCN__K_TILED, 3, g, l);
-        }
+        int fits;
+        cl_int e = fcn__cl_tiled(cl, cl->k[FCN__K_TILED], cl->tile, cl->wg[FCN__K_TILED], cl->klocal[FCN__K_TILED], &c,
+                                 &fits, &r->call);
+        if (fits) return e;
         /* too large for local memory: the simple kernel */
     }
-    fcn__cl_conv_args(&a, cl->k[FCN__K_CONV], r, i, (int)(L->w - r->net->params));
+    fcn__cl_conv_args(&a, cl->k[FCN__K_CONV], &c);
     if (a.e != CL_SUCCESS) {
         r->call = "clSetKernelArg";
         return a.e;
@@ -1528,9 +1869,9 @@ static cl_int fcn__cl_conv(fcn__cl_run *r, int i)
     fcn__cl_local2(cl, FCN__K_CONV, 16, 8, l);
     g[0] = fcn__cl_up((size_t)p->out_w, l[0]);
     g[1] = fcn__cl_up((size_t)p->out_h, l[1]);
-    g[2] = blocks;
+    g[2] = (size_t)((c.maps + FCN__CL_OM - 1) / FCN__CL_OM);
     r->call = "clEnqueueNDRangeKernel(fcn_conv)";
-    return fcn__cl_enqueue(cl, FCN__K_CONV, 3, g, l);
+    return fcn__cl_enqueue(cl, cl->k[FCN__K_CONV], 3, g, l);
 }
 
 static cl_int fcn__cl_pool(fcn__cl_run *r, int i)
@@ -1565,7 +1906,7 @@ static cl_int fcn__cl_pool(fcn__cl_run *r, int i)
     g[1] = fcn__cl_up((size_t)p->out_h, l[1]);
     g[2] = (size_t)L->out.c;
     r->call = vec ? "clEnqueueNDRangeKernel(fcn_pool_vec)" : "clEnqueueNDRangeKernel(fcn_pool)";
-    return fcn__cl_enqueue(cl, k, 3, g, l);
+    return fcn__cl_enqueue(cl, cl->k[k], 3, g, l);
 }
 
 static size_t fcn__cl_local1(const fcn_cl *cl, int k)
@@ -1605,7 +1946,7 @@ static cl_int fcn__cl_pointwise(fcn__cl_run *r, int i)
     l = fcn__cl_local1(cl, k);
     g = fcn__cl_up(n, l);
     r->call = k == FCN__K_SOFTMAX ? "clEnqueueNDRangeKernel(fcn_softmax)" : "clEnqueueNDRangeKernel(fcn_act)";
-    return fcn__cl_enqueue(cl, k, 1, &g, &l);
+    return fcn__cl_enqueue(cl, cl->k[k], 1, &g, &l);
 }
 
 static int fcn__cl_nomem(cl_int e) { return e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_HOST_MEMORY; }
@@ -1665,7 +2006,7 @@ static cl_int fcn__cl_gather(fcn__cl_run *r, const fcn__job *j, int y0, int x0, 
     gs[0] = fcn__cl_up((size_t)pw, l[0]);
     gs[1] = fcn__cl_up((size_t)ph, l[1]);
     r->call = "clEnqueueNDRangeKernel(fcn_gather)";
-    if ((e = fcn__cl_enqueue(cl, FCN__K_GATHER, 2, gs, l)) != CL_SUCCESS) return e;
+    if ((e = fcn__cl_enqueue(cl, cl->k[FCN__K_GATHER], 2, gs, l)) != CL_SUCCESS) return e;
     ho[0] = (size_t)x0 * K * sizeof(float);
     ho[1] = (size_t)y0;
     ho[2] = 0;
@@ -1879,8 +2220,318 @@ FCNDEF fcn_status fcn_cl_map(fcn_cl *cl, const fcn_net *net, const float *image,
     }
     if (wbuf != net->params) FCN_FREE(wbuf);
     FCN_FREE(voff);
-    if (st == FCN_OK) fcn__ok(err);
-    return st;
+    if (st != FCN_OK) return st;
+    fcn__nan_canon(out, (size_t)j.rh * (size_t)j.rw * (size_t)fcn_net_outputs(net)); /* as fcn_map's */
+    fcn__ok(err);
+    return FCN_OK;
+}
+
+
+/* >>tune
+   The tiled kernel's shape (AUTOTUNING at the top): options.tile or FCN_OPENCL_TILE as
+   given; else, per options.tune or FCN_OPENCL_TUNE, the built-in default, the shape a
+   valid cache file names, or the fastest candidate on the tuning layer, then written
+   to the cache file. The program holds every shape's kernel (fcn__cl_program_text):
+   tuning builds nothing. */
+
+/* FNV-1a, 64 bits: the cache file's checksum and the program's fingerprint. */
+static unsigned long long fcn__cl_fnv(unsigned long long h, const char *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+#define FCN__CL_FNV0 14695981039346656037ULL
+
+/* The tuning layer, a 5x5 convolution with dilation 2: on GPUs n4's costliest one, 48 ->
+   48 maps over a 256x256 grid; elsewhere 8 -> 16 maps over 64x64, so that timing takes
+   a fraction of a second on a CPU driver, not a minute (CPU devices are tuned only
+   when asked, as the tests do). */
+typedef struct fcn__cl_tune_layer {
+    int cin, maps, grid;
+} fcn__cl_tune_layer;
+static const fcn__cl_tune_layer fcn__cl_tune_gpu = {48, 48, 256}, fcn__cl_tune_other = {8, 16, 64};
+#define FCN__CL_TUNE_K 5
+#define FCN__CL_TUNE_DIL 2
+#define FCN__CL_TUNE_TEXT "tuning layer: 5x5, dilation 2; 48 -> 48 maps, 256x256 (GPU); 8 -> 16 maps, 64x64"
+
+/* What a cache file must match, as its lines: the device, its platform, driver and
+   version, and a fingerprint of what the timings depend on (the program, its build
+   options, the shapes, the tuning layer). */
+static fcn_status fcn__cl_tune_key(const fcn_cl *cl, const fcn_cl_options *o, char *key, size_t size, fcn_error *err)
+{
+    char opts[1024];
+    unsigned long long h = FCN__CL_FNV0;
+    int i, n;
+    char defs[FCN__CL_TILES][256];
+    const char *src[FCN__CL_PROGRAM_PIECES];
+    fcn_status st = fcn__cl_options(cl, o, opts, sizeof opts, err);
+    if (st != FCN_OK) return st;
+    fcn__cl_program_text(src, defs, &n);
+    for (i = 0; i < n; i++) h = fcn__cl_fnv(h, src[i], strlen(src[i]));
+    h = fcn__cl_fnv(h, opts, strlen(opts));
+    for (i = 0; i < FCN__CL_TILES; i++) h = fcn__cl_fnv(h, fcn__cl_tiles[i].name, strlen(fcn__cl_tiles[i].name) + 1);
+    h = fcn__cl_fnv(h, FCN__CL_TUNE_TEXT, sizeof FCN__CL_TUNE_TEXT);
+    n = snprintf(key, size, "device %s\nplatform %s\ndriver %s\nversion %s\nprogram %016llx\n", cl->info.name,
+                 cl->info.platform_name, cl->info.driver, cl->info.version, h);
+    if (n < 0 || (size_t)n >= size) return fcn__fail(err, FCN_ERR_ARG, "tuning key too long");
+    return FCN_OK;
+}
+
+/* The cache file's text: a magic line, the key, the shape, every candidate's MFLOP/s
+   (integers: no locale), then the FNV-1a of all that. */
+static void fcn__cl_tune_text(const char *key, int tile, const double *gflops, char *text, size_t size)
+{
+    size_t n;
+    int i;
+    snprintf(text, size, "fcn-opencl-tune 1\n%stile %d %s\nmflops", key, tile, fcn__cl_tiles[tile - 1].name);
+    for (i = 0; i < FCN__CL_TILES; i++) {
+        n = strlen(text);
+        snprintf(text + n, size - n, " %lu", (unsigned long)(gflops[i] * 1000.0 + 0.5));
+    }
+    n = strlen(text);
+    snprintf(text + n, size - n, "\ncheck %016llx\n", fcn__cl_fnv(FCN__CL_FNV0, text, n));
+}
+
+/* The cache file for this device and driver: options.tune_dir, else FCN_OPENCL_CACHE,
+   else $XDG_CACHE_HOME/fcn, else $HOME/.cache/fcn (folders made as needed), then
+   "opencl-tune-NAME-DRIVER.txt" (other characters than letters, digits, '.' and '-'
+   become '_'). 0, with a note, if there is none. */
+static int fcn__cl_tune_path(const fcn_cl *cl, const fcn_cl_options *o, char *path, size_t size, char *note,
+                             size_t nn)
+{
+    const char *dir = o->tune_dir, *env, *parts[2];
+    char d[512];
+    size_t n, i;
+    int k;
+    if (!dir || !dir[0]) dir = getenv("FCN_OPENCL_CACHE");
+    if (dir && dir[0]) {
+        k = snprintf(d, sizeof d, "%s", dir);
+    } else if ((env = getenv("XDG_CACHE_HOME")) && env[0] == '/') {
+        k = snprintf(d, sizeof d, "%s/fcn", env);
+    } else if ((env = getenv("HOME")) && env[0]) {
+        k = snprintf(d, sizeof d, "%s/.cache/fcn", env);
+    } else {
+        snprintf(note, nn, "no cache folder (options.tune_dir, FCN_OPENCL_CACHE, XDG_CACHE_HOME and HOME unset)");
+        return 0;
+    }
+    if (k < 0 || (size_t)k >= sizeof d - 1) {
+        snprintf(note, nn, "the cache folder's name is too long");
+        return 0;
+    }
+#if defined(__unix__) || defined(__APPLE__)
+    {
+        /* the folder and its missing parents */
+        struct stat sb;
+        char *p;
+        for (p = d + 1; *p; p++)
+            if (*p == '/') {
+                *p = '\0';
+                mkdir(d, 0777);
+                *p = '/';
+            }
+        mkdir(d, 0777);
+        if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            snprintf(note, nn, "%.200s: not a folder, and cannot be made one", d);
+            return 0;
+        }
+    }
+#endif
+    k = snprintf(path, size, "%s/opencl-tune-", d);
+    n = k > 0 ? (size_t)k : 0;
+    parts[0] = cl->info.name;
+    parts[1] = cl->info.driver;
+    for (k = 0; k < 2; k++) {
+        for (i = 0; parts[k][i] && i < 80 && n + 6 < size; i++) {
+            char c = parts[k][i];
+            path[n++] = isalnum((unsigned char)c) || c == '.' || c == '-' ? c : '_';
+        }
+        if (n + 6 < size) path[n++] = k ? '.' : '-';
+    }
+    if (n + 4 >= size) {
+        snprintf(note, nn, "the cache file's name is too long");
+        return 0;
+    }
+    memcpy(path + n, "txt", 4);
+    return 1;
+}
+
+/* The shape a cache file names, if the file is whole (its checksum), made for this key
+   and names one of the shapes by its number and name; else 0 and why in note. The
+   candidates' speeds go to gflops. */
+static int fcn__cl_tune_read(const char *path, const char *key, int *tile, double *gflops, char *note, size_t nn)
+{
+    unsigned char *buf = NULL;
+    char *text, *chk, *p, *end;
+    size_t size = 0, kn = strlen(key);
+    unsigned long long want;
+    int t, i, ok = 0;
+    const char *why = "not a tuning file";
+    fcn_error e;
+    if (fcn__read_file(path, &buf, &size, &e) != FCN_OK) {
+        if (errno != ENOENT) snprintf(note, nn, "ignored %.150s: %.40s", path, strerror(errno));
+        return 0;
+    }
+    text = (char *)buf;
+    chk = size < 16384 ? strstr(text, "\ncheck ") : NULL;
+    if (chk && strlen(text) == size && strncmp(text, "fcn-opencl-tune 1\n", 18) == 0) {
+        want = strtoull(chk + 7, &end, 16);
+        if (end != chk + 23 || strcmp(end, "\n") != 0 || fcn__cl_fnv(FCN__CL_FNV0, text, (size_t)(chk - text)) != want) {
+            why = "corrupt (its checksum does not match)";
+        } else if (strncmp(text + 18, key, kn) != 0) {
+            why = "stale (made for another device, driver or program)";
+        } else {
+            p = text + 18 + kn;
+            t = strncmp(p, "tile ", 5) == 0 ? (int)strtol(p + 5, &end, 10) : 0;
+            if (t < 1 || t > FCN__CL_TILES || *end != ' ' || strncmp(end + 1, fcn__cl_tiles[t - 1].name,
+                                                                      strlen(fcn__cl_tiles[t - 1].name)) != 0) {
+                why = "names no shape this program has";
+            } else {
+                p = strstr(end, "\nmflops");
+                for (i = 0, p = p ? p + 7 : NULL; p && i < FCN__CL_TILES && *p == ' '; i++)
+                    gflops[i] = (double)strtoul(p + 1, &p, 10) / 1000.0;
+                *tile = t;
+                ok = 1;
+            }
+        }
+    }
+    if (!ok) snprintf(note, nn, "ignored %.150s: %s", path, why);
+    FCN_FREE(buf);
+    return ok;
+}
+
+/* Times the tiled kernel's shapes on the tuning layer: runs each once (drivers compile
+   lazily), then takes the fastest of up to 3 runs (fewer past half a second). A shape
+   that does not run is left out; if none runs, the last failure is the error. */
+static fcn_status fcn__cl_tune_time(fcn_cl *cl, fcn_error *err)
+{
+    fcn_cl_tuning *tu = &cl->tuning;
+    const fcn__cl_tune_layer *tl = cl->info.gpu ? &fcn__cl_tune_gpu : &fcn__cl_tune_other;
+    double t0 = fcn__cl_now(), best = 0.0, flops;
+    int i, win = 0, grid = tl->grid, span = grid + (FCN__CL_TUNE_K - 1) * FCN__CL_TUNE_DIL;
+    int kk = FCN__CL_TUNE_K * FCN__CL_TUNE_K;
+    size_t nin = (size_t)tl->cin * (size_t)span * (size_t)span, npar = (size_t)tl->maps * ((size_t)tl->cin * (size_t)kk + 1), q;
+    float *host;
+    fcn__cl_convp c;
+    fcn_error last;
+    cl_int e = CL_SUCCESS;
+    memset(&c, 0, sizeof c);
+    fcn__fail(&last, FCN_ERR_DEVICE, "no shape of the tiled kernel runs on %.80s", cl->info.name);
+    flops = 2.0 * (double)tl->maps * tl->cin * kk * grid * grid;
+    host = FCN__CAST(float *, fcn__alloc(nin > npar ? nin : npar, sizeof(float)));
+    if (!host) return fcn__fail(err, FCN_ERR_NOMEM, "out of memory for the tuning layer");
+    /* small values (no overflow, no subnormals) in a pattern */
+    for (q = 0; q < (nin > npar ? nin : npar); q++) host[q] = (float)((int)(q % 61) - 30) * (1.0f / 64.0f);
+    c.in = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, nin * sizeof(float), host, &e);
+    if (c.in) c.par = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, npar * sizeof(float), host, &e);
+    if (c.par)
+        c.out = clCreateBuffer(cl->ctx, CL_MEM_WRITE_ONLY, (size_t)tl->maps * (size_t)grid * (size_t)grid * sizeof(float),
+                               NULL, &e);
+    FCN_FREE(host);
+    c.boff = (int)(npar - (size_t)tl->maps);
+    c.cin = tl->cin;
+    c.kh = c.kw = FCN__CL_TUNE_K;
+    c.in_h = c.in_w = span;
+    c.out_h = c.out_w = grid;
+    c.step = 1;
+    c.dil = FCN__CL_TUNE_DIL;
+    c.maps = tl->maps;
+    for (i = 0; i < FCN__CL_TILES && c.out; i++) {
+        cl_kernel k = NULL;
+        char name[64];
+        size_t wg = 1;
+        cl_ulong local = 0;
+        double spent = 0.0, fastest = 0.0;
+        int r, fits = 0;
+        fcn__cl_tiled_name(i + 1, name, sizeof name);
+        if (fcn__cl_kernel(cl, name, &k, &wg, &local, &last) != FCN_OK) continue;
+        for (r = 0; r < 4; r++) {
+            const char *call = "";
+            double t1 = fcn__cl_now(), dt;
+            e = fcn__cl_tiled(cl, k, i + 1, wg, local, &c, &fits, &call);
+            if (e == CL_SUCCESS && fits) e = clFinish(cl->queue);
+            if (e != CL_SUCCESS || !fits) {
+                if (e != CL_SUCCESS) fcn__cl_fail(&last, call, e, "shape %d of the tiled kernel", i + 1);
+                fastest = 0.0;
+                break;
+            }
+            dt = fcn__cl_now() - t1;
+            spent += dt;
+            if (r > 0 && (fastest == 0.0 || dt < fastest)) fastest = dt;
+            if (r > 0 && spent > 0.5) break;
+        }
+        clReleaseKernel(k);
+        tu->gflops[i] = fastest > 0.0 ? flops / fastest / 1e9 : 0.0;
+        if (tu->gflops[i] > best) best = tu->gflops[i], win = i + 1;
+    }
+    if (!c.out) fcn__cl_fail(&last, "clCreateBuffer", e, "the tuning layer's buffers on %.80s", cl->info.name);
+    if (c.in) clReleaseMemObject(c.in);
+    if (c.par) clReleaseMemObject(c.par);
+    if (c.out) clReleaseMemObject(c.out);
+    tu->seconds = fcn__cl_now() - t0;
+    if (!win) {
+        if (err) *err = last;
+        return last.status;
+    }
+    cl->tile = tu->tile = win;
+    return FCN_OK;
+}
+
+static fcn_status fcn__cl_tile_setup(fcn_cl *cl, const fcn_cl_options *o, fcn_error *err)
+{
+    static const char *const modes[4] = {"auto", "off", "nocache", "again"};
+    fcn_cl_tuning *tu = &cl->tuning;
+    const char *env;
+    char key[1024], path[sizeof tu->cache], text[2048];
+    int tile = o->tile, mode = o->tune, i;
+    fcn_status st;
+    memset(tu, 0, sizeof *tu);
+    cl->tile = FCN__CL_TILE_DEFAULT;
+    cl->adapt = cl->info.gpu;
+    if (tile < 0 || tile > FCN__CL_TILES)
+        return fcn__fail(err, FCN_ERR_ARG, "options.tile %d: expected 1 .. %d (or 0: tuned)", tile, FCN__CL_TILES);
+    if (!tile && (env = getenv("FCN_OPENCL_TILE")) && env[0]) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end || v < 1 || v > FCN__CL_TILES)
+            return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_TILE='%.40s': expected a shape 1 .. %d", env, FCN__CL_TILES);
+        tile = (int)v;
+    }
+    if (mode < 0 || mode > 3)
+        return fcn__fail(err, FCN_ERR_ARG, "options.tune %d: expected 0 (auto), 1 (off), 2 (no cache) or 3 (again)", mode);
+    if (!mode && (env = getenv("FCN_OPENCL_TUNE")) && env[0]) {
+        for (i = 0; i < 4 && strcmp(env, modes[i]) != 0; i++) continue;
+        if (i == 4) return fcn__fail(err, FCN_ERR_ARG, "FCN_OPENCL_TUNE='%.40s': expected auto, off, nocache or again", env);
+        mode = i;
+    }
+    if (tile) cl->tile = tile;
+    if (cl->conv != FCN_CL_CONV_TILED) return FCN_OK; /* from FCN_CL_TILE_UNUSED */
+    tu->tile = cl->tile;
+    tu->from = tile ? FCN_CL_TILE_SET : FCN_CL_TILE_DEFAULT;
+    if (tile || mode == FCN_CL_TUNE_OFF) return FCN_OK;
+    if ((st = fcn__cl_tune_key(cl, o, key, sizeof key, err)) != FCN_OK) return st;
+    if (mode == FCN_CL_TUNE_NO_CACHE || !fcn__cl_tune_path(cl, o, path, sizeof path, tu->note, sizeof tu->note))
+        path[0] = '\0';
+    if (mode == FCN_CL_TUNE_AUTO && path[0] && fcn__cl_tune_read(path, key, &tile, tu->gflops, tu->note, sizeof tu->note)) {
+        cl->tile = tu->tile = tile;
+        tu->from = FCN_CL_TILE_CACHED;
+        memcpy(tu->cache, path, sizeof tu->cache);
+        return FCN_OK;
+    }
+    if ((st = fcn__cl_tune_time(cl, err)) != FCN_OK) return st;
+    tu->from = FCN_CL_TILE_TIMED;
+    if (path[0]) {
+        /* atomically: a process that reads it meanwhile sees the old file or this one */
+        fcn_file *f = NULL;
+        fcn_error e2;
+        fcn__cl_tune_text(key, cl->tile, tu->gflops, text, sizeof text);
+        st = fcn_file_create(path, &f, &e2);
+        if (st == FCN_OK && (st = fcn_file_write(f, text, strlen(text), &e2)) != FCN_OK) fcn_file_abort(f);
+        else if (st == FCN_OK) st = fcn_file_commit(f, &e2); /* frees f, also on failure */
+        if (st == FCN_OK) memcpy(tu->cache, path, sizeof tu->cache);
+        else snprintf(tu->note, sizeof tu->note, "not written: %.200s", e2.message);
+    }
+    return FCN_OK;
 }
 
 #endif /* FCN_OPENCL__IMPLEMENTED */

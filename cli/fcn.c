@@ -26,6 +26,7 @@
 #include "stb_image.h"
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include "stb_image_write.h"
+#include "cli.h" /* what the tool's other files (volumes: stacks, Zarr, TIFF) share with this one */
 
 #include <errno.h>
 #include <float.h>
@@ -43,7 +44,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* in pieces: C99 compilers need only support string literals of 4095 characters */
 static const char *const usage_text[] = {
-    "usage: fcn map MODEL IMAGE [-o OUT.png] [--npy OUT.npy] [--tta] [options]\n"
+    "usage: fcn map MODEL IMAGE [-o OUT.png] [--npy OUT.npy] [--tta] [--strict] [options]\n"
     "       fcn info MODEL [--size HxW]\n"
     "       fcn eval MAP.npy LABELS [--class K] [--threshold T]\n"
     "       fcn convert IN... -o OUT.fcn\n"
@@ -81,15 +82,57 @@ static const char *const usage_text[] = {
     "                    Needs stride 1 and a square patch, of odd side unless --border\n"
     "                    valid (so that each flipped map lines up with the image)\n"
     "  -q, --quiet       no summary line on stdout, no progress bar on stderr\n"
-    "  IMAGE: PNG, JPEG, BMP, PGM/PPM, ... (anything stb_image reads; 16-bit samples are\n"
-    "  reduced to 8 bits) with samples 0..255 taken unscaled as floats (the model's own\n"
+    "  --max-pixels N    refuse an image that declares more than N pixels (H x W), before\n"
+    "                    decoding it; default 1073741824 (2^30, a 32768 x 32768 page: the\n"
+    "                    whole-image map of it takes ~13 GB); 0: no limit\n"
+    "  --strict          NaN or infinite values in the image (a float32 .npy) are an error\n"
+    "                    (exit 1), not a warning\n",
+    "  IMAGE: PNG, JPEG, BMP, PGM/PPM, ... (anything stb_image reads; 16-bit PNG and PGM\n"
+    "  samples are kept, 0..65535) with samples taken unscaled as floats (the model's own\n"
     "  'scale' and 'mean' transform them), or a .npy array of shape (H, W) or (H, W, C),\n"
     "  dtype '<f4' (float32) or '|u1' (uint8), C order. Channels: an image with the model's\n"
     "  channel count is used as is; otherwise an alpha channel (grey+alpha, RGBA; not in\n"
     "  .npy) is dropped, then grey -> RGB replicates the grey value and RGB -> grey is\n"
     "  0.299 R + 0.587 G + 0.114 B (ITU-R BT.601 luma, in float32); any other mismatch is\n"
-    "  refused. Prints a summary line (sizes, path, time, GFLOP/s of the arithmetic the path\n"
-    "  performs); a progress bar on stderr when it is a terminal.\n"
+    "  refused. Before decoding, a PNG's chunk CRCs, a JPEG's markers up to its EOI, a BMP's\n"
+    "  and a PGM/PPM's declared pixel data are checked: a corrupt or truncated file is\n"
+    "  refused (a byte changed inside a JPEG's compressed data cannot be seen). Outputs\n"
+    "  are written to a temporary file beside each and renamed over it when complete: a\n"
+    "  failure (a full disk) leaves the old file as it was. Prints a summary line (sizes,\n"
+    "  path, time, GFLOP/s of the arithmetic the path performs); a progress bar on stderr\n"
+    "  when it is a terminal. A one-page TIFF is an IMAGE too (see below).\n"
+    "  --in-scale F      multiply every sample by F first, before the channels are converted\n"
+    "                    (e.g. 0.00389105, 1/257, to run an 8-bit model on 16-bit data)\n"
+    "\n",
+    "fcn map on EM volumes: fcn map MODEL INPUT -o OUT.zarr|OUT.tif [options]\n"
+    "  INPUT: a multi-page TIFF or BigTIFF, each page a 2-D image: grey, 8/16-bit unsigned or\n"
+    "  32-bit float samples, stripped or tiled, uncompressed, LZW, Deflate (any compression\n"
+    "  libtiff decodes), read a band at a time; or a folder of slices: its .tif .tiff .png\n"
+    "  .pgm .pnm .ppm .jpg .jpeg .bmp .npy files (any case) sorted by name in byte order,\n"
+    "  each file's pages in turn; or one IMAGE. Pages count from 0 and have one size.\n"
+    "  Samples are taken as floats as stored (a MinIsWhite page is not inverted); NaN or\n"
+    "  infinite float samples are refused.\n"
+    "  -o OUT.zarr       an OME-Zarr 0.4 image: a Zarr v2 group, one array at path 0 of shape\n"
+    "                    (K, pages, H', W'), axes c, z, y, x; every chunk written atomically\n"
+    "  --dtype f32|u8    float32 (Zarr's default), or uint8 converted as the PNG writer does\n"
+    "  --chunk Z,Y,X     a chunk's pages, rows and columns (default 1,512,512)\n"
+    "  --compress C      zlib (level 1, the default) or none\n"
+    "  --shard I/N       compute part I (0..N-1) of N: the job, pages x chunk-aligned blocks\n"
+    "                    of about 2048x2048 map pixels, cut into N runs of blocks; any set of\n"
+    "                    shards, run anywhere, in any order, at once, gives the one-process\n"
+    "                    array byte for byte (examples/slurm/map-stack.sbatch)\n"
+    "  --resume          skip the blocks whose chunks all exist and write only the missing\n"
+    "                    chunks (a killed run leaves no partial chunk under its final name)\n"
+    "  An OUT.zarr that exists must be this array (shape, dtype, chunks, compressor, model,\n"
+    "  border, stride, --in-scale), or it is refused; its chunks are overwritten, unless\n"
+    "  --resume. A killed run may leave hidden temporaries (.NAME.PID.N.tmp) beside chunks.\n"
+    "  -o OUT.tif        a multi-page TIFF, one page per input page: class --class K of the map\n"
+    "                    as uint8 (default) or float32 (--dtype f32), uncompressed, BigTIFF\n"
+    "                    past 4 GB or with --bigtiff; written front to back, renamed into\n"
+    "                    place when complete\n"
+    "  Memory: fcn.h's scratch budget (48 MB), a band of input, and one row of chunks of a\n"
+    "  block (Zarr) or a band of rows across the page (TIFF): not the page, whatever its size.\n"
+    "  --rect, --tta, --npy and --path opencl are for one image.\n"
     "\n",
     "fcn info: the model's input patch and transform, each layer's input and output shape\n"
     "  and parameter count, the receptive field, the outputs, whether the dense path\n"
@@ -118,8 +161,8 @@ static const char *const usage_text[] = {
     "  (nan where the labels have no non-membrane pixel).\n"
     "\n"
     "exit status: 0 success; 1 runtime error (unreadable or malformed model, bad image,\n"
-    "  a network the chosen path refuses, an I/O error, a map and labels of different\n"
-    "  sizes); 2 usage error (bad command line).\n",
+    "  a network the chosen path refuses, an I/O error such as a full disk, stdout\n"
+    "  included, a map and labels of different sizes); 2 usage error (bad command line).\n",
     NULL};
 
 static void print_usage(void)
@@ -130,7 +173,7 @@ static void print_usage(void)
 
 /* ---- messages ---------------------------------------------------------------------- */
 
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
     va_list ap;
     fputs("fcn: ", stderr);
@@ -141,7 +184,7 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static int runtime_error(const char *fmt, ...)
+int runtime_error(const char *fmt, ...)
 {
     va_list ap;
     fputs("fcn: ", stderr);
@@ -152,7 +195,7 @@ static int runtime_error(const char *fmt, ...)
     return EXIT_RUNTIME;
 }
 
-static double now_s(void)
+double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -160,11 +203,18 @@ static double now_s(void)
 }
 
 /* a * b into *r unless it overflows size_t */
-static int mul_ok(size_t a, size_t b, size_t *r)
+int mul_ok(size_t a, size_t b, size_t *r)
 {
     if (a != 0 && b > SIZE_MAX / a) return 0;
     *r = a * b;
     return 1;
+}
+
+/* n things of size bytes, NULL where that overflows a size_t (32-bit machines) */
+static void *alloc_n(size_t n, size_t size)
+{
+    size_t bytes;
+    return mul_ok(n, size, &bytes) ? malloc(bytes ? bytes : 1) : NULL;
 }
 
 /* v with an SI prefix before unit: "972 FLOP", "2.7 kFLOP", "28.6 M" (unit "") */
@@ -180,21 +230,21 @@ static const char *si(char *buf, size_t n, double v, const char *unit)
 
 /* ---- parsing numbers and options --------------------------------------------------- */
 
-static int parse_long(const char *s, long lo, long hi, long *v)
+static int parse_long(const char *s, long long lo, long long hi, long long *v)
 {
     char *end;
-    long x;
+    long long x;
     if (!s || !*s || *s == ' ' || *s == '+') return 0;
     errno = 0;
-    x = strtol(s, &end, 10);
+    x = strtoll(s, &end, 10);
     if (errno || *end || x < lo || x > hi) return 0;
     *v = x;
     return 1;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *v)
+int parse_int(const char *s, int lo, int hi, int *v)
 {
-    long x;
+    long long x;
     if (!parse_long(s, lo, hi, &x)) return 0;
     *v = (int)x;
     return 1;
@@ -334,13 +384,6 @@ static int read_file(const char *path, unsigned char **data, size_t *size, char 
 
 /* ---- images ------------------------------------------------------------------------ */
 
-typedef struct image {
-    float *px; /* h x w x c, row-major, channels interleaved */
-    int h, w, c;
-    int alpha; /* the last channel is alpha (grey+alpha or RGBA from stb_image) */
-    int npy;   /* read from a .npy file: 1 float32, 2 uint8; 0 a decoded image file */
-} image;
-
 static uint32_t le32(const unsigned char *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -364,8 +407,21 @@ static const char *npy_field(const char *hdr, const char *key)
     return p;
 }
 
-/* A .npy array: (H, W) or (H, W, C), '<f4' or '|u1', C order. */
-static int load_npy(const char *path, const unsigned char *d, size_t size, image *im, char *msg, size_t msgn)
+/* Whether an image declaring w x h pixels is over the limit (then the message says how
+   to raise it). */
+static int too_many_pixels(const char *path, long long w, long long h, unsigned long long max_pixels, char *msg, size_t msgn)
+{
+    if (!max_pixels || (unsigned long long)w * (unsigned long long)h <= max_pixels) return 0;
+    snprintf(msg, msgn, "%s: the image declares %lldx%lld = %llu pixels, more than --max-pixels %llu allows "
+             "(raise it with --max-pixels N, 0 for no limit; or map it in parts)",
+             path, w, h, (unsigned long long)w * (unsigned long long)h, max_pixels);
+    return 1;
+}
+
+/* A .npy array: (H, W) or (H, W, C), '<f4' or '|u1', C order, at most max_pixels H x W
+   (0: no limit). */
+static int load_npy(const char *path, const unsigned char *d, size_t size, unsigned long long max_pixels, image *im,
+                    char *msg, size_t msgn)
 {
     size_t hlen, start, need, count, i;
     char *hdr;
@@ -445,6 +501,7 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, image
         snprintf(msg, msgn, "%s: .npy shape must be (H, W) or (H, W, C) with positive sizes", path);
         return 0;
     }
+    if (too_many_pixels(path, dims[1], dims[0], max_pixels, msg, msgn)) return 0;
     im->h = (int)dims[0];
     im->w = (int)dims[1];
     im->c = nd == 3 ? (int)dims[2] : 1;
@@ -461,8 +518,7 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, image
                  (unsigned long)(size - start));
         return 0;
     }
-    im->px = (float *)malloc(count ? count * sizeof(float) : 1);
-    if (!im->px) {
+    if (!mul_ok(count, sizeof(float), &need) || !(im->px = (float *)malloc(need ? need : 1))) {
         snprintf(msg, msgn, "%s: out of memory for a %dx%dx%d image", path, im->h, im->w, im->c);
         return 0;
     }
@@ -477,94 +533,104 @@ static int load_npy(const char *path, const unsigned char *d, size_t size, image
     return 1;
 }
 
-/* stb_image 2.27 does not notice a PGM/PPM whose pixel data is cut short (it returns
-   what it has); check the size against the header here. */
-static int pnm_truncated(const unsigned char *d, size_t size, size_t *need, size_t *have)
-{
-    size_t pos = 2;
-    long v[3];
-    int i, n;
-    if (size < 3 || d[0] != 'P' || (d[1] != '5' && d[1] != '6')) return 0;
-    n = d[1] == '5' ? 1 : 3;
-    for (i = 0; i < 3; i++) {
-        long x = 0;
-        for (;;) { /* whitespace and comments */
-            while (pos < size && (d[pos] == ' ' || d[pos] == '\t' || d[pos] == '\n' || d[pos] == '\r' ||
-                                  d[pos] == '\v' || d[pos] == '\f'))
-                pos++;
-            if (pos < size && d[pos] == '#') {
-                while (pos < size && d[pos] != '\n' && d[pos] != '\r') pos++;
-                continue;
-            }
-            break;
-        }
-        if (pos >= size || d[pos] < '0' || d[pos] > '9') return 0; /* stb_image will complain */
-        while (pos < size && d[pos] >= '0' && d[pos] <= '9') {
-            x = x * 10 + (d[pos++] - '0');
-            if (x > (1L << 24)) return 0;
-        }
-        v[i] = x;
-    }
-    pos++; /* the single whitespace before the data */
-    if (!mul_ok((size_t)v[0] * (size_t)v[1], (size_t)n * (v[2] > 255 ? 2u : 1u), need)) return 0;
-    *have = pos < size ? size - pos : 0;
-    return *have < *need;
-}
+#include "image_checks.h" /* check_image_file: what stb_image does not check */
 
-/* Reads IMAGE (.npy by its magic, else stb_image). */
-static int load_image(const char *path, image *im, char *msg, size_t msgn)
+/* The most pixels (H x W) an input image may declare (fcn map --max-pixels): 2^30, a
+   32768 x 32768 page, whose whole-image map with two classes already takes ~13 GB (the
+   pixels as floats, the map, the decoded bytes). More is refused before it is decoded:
+   a 2.5 kB JPEG declaring 40000 x 40000 would otherwise decode for a minute first. */
+#define DEFAULT_MAX_PIXELS (1ULL << 30)
+
+/* stb_image's decoding of a checked file into im; 16-bit PNG and PGM samples are kept. */
+static int decode_image(const char *path, const unsigned char *d, size_t size, image *im, char *msg, size_t msgn)
 {
-    unsigned char *d, *pix;
-    size_t size, count, i, need, have;
-    int ok;
-    memset(im, 0, sizeof *im);
-    if (!read_file(path, &d, &size, msg, msgn)) return 0;
-    if (size >= 6 && memcmp(d, "\x93NUMPY", 6) == 0) {
-        ok = load_npy(path, d, size, im, msg, msgn);
-        free(d);
-        return ok;
-    }
-    if (size == 0) {
-        snprintf(msg, msgn, "%s: empty file", path);
-        free(d);
+    int wide = stbi_is_16_bit_from_memory(d, (int)size); /* 16-bit PNG and PGM: kept at 16 bits */
+    unsigned char *pix;
+    size_t count, i, need;
+    /* the size first, from the header: on a 32-bit machine the floats of a large image
+       (32768 x 32768) do not fit in the address space, and need not be decoded to know */
+    if (stbi_info_from_memory(d, (int)size, &im->w, &im->h, &im->c) &&
+        (!mul_ok((size_t)im->w, (size_t)im->h, &count) || !mul_ok(count, (size_t)im->c, &count) ||
+         !mul_ok(count, sizeof(float), &need))) {
+        snprintf(msg, msgn, "%s: a %dx%dx%d image is too large for this machine's address space", path, im->h,
+                 im->w, im->c);
         return 0;
     }
-    if (size > INT_MAX) {
-        snprintf(msg, msgn, "%s: file too large for stb_image (%lu bytes)", path, (unsigned long)size);
-        free(d);
-        return 0;
-    }
-    if (pnm_truncated(d, size, &need, &have)) {
-        snprintf(msg, msgn, "%s: truncated PGM/PPM: the header announces %lu bytes of pixels, the file has %lu",
-                 path, (unsigned long)need, (unsigned long)have);
-        free(d);
-        return 0;
-    }
-    pix = stbi_load_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
-    free(d);
+    pix = wide ? (unsigned char *)stbi_load_16_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0)
+               : stbi_load_from_memory(d, (int)size, &im->w, &im->h, &im->c, 0);
     if (!pix) {
         snprintf(msg, msgn, "%s: cannot decode the image (stb_image: %s)", path, stbi_failure_reason());
         return 0;
     }
     im->alpha = im->c == 2 || im->c == 4;
-    if (!mul_ok((size_t)im->w * (size_t)im->h, (size_t)im->c, &count) ||
-        !(im->px = (float *)malloc(count * sizeof(float)))) {
+    if (!mul_ok((size_t)im->w, (size_t)im->h, &count) || !mul_ok(count, (size_t)im->c, &count) ||
+        !mul_ok(count, sizeof(float), &need) || !(im->px = (float *)malloc(need))) {
         snprintf(msg, msgn, "%s: out of memory for a %dx%dx%d image", path, im->h, im->w, im->c);
         stbi_image_free(pix);
         return 0;
     }
-    for (i = 0; i < count; i++) im->px[i] = (float)pix[i];
+    if (wide)
+        for (i = 0; i < count; i++) im->px[i] = (float)((const stbi_us *)pix)[i];
+    else
+        for (i = 0; i < count; i++) im->px[i] = (float)pix[i];
     stbi_image_free(pix);
     return 1;
 }
 
+/* --in-scale: the samples times f (before the channels are converted); 1 leaves them. */
+static int scale_samples(image *im, float f)
+{
+    size_t n = (size_t)im->h * (size_t)im->w * (size_t)im->c, i;
+    if (f != 1.0f)
+        for (i = 0; i < n; i++) im->px[i] *= f;
+    return 1;
+}
+
+/* Reads IMAGE (.npy by its magic, else stb_image). An image declaring more than
+   max_pixels pixels (0: no limit) is refused before it is decoded. */
+int load_image(const char *path, image *im, unsigned long long max_pixels, char *msg, size_t msgn)
+{
+    unsigned char *d;
+    size_t size;
+    int ok, w, h, c;
+    memset(im, 0, sizeof *im);
+    if (!read_file(path, &d, &size, msg, msgn)) return 0;
+    if (size >= 6 && memcmp(d, "\x93NUMPY", 6) == 0) {
+        ok = load_npy(path, d, size, max_pixels, im, msg, msgn);
+    } else if (size == 0 || size > INT_MAX) {
+        snprintf(msg, msgn, size ? "%s: file too large for stb_image" : "%s: empty file", path);
+        ok = 0;
+    } else { /* the file's structure, then the size its header declares, then the pixels */
+        ok = check_image_file(path, d, size, msg, msgn) &&
+             !(stbi_info_from_memory(d, (int)size, &w, &h, &c) && too_many_pixels(path, w, h, max_pixels, msg, msgn)) &&
+             decode_image(path, d, size, im, msg, msgn);
+    }
+    free(d);
+    return ok;
+}
+
+/* The pixels of an image with a NaN or infinite value (only a float32 .npy can hold them). */
+static size_t nonfinite(const image *im)
+{
+    size_t n = (size_t)im->h * (size_t)im->w, c = (size_t)im->c, i, k, bad = 0;
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < c && im->px[i * c + k] - im->px[i * c + k] == 0.0f; k++) /* NaN and +-inf give NaN */
+            ;
+        bad += k < c;
+    }
+    return bad;
+}
+
 /* Converts im in place to c channels (see the help text). */
-static int convert_channels(const char *path, image *im, int c, char *msg, size_t msgn)
+int convert_channels(const char *path, image *im, int c, char *msg, size_t msgn)
 {
     size_t n = (size_t)im->h * (size_t)im->w, i;
     int have = im->c - (im->alpha ? 1 : 0), k;
     float *px;
     static const char *const names[] = {"", " (grey)", " (grey+alpha)", " (RGB)", " (RGBA)"};
+    /* floats, not constants in the expression: where float is evaluated wider
+       (FLT_EVAL_METHOD != 0) 0.299f would multiply as the long double 0.299 */
+    static const float luma[3] = {0.299f, 0.587f, 0.114f};
     if (im->c == c) return 1;
     if (have != c && !((have == 3 && c == 1) || (have == 1 && c == 3))) {
         snprintf(msg, msgn,
@@ -583,10 +649,13 @@ static int convert_channels(const char *path, image *im, int c, char *msg, size_
         float *d = px + i * (size_t)c;
         if (have == c)
             for (k = 0; k < c; k++) d[k] = s[k];
-        else if (c == 1) /* BT.601 luma, fixed order */
-            d[0] = (0.299f * s[0] + 0.587f * s[1]) + 0.114f * s[2];
-        else
+        else if (c == 1) { /* BT.601 luma, fixed order, each operation rounded to float */
+            float r = luma[0] * s[0], g = luma[1] * s[1], b = luma[2] * s[2];
+            r = r + g;
+            d[0] = r + b;
+        } else {
             d[0] = d[1] = d[2] = s[0];
+        }
     }
     free(im->px);
     im->px = px;
@@ -595,31 +664,28 @@ static int convert_channels(const char *path, image *im, int c, char *msg, size_
     return 1;
 }
 
-/* ---- outputs ----------------------------------------------------------------------- */
+/* ---- outputs -----------------------------------------------------------------------
+   Each output goes through fcn.h's atomic writer (fcn_file_*): a temporary file beside
+   the target, renamed over it once whole. Every output is written before any is
+   renamed, so a failure (a full disk, an I/O error) leaves the old files as they were
+   and no partial one; only a failure between two renames leaves the first one new. */
 
 /* The map as a numpy 1.0 file: float32 little-endian, shape (h, w, k). */
-static int write_npy(const char *path, const float *map, int h, int w, int k, char *msg, size_t msgn)
+static fcn_status npy_write(fcn_file *f, const float *map, int h, int w, int k, fcn_error *err)
 {
-    char dict[160];
-    unsigned char pre[10], buf[4096];
-    size_t n = (size_t)h * (size_t)w * (size_t)k, i, fill = 0, len, pad;
-    int ok;
-    FILE *f;
-    len = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
-                           h, w, k);
-    pad = (64 - (10 + len + 1) % 64) % 64; /* data starts on a multiple of 64 */
-    memcpy(pre, "\x93NUMPY\x01\x00", 8);
-    pre[8] = (unsigned char)((len + pad + 1) & 0xFF);
-    pre[9] = (unsigned char)((len + pad + 1) >> 8);
-    f = fopen(path, "wb");
-    if (!f) {
-        snprintf(msg, msgn, "%s: cannot create: %s", path, strerror(errno));
-        return 0;
-    }
-    ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, len, f) == len;
-    for (i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF;
-    for (i = 0; ok && i < n; i++) {
+    char hdr[192];
+    unsigned char buf[4096];
+    size_t n = (size_t)h * (size_t)w * (size_t)k, i, fill = 0, len;
+    fcn_status st;
+    len = 10 + (size_t)snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
+                                h, w, k);
+    while ((len + 1) % 64) hdr[len++] = ' '; /* the data starts on a multiple of 64 */
+    hdr[len++] = '\n';
+    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
+    hdr[8] = (char)((len - 10) & 0xFF);
+    hdr[9] = (char)((len - 10) >> 8);
+    st = fcn_file_write(f, hdr, len, err);
+    for (i = 0; st == FCN_OK && i < n; i++) {
         uint32_t u;
         memcpy(&u, &map[i], 4);
         buf[fill++] = (unsigned char)(u & 0xFF);
@@ -627,54 +693,63 @@ static int write_npy(const char *path, const float *map, int h, int w, int k, ch
         buf[fill++] = (unsigned char)((u >> 16) & 0xFF);
         buf[fill++] = (unsigned char)(u >> 24);
         if (fill == sizeof buf || i + 1 == n) {
-            ok = fwrite(buf, 1, fill, f) == fill;
+            st = fcn_file_write(f, buf, fill, err);
             fill = 0;
         }
     }
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) snprintf(msg, msgn, "%s: write failed: %s", path, strerror(errno));
-    return ok;
+    return st;
 }
 
-static unsigned char to_byte(float v)
+unsigned char to_byte(float v)
 {
     if (!(v > 0.0f)) return 0; /* also NaN */
     if (v >= 1.0f) return 255;
     return (unsigned char)(v * 255.0f + 0.5f);
 }
 
+/* stb_image_write's output callback: into the fcn_file, whose first error the commit reports. */
+static void png_bytes(void *f, void *data, int n) { fcn_file_write((fcn_file *)f, data, (size_t)n, NULL); }
+
 /* Class cls of the map as a grey PNG, v * 255 rounded and clamped. */
-static int write_png(const char *path, const float *map, int h, int w, int k, int cls, char *msg, size_t msgn)
+static fcn_status png_write(fcn_file *f, const char *path, const float *map, int h, int w, int k, int cls, fcn_error *err)
 {
     size_t n = (size_t)h * (size_t)w, i;
-    unsigned char *g;
+    unsigned char *g = (unsigned char *)malloc(n);
     int ok;
-    if (n > (size_t)INT_MAX / 4) { /* stb_image_write sizes its buffers in int */
-        snprintf(msg, msgn, "%s: a %dx%d map is too large for PNG output (use --npy or --rect)", path, h, w);
-        return 0;
-    }
-    g = (unsigned char *)malloc(n);
-    if (!g) {
-        snprintf(msg, msgn, "%s: out of memory", path);
-        return 0;
-    }
+    if (!g) return fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory", path);
     for (i = 0; i < n; i++) g[i] = to_byte(map[i * (size_t)k + (size_t)cls]);
-    errno = 0;
-    ok = stbi_write_png(path, w, h, 1, g, w) != 0;
+    ok = stbi_write_png_to_func(png_bytes, f, w, h, 1, g, w);
     free(g);
-    if (!ok) snprintf(msg, msgn, "%s: cannot write the PNG%s%s", path, errno ? ": " : "", errno ? strerror(errno) : "");
-    return ok;
+    if (!ok) return fcn__fail(err, FCN_ERR_NOMEM, "%s: out of memory encoding the PNG", path);
+    return fcn_file_write(f, NULL, 0, err); /* the callback's first error, if any */
+}
+
+/* Writes the map to the outputs asked for (npy, png; NULL: not asked). On failure returns
+   0 with a message naming the file and the system's reason. */
+static int write_outputs(const char *npy, const char *png, const float *map, int h, int w, int k, int cls, char *msg,
+                         size_t msgn)
+{
+    fcn_file *fn = NULL, *fp = NULL;
+    fcn_error err;
+    fcn_status st = FCN_OK;
+    if (png && (size_t)h * (size_t)w > (size_t)INT_MAX / 4) { /* stb_image_write sizes its buffers in int */
+        snprintf(msg, msgn, "%s: a %dx%d map is too large for PNG output (use --npy or --rect)", png, h, w);
+        return 0;
+    }
+    if (npy && (st = fcn_file_create(npy, &fn, &err)) == FCN_OK) st = npy_write(fn, map, h, w, k, &err);
+    if (st == FCN_OK && png && (st = fcn_file_create(png, &fp, &err)) == FCN_OK)
+        st = png_write(fp, png, map, h, w, k, cls, &err);
+    if (st == FCN_OK && fn) st = fcn_file_commit(fn, &err), fn = NULL;
+    if (st == FCN_OK && fp) st = fcn_file_commit(fp, &err), fp = NULL;
+    fcn_file_abort(fn); /* what a failure left open: its temporary removed */
+    fcn_file_abort(fp);
+    if (st != FCN_OK) snprintf(msg, msgn, "%s", err.message);
+    return st == FCN_OK;
 }
 
 /* ---- progress bar ------------------------------------------------------------------ */
 
-typedef struct progress {
-    double start, last;
-    const char *unit;
-    int shown;
-} progress;
-
-static void hms(char *buf, size_t n, double s)
+void hms(char *buf, size_t n, double s)
 {
     long t = (long)(s + 0.5);
     if (s > 1e7) snprintf(buf, n, "--:--");
@@ -682,7 +757,7 @@ static void hms(char *buf, size_t n, double s)
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-static int progress_cb(void *user, long done, long total)
+int progress_cb(void *user, long done, long total)
 {
     progress *p = (progress *)user;
     double now = now_s(), el = now - p->start, rate, left;
@@ -862,7 +937,7 @@ static int lookup(const char *s, const char *const *names, int n)
 /* ---- models: MODEL is one file (.fcn, .onnx) or two (NET.prototxt WEIGHTS.caffemodel) -- */
 
 /* Two model files must be a Caffe pair: NET.prototxt and WEIGHTS.caffemodel. */
-static int ends_with(const char *s, const char *suffix)
+int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
@@ -894,13 +969,17 @@ static int cmd_map(int argc, char **argv)
     image im;
     float *map = NULL;
     int quiet = 0, tta = 0, opencl = 0, cls = 0, rect[4] = {0, 0, 0, 0}, have_rect = 0, oh, ow, K, rc = EXIT_RUNTIME, x;
-    size_t cells;
+    int cls_given = 0, strict = 0;
+    unsigned long long max_pixels = DEFAULT_MAX_PIXELS;
+    size_t cells, bad;
     char msg[768], b1[32];
     double t0, t1, sl_total = 0.0, de_total = 0.0, flops;
     progress prog;
+    volume_opts vo; /* --dtype, --chunk, --compress, --shard, --resume, --in-scale: cli/volume.c */
 
     memset(&o, 0, sizeof o);
     memset(&im, 0, sizeof im);
+    volume_opts_init(&vo);
     args_start(&a, argc, argv);
     while (args_next(&a, &opt, &pos)) {
         if (pos) {
@@ -922,9 +1001,21 @@ static int cmd_map(int argc, char **argv)
             tta = 1;
             continue;
         }
+        if (strcmp(opt, "--resume") == 0 || strcmp(opt, "--bigtiff") == 0 || volume_option_has_value(opt)) {
+            if (!volume_option_has_value(opt) && a.eq) return usage_error("option '%s' takes no value", opt);
+            v = NULL;
+            if (volume_option_has_value(opt) && !(v = args_value(&a, opt))) return EXIT_USAGE;
+            if (volume_option(&vo, opt, v) < 0) return EXIT_USAGE;
+            continue;
+        }
+        if (strcmp(opt, "--strict") == 0) {
+            if (a.eq) return usage_error("option '%s' takes no value", opt);
+            strict = 1;
+            continue;
+        }
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--npy") && strcmp(opt, "--path") &&
             strcmp(opt, "--stride") && strcmp(opt, "--border") && strcmp(opt, "--threads") && strcmp(opt, "--kernel") &&
-            strcmp(opt, "--rect") && strcmp(opt, "--class") && strcmp(opt, "--device"))
+            strcmp(opt, "--rect") && strcmp(opt, "--class") && strcmp(opt, "--device") && strcmp(opt, "--max-pixels"))
             return usage_error("map: unknown option '%s'", opt);
         if (!(v = args_value(&a, opt))) return EXIT_USAGE;
         if (strcmp(opt, "-o") == 0 || strcmp(opt, "--output") == 0) png = v;
@@ -955,13 +1046,19 @@ static int cmd_map(int argc, char **argv)
             have_rect = 1;
         } else if (strcmp(opt, "--class") == 0) {
             if (!parse_int(v, 0, INT_MAX, &cls)) return usage_error("--class: '%s', expected an integer >= 0", v);
+            cls_given = 1;
+        } else if (strcmp(opt, "--max-pixels") == 0) {
+            long long mp;
+            if (!parse_long(v, 0, LLONG_MAX, &mp))
+                return usage_error("--max-pixels: '%s', expected an integer >= 0 (0: no limit)", v);
+            max_pixels = (unsigned long long)mp;
         }
     }
     if (npos < 2) return usage_error("map: needs MODEL and IMAGE");
     if (npos == 3 && !caffe_pair(posv[0], posv[1])) return usage_error("map: unexpected argument '%s'", posv[2]);
     img_path = posv[npos - 1];
     model = model_label(posv, npos - 1, model_name, sizeof model_name);
-    if (!png && !npy) return usage_error("map: no output: give -o OUT.png and/or --npy OUT.npy");
+    if (!png && !npy) return usage_error("map: no output: give -o OUT.png|OUT.zarr|OUT.tif and/or --npy OUT.npy");
     if (have_rect) {
         o.rect_x = rect[0];
         o.rect_y = rect[1];
@@ -969,16 +1066,38 @@ static int cmd_map(int argc, char **argv)
         o.rect_h = rect[3];
     }
 
+    if (volume_output(png)) { /* -o OUT.zarr or OUT.tif: every page of a stack, in blocks */
+        if (npy) return usage_error("map: --npy writes one image's map; -o %s takes every page's", png);
+        if (tta || opencl || device)
+            return usage_error("map -o %s: --tta and --path opencl map one image in memory; volumes go on the CPU "
+                               "paths (dense, sliding)", png);
+        if (fcn_net_load_any(posv, npos - 1, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
+        vo.max_pixels = max_pixels;
+        rc = map_volume(net, model, img_path, png, &o, cls, cls_given, &vo, quiet);
+        fcn_net_free(net);
+        return rc;
+    }
+    if (vo.u8 || vo.f32 || vo.chunk[0] || vo.zlib || vo.none || vo.shards || vo.resume || vo.bigtiff)
+        return usage_error("map: --dtype, --chunk, --compress, --shard, --resume and --bigtiff are for -o OUT.zarr or "
+                           "OUT.tif");
     if (fcn_net_load_any(posv, npos - 1, &net, &err) != FCN_OK) return runtime_error("%s", err.message);
     K = fcn_net_outputs(net);
     if (png && cls >= K) {
         runtime_error("--class %d: %s has %d output%s (classes 0..%d)", cls, model, K, K == 1 ? "" : "s", K - 1);
         goto done;
     }
-    if (!load_image(img_path, &im, msg, sizeof msg) ||
-        !convert_channels(img_path, &im, fcn_net_input(net).c, msg, sizeof msg)) {
+    if (stack_is(img_path)
+            ? !stack_load_one(img_path, fcn_net_input(net).c, vo.in_scale, max_pixels, &im, msg, sizeof msg)
+            : !load_image(img_path, &im, max_pixels, msg, sizeof msg) || !scale_samples(&im, vo.in_scale) ||
+                  !convert_channels(img_path, &im, fcn_net_input(net).c, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
+    }
+    if ((bad = nonfinite(&im)) != 0) { /* the map is NaN wherever a window covers one */
+        fprintf(stderr, "fcn: %s %s: %lu of its pixels hold NaN or infinite values; the map is NaN wherever a "
+                "window covers one%s\n", strict ? "error:" : "warning:", img_path, (unsigned long)bad,
+                strict ? "" : " (--strict makes this an error)");
+        if (strict) goto done;
     }
     if (fcn_map_size(net, im.h, im.w, &o, &oh, &ow, &err) != FCN_OK) {
         runtime_error("%s, %s: %s", img_path, model, err.message);
@@ -1029,11 +1148,7 @@ static int cmd_map(int argc, char **argv)
     }
     t1 = now_s();
     if (prog.shown) fputc('\n', stderr);
-    if (npy && !write_npy(npy, map, oh, ow, K, msg, sizeof msg)) {
-        runtime_error("%s", msg);
-        goto done;
-    }
-    if (png && !write_png(png, map, oh, ow, K, cls, msg, sizeof msg)) {
+    if (!write_outputs(npy, png, map, oh, ow, K, cls, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
     }
@@ -1092,8 +1207,8 @@ static int cmd_info(int argc, char **argv)
     int npos = 0;
     fcn_net *net;
     fcn_error err, derr;
-    fcn_shape in = {0, 0, 0}, out, inp;
-    fcn_layer d;
+    fcn_shape in = {0, 0, 0}, out = {0, 0, 0}, inp;
+    fcn_layer d = {FCN_LAYER_CONV, 0, 0, 0, 0, 0, 0, 0.0f}; /* fcn_net_layer fills them; gcc cannot tell */
     int H = 512, W = 512, i, n, dense_ok, mh, mw;
     double *sl = NULL, *de = NULL, sl_total = 0.0, de_total = 0.0, params = 0.0;
     char desc[96], s1[32], s2[32], s3[32];
@@ -1262,9 +1377,9 @@ static int eval_slice(const unsigned char *pred, const unsigned char *truth, int
 {
     size_t n = (size_t)h * (size_t)w, p, wrong = 0, fg = 0, nk = 0, singles = 0, i;
     unsigned char *on = (unsigned char *)malloc(n);
-    int *gl = (int *)malloc(n * sizeof(int)), *pl = (int *)malloc(n * sizeof(int));
-    int *queue = (int *)malloc(n * sizeof(int)), ng, np_;
-    uint64_t *keys = (uint64_t *)malloc(n * sizeof(uint64_t));
+    int *gl = (int *)alloc_n(n, sizeof(int)), *pl = (int *)alloc_n(n, sizeof(int));
+    int *queue = (int *)alloc_n(n, sizeof(int)), ng, np_;
+    uint64_t *keys = (uint64_t *)alloc_n(n, sizeof(uint64_t));
     double *s = NULL, *t = NULL, sn2 = 0.0, ss2 = 0.0, st2 = 0.0;
     int ok = 0;
     if (!on || !gl || !pl || !queue || !keys) goto done;
@@ -1321,7 +1436,7 @@ done:
     return ok;
 }
 
-static int parse_double(const char *s, double *v)
+int parse_double(const char *s, double *v)
 {
     char *end;
     double x;
@@ -1369,7 +1484,7 @@ static int cmd_eval(int argc, char **argv)
     }
     if (!map_path || !lab_path) return usage_error("eval: needs MAP.npy and LABELS");
 
-    if (!load_image(map_path, &m, msg, sizeof msg)) {
+    if (!load_image(map_path, &m, DEFAULT_MAX_PIXELS, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
     }
@@ -1382,7 +1497,7 @@ static int cmd_eval(int argc, char **argv)
         runtime_error("--class %d: %s has %d class%s (0..%d)", cls, map_path, m.c, m.c == 1 ? "" : "es", m.c - 1);
         goto done;
     }
-    if (!load_image(lab_path, &l, msg, sizeof msg) || !convert_channels(lab_path, &l, 1, msg, sizeof msg)) {
+    if (!load_image(lab_path, &l, DEFAULT_MAX_PIXELS, msg, sizeof msg) || !convert_channels(lab_path, &l, 1, msg, sizeof msg)) {
         runtime_error("%s", msg);
         goto done;
     }
@@ -1460,9 +1575,61 @@ static int cmd_convert(int argc, char **argv)
     return EXIT_OK;
 }
 
+/* ---- without EM volumes -------------------------------------------------------------- */
+
+#ifndef FCN_CLI_VOLUME
+/* This file built on its own (cc cli/fcn.c, as the port and no-OpenCL tests do), without
+   the other files of cli/ and their libraries (libtiff, zlib): a stack is not recognised,
+   the volume options are refused, -o OUT.zarr|OUT.tif says what is missing. make builds
+   every file of cli/ with FCN_CLI_VOLUME. */
+static const char no_volumes[] = "this fcn was built without EM volumes (cli/*.c, libtiff and zlib: run make)";
+
+void volume_opts_init(volume_opts *v)
+{
+    memset(v, 0, sizeof *v);
+    v->in_scale = 1.0f;
+}
+
+int volume_option_has_value(const char *opt)
+{
+    return strcmp(opt, "--dtype") == 0 || strcmp(opt, "--chunk") == 0 || strcmp(opt, "--compress") == 0 ||
+           strcmp(opt, "--shard") == 0 || strcmp(opt, "--in-scale") == 0;
+}
+
+int volume_option(volume_opts *v, const char *opt, const char *value)
+{
+    (void)v, (void)value;
+    usage_error("%s: %s", opt, no_volumes);
+    return -1;
+}
+
+int volume_output(const char *out) { return out && (strstr(out, ".zarr") || ends_with(out, ".tif") || ends_with(out, ".tiff")); }
+
+int map_volume(const fcn_net *net, const char *model, const char *input, const char *out, const fcn_options *opt,
+               int cls, int cls_given, const volume_opts *v, int quiet)
+{
+    (void)net, (void)model, (void)input, (void)opt, (void)cls, (void)cls_given, (void)v, (void)quiet;
+    return runtime_error("-o %s: %s", out, no_volumes);
+}
+
+int stack_is(const char *path)
+{
+    (void)path;
+    return 0;
+}
+
+int stack_load_one(const char *path, int c, float in_scale, unsigned long long max_pixels, image *im, char *msg,
+                   size_t msgn)
+{
+    (void)c, (void)in_scale, (void)max_pixels, (void)im;
+    snprintf(msg, msgn, "%s: %s", path, no_volumes);
+    return 0;
+}
+#endif
+
 /* ---- main -------------------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+static int command(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd) return usage_error("no command (map, info, eval, convert, help)");
@@ -1486,4 +1653,15 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "convert") == 0) return cmd_convert(argc, argv);
     if (strcmp(cmd, "devices") == 0) return cmd_devices(argc, argv);
     return usage_error("unknown command '%s' (map, info, eval, convert, devices, help)", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = command(argc, argv);
+    /* output that did not reach stdout (a full disk, a closed pipe) fails the command too */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        runtime_error("cannot write to standard output: %s", strerror(errno));
+        if (rc == EXIT_OK) rc = EXIT_RUNTIME;
+    }
+    return rc;
 }

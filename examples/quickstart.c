@@ -9,10 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static void png_bytes(void *out, void *data, int n) /* stb_image_write's output */
+{
+    fcn_file_write((fcn_file *)out, data, (size_t)n, NULL); /* an error is kept for the commit */
+}
+
 int main(int argc, char **argv)
 {
     fcn_error err;
     fcn_net *net = NULL;
+    fcn_file *out = NULL;
     fcn_options opt = {0}; /* dense path, mirror border, stride 1, every core */
     unsigned char *pix = NULL, *png = NULL;
     float *img = NULL, *map = NULL;
@@ -44,8 +50,10 @@ int main(int argc, char **argv)
         float v = map[i * k];
         png[i] = (unsigned char)(v > 0 ? (v < 1 ? v * 255 + 0.5f : 255) : 0);
     }
-    snprintf(err.message, sizeof err.message, "%s: cannot write the PNG", argv[3]);
-    ok = stbi_write_png(argv[3], ow, oh, 1, png, ow) != 0;
+    if (fcn_file_create(argv[3], &out, &err) != FCN_OK) goto done; /* a temporary beside OUT.png */
+    snprintf(err.message, sizeof err.message, "%s: out of memory", argv[3]);
+    if (!stbi_write_png_to_func(png_bytes, out, ow, oh, 1, png, ow)) fcn_file_abort(out);
+    else ok = fcn_file_commit(out, &err) == FCN_OK; /* renamed over OUT.png only when whole */
 done:
     if (!ok) fprintf(stderr, "quickstart: %s\n", err.message);
     stbi_image_free(pix);

@@ -1,4 +1,4 @@
-/* fcn.h OpenCL kernels, part 3 of 3: the dense path's layers.
+/* fcn.h OpenCL kernels, part 3 of 4: the dense path's layers (part 4: fcn_tiled.cl).
 
    Same grids, same reads and the same arithmetic as fcn.h's dense path (>>stream:
    fcn__unit_conv_generic, fcn__unit_pool, fcn__softmax_row), so the map is the same
@@ -128,53 +128,6 @@ __kernel void fcn_conv_vec(__global const float *in, __global float *out, __glob
                 for (i = 0; i < FCN_CL_VX && x0 + i < out_w; i++) dst[x0 + i] = r[i];
             }
         }
-}
-
-/* The same convolution, tiled through local memory. A dilated convolution is dil x dil
-   independent undilated ones, one per residue class of (y, x) modulo dil; a work-group
-   takes an LY x LX block of one class (outputs dil apart) and FCN_CL_OM maps. For each
-   input channel it stages in local memory the (LY-1)*step+kh x (LX-1)*step+kw input
-   samples the block reads (also dil apart) and the block's weights of that channel,
-   then every work item accumulates from local memory. Each output still adds its
-   channels, rows and columns in the contract's order. nbx, nby: blocks per class. */
-__kernel void fcn_conv_tiled(__global const float *in, __global float *out, __global const float *par,
-                             int woff, int boff, int cin, int kh, int kw, int in_h, int in_w, int out_h,
-                             int out_w, int step, int dil, int maps, int nbx, int nby,
-                             __local float *tile, __local float *wl)
-{
-    int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
-    int LX = (int)get_local_size(0), LY = (int)get_local_size(1);
-    int gx = (int)get_group_id(0), gy = (int)get_group_id(1);
-    int bx = gx % nbx, xr = gx / nbx, by = gy % nby, yr = gy / nby;
-    int x = xr + dil * (bx * LX + lx), y = yr + dil * (by * LY + ly);
-    int tw = (LX - 1) * step + kw, th = (LY - 1) * step + kh, n = tw * th;
-    int col0 = xr * step + dil * step * bx * LX, row0 = yr * step + dil * step * by * LY;
-    int o0 = (int)get_group_id(2) * FCN_CL_OM, kk = kh * kw, ksz = cin * kk;
-    int lid = ly * LX + lx, nl = LX * LY, m, c, ky, kx, t;
-    float acc[FCN_CL_OM];
-    for (m = 0; m < FCN_CL_OM; m++) acc[m] = par[boff + min(o0 + m, maps - 1)];
-    for (c = 0; c < cin; c++) {
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (t = lid; t < n; t += nl) {
-            int r = t / tw, q = t - r * tw, iy = row0 + dil * r, ix = col0 + dil * q;
-            tile[t] = (iy < in_h && ix < in_w) ? in[(c * in_h + iy) * in_w + ix] : 0.0f;
-        }
-        for (t = lid; t < FCN_CL_OM * kk; t += nl) {
-            int mm = t / kk;
-            wl[t] = par[woff + min(o0 + mm, maps - 1) * ksz + c * kk + (t - mm * kk)];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (ky = 0; ky < kh; ky++) {
-            __local const float *row = tile + (ly * step + ky) * tw + lx * step;
-            for (kx = 0; kx < kw; kx++) {
-                float v = row[kx];
-                for (m = 0; m < FCN_CL_OM; m++) acc[m] = fma(wl[m * kk + ky * kw + kx], v, acc[m]);
-            }
-        }
-    }
-    if (x < out_w && y < out_h)
-        for (m = 0; m < FCN_CL_OM; m++)
-            if (o0 + m < maps) out[((o0 + m) * out_h + y) * out_w + x] = acc[m];
 }
 
 /* Max or average pool: one work item per output (x, y, channel). Work items past the

@@ -1,9 +1,10 @@
-/* fcn.h OpenCL kernels, part 1 of 3: the prelude.
+/* fcn.h OpenCL kernels, part 1 of 4: the prelude.
 
    fcn_opencl.h compiles, as one program, this file, then the "fcn-arith" section of
    fcn.h (the library's exp, tanh, sigmoid and relu, the very same text the C code
-   compiles), then opencl/fcn.cl. tools/embed_opencl.sh pastes the three into
-   fcn_opencl.h; edit them here and run `make opencl-embed`.
+   compiles), then opencl/fcn.cl, then opencl/fcn_tiled.cl once per register block.
+   tools/embed_opencl.sh pastes them into fcn_opencl.h; edit them here and run
+   `make opencl-embed`.
 
    The program is built with -cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt and
    never with -cl-mad-enable, -cl-unsafe-math-optimizations or -cl-fast-relaxed-math,

@@ -8,9 +8,11 @@
 #
 # The program is opencl/fcn_prelude.cl, then the "fcn-arith" section of fcn.h (the
 # lines after the comment that holds "fcn-arith begin", up to the line that holds
-# "fcn-arith end"), then opencl/fcn.cl. It is emitted as an array of C string pieces,
-# each at most 3000 characters (C99 guarantees 4095 per literal), split at line ends,
-# for clCreateProgramWithSource. Run from anywhere; paths are relative to the repo root.
+# "fcn-arith end"), then opencl/fcn.cl, then opencl/fcn_tiled.cl. It is emitted as an
+# array of C string pieces, each at most 3000 characters (C99 guarantees 4095 per
+# literal), split at line ends, for clCreateProgramWithSource; FCN__CL_TILED_PIECE is
+# the first piece of fcn_tiled.cl (the host repeats those pieces, once per register
+# block). Run from anywhere; paths are relative to the repo root.
 # `make opencl-embed` rewrites fcn_opencl.h; tests/opencl/test_opencl_embed.sh checks it is current.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +35,8 @@ parts() {
     arith
     echo "@@PART opencl/fcn.cl"
     cat "$root/opencl/fcn.cl"
+    echo "@@PART opencl/fcn_tiled.cl"
+    cat "$root/opencl/fcn_tiled.cl"
 }
 
 if [ "${1:-}" = "--source" ]; then
@@ -56,6 +60,7 @@ function emit(   line, n, pieces, e) {
         if (line ~ /^@@PART /) {
             flush()
             print "    /* " substr(line, 8) " */"
+            if (line ~ /fcn_tiled[.]cl/) tiled = pieces
             size = 0
             continue
         }
@@ -75,6 +80,7 @@ function emit(   line, n, pieces, e) {
     close(src)
     print "};"
     print "#define FCN__CL_SOURCE_PIECES " pieces
+    print "#define FCN__CL_TILED_PIECE " tiled
 }
 /fcn-opencl-source end/ { skip = 0 }
 !skip { print }

@@ -134,6 +134,8 @@ expect usage-bad-border 2 "--border" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.
 expect usage-bad-stride 2 "--stride" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --stride 0
 expect usage-bad-threads 2 "--threads" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --threads -1
 expect usage-bad-rect 2 "--rect" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --rect 1,2,3
+expect usage-bad-max-pixels 2 "--max-pixels" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --max-pixels -1
+expect usage-strict-value 2 "takes no value" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --strict=yes
 expect usage-missing-value 2 "needs a value" "$FCN" map "$SLIDE" "$SLIDE_X" --npy
 expect usage-unknown-option 2 "unknown option" "$FCN" map "$SLIDE" "$SLIDE_X" --npy "$T/x.npy" --fast
 expect usage-extra-argument 2 "unexpected argument" "$FCN" map "$SLIDE" "$SLIDE_X" extra --npy "$T/x.npy"
@@ -218,7 +220,7 @@ expect missing-image 1 "nothere\.png: cannot open" "$FCN" map "$SLIDE" "$T/nothe
 
 py png "$T/rgb.png" 40 30 3 7
 head -c 120 "$T/rgb.png" >"$T/truncated.png"
-expect truncated-png 1 "truncated\.png: cannot decode" "$FCN" map "$SLIDE" "$T/truncated.png" -o "$T/x.png"
+expect truncated-png 1 "truncated\.png: truncated PNG" "$FCN" map "$SLIDE" "$T/truncated.png" -o "$T/x.png"
 printf 'P5\n40 30\n255\n' >"$T/truncated.pgm"
 head -c 500 /dev/zero >>"$T/truncated.pgm"
 expect truncated-pgm 1 "truncated\.pgm: truncated" "$FCN" map "$SLIDE" "$T/truncated.pgm" -o "$T/x.png"
@@ -293,7 +295,7 @@ if expect png-stride-rect 0 "" "$FCN" map "$T/net.fcn" "$T/img2.npy" -o "$T/map2
     s=$(py pngsize "$T/map2.png")
     if [ "$s" = "6 7 0" ]; then pass png-size-rect; else fail png-size-rect "PNG is '$s', expected 6 7 0"; fi
 fi
-expect png-unwritable 1 "cannot write" "$FCN" map "$SLIDE" "$SLIDE_X" -o "$T/no/such/dir/x.png"
+expect png-unwritable 1 "x\.png: cannot create a file in its folder" "$FCN" map "$SLIDE" "$SLIDE_X" -o "$T/no/such/dir/x.png"
 
 # ---- image decoding and channel conversion ------------------------------------------------
 # RGB PNG to a 3-channel model = the same pixels as a float .npy

@@ -1638,6 +1638,15 @@ static void test_bad_args(void)
     }
     end();
 
+    begin("bad arguments: the accessors of a NULL net give a zero shape, 0 or NULL");
+    {
+        fcn_shape s0 = fcn_net_input(NULL);
+        check(s0.c == 0 && s0.h == 0 && s0.w == 0, "fcn_net_input(NULL) is %dx%dx%d", s0.h, s0.w, s0.c);
+        check(fcn_net_outputs(NULL) == 0 && fcn_net_layer_count(NULL) == 0, "fcn_net_outputs or fcn_net_layer_count");
+        check(fcn_net_scale(NULL) == 0.0f && fcn_net_mean(NULL) == NULL, "fcn_net_scale or fcn_net_mean");
+    }
+    end();
+
     begin("bad arguments: load and save");
     {
         char path[600];
@@ -2545,11 +2554,11 @@ static long file_size(const char *path)
 
 static int same_file(const char *path, const unsigned char *want, size_t n)
 {
-    unsigned char buf[4096];
+    unsigned char have[4096];
     FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(buf, 1, sizeof buf, f) : 0;
+    size_t got = f ? fread(have, 1, sizeof have, f) : 0;
     if (f) fclose(f);
-    return f && got == n && memcmp(buf, want, n) == 0;
+    return f && got == n && memcmp(have, want, n) == 0;
 }
 
 /* The names in dir other than . and .. */
@@ -2626,6 +2635,47 @@ static void test_atomic(void)
     }
     check(same_file(path, (const unsigned char *)first, sizeof first), "the old file changed");
     check(dir_count(dir) == 1, "%d names in the folder, expected 1", dir_count(dir));
+    end();
+
+    begin("atomic: a failed write is kept: later writes fail, the commit fails with it");
+    {
+        struct rlimit old, small;
+        void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+        fcn_status w1 = FCN_OK, w2 = FCN_OK;
+        getrlimit(RLIMIT_FSIZE, &old);
+        small = old;
+        small.rlim_cur = 20;
+        st = fcn_file_create(path, &f, &e);
+        if (check(st == FCN_OK, "create: %s", e.message) &&
+            check(setrlimit(RLIMIT_FSIZE, &small) == 0, "setrlimit: %s", strerror(errno))) {
+            w1 = fcn_file_write(f, second, sizeof second, NULL); /* unchecked, like a callback's */
+            setrlimit(RLIMIT_FSIZE, &old);
+            w2 = fcn_file_write(f, "!", 1, NULL); /* would fit now: still refused */
+            st = fcn_file_commit(f, &e);
+            check(w1 == FCN_ERR_IO && w2 == FCN_ERR_IO, "writes after the failure: %d, %d", (int)w1, (int)w2);
+            check(st == FCN_ERR_IO && contains(e.message, path) && contains(e.message, strerror(EFBIG)),
+                  "commit: status %d, message '%s' does not name the file and '%s'", (int)st, e.message, strerror(EFBIG));
+        } else if (f) {
+            fcn_file_abort(f);
+        }
+        signal(SIGXFSZ, old_handler);
+    }
+    check(same_file(path, (const unsigned char *)first, sizeof first), "the old file changed");
+    check(dir_count(dir) == 1, "%d names in the folder, expected 1", dir_count(dir));
+    end();
+
+    begin("atomic: the new file keeps the old one's permissions");
+    {
+        struct stat sb;
+        chmod(path, 0604);
+        st = fcn_file_create(path, &f, &e);
+        if (check(st == FCN_OK, "create: %s", e.message)) {
+            check(fcn_file_write(f, first, sizeof first, &e) == FCN_OK, "write: %s", e.message);
+            check(fcn_file_commit(f, &e) == FCN_OK, "commit: %s", e.message);
+        }
+        check(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0604, "mode %o after the commit, expected 604",
+              (unsigned)(sb.st_mode & 0777));
+    }
     end();
 
     begin("atomic: a full device (/dev/full) is an i/o error naming the reason");

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Writes the fuzz seed corpora OUTDIR/{onnx,caffe,wire} from the test models in
+"""Writes the fuzz seed corpora OUTDIR/{onnx,caffe,wire,fcn} from the test models in
 tests/data/import and the shipped models (models/*.onnx, models/*.prototxt +
-.caffemodel); `make fuzz` writes them to build/fuzz-corpus. They are derived from those
+.caffemodel, models/*.fcn); `make fuzz` writes them to build/fuzz-corpus. They are derived from those
 files, so they are built, not committed. caffe seeds: 4-byte little-endian prototxt
 length, prototxt, caffemodel (the layout tests/fuzz/fuzz_import.c reads). Seeds over
 256 KiB are left out (slow to mutate).
@@ -21,7 +21,7 @@ if len(sys.argv) != 2:
     sys.exit("usage: make_fuzz_corpus.py OUTDIR")
 C = sys.argv[1]
 shutil.rmtree(C, ignore_errors=True)  # no seed of a model since removed
-KINDS = ("onnx", "caffe", "wire")
+KINDS = ("onnx", "caffe", "wire", "fcn")
 for k in KINDS:
     os.makedirs(os.path.join(C, k))
 
@@ -64,6 +64,8 @@ for d in (os.path.join(ROOT, "tests", "data", "import"), os.path.join(ROOT, "mod
         put("wire", os.path.basename(p), b)
     for p in sorted(glob.glob(os.path.join(d, "*.caffemodel"))):
         put("wire", os.path.basename(p), read(p))
+    for p in sorted(glob.glob(os.path.join(d, "*.fcn"))):
+        put("fcn", os.path.basename(p), read(p))
     for p, w in pairs(d):
         t = read(p)
         put("caffe", "%s+%s.seed" % (stem(p), stem(w)), struct.pack("<I", len(t)) + t + read(w))

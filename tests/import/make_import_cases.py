@@ -23,8 +23,17 @@ import fcn_format as F  # noqa: E402
 from fcn_to_caffe import _schema  # noqa: E402
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "data", "import")
+REGRESS = os.path.join(OUT, "..", "..", "fuzz", "regress", "onnx")
 rng = np.random.default_rng(7)
 cases = []
+
+
+def set_rng(r):
+    """Makes r the generator of the cases that follow; returns the one before (cases
+    added later draw from their own, so that the earlier files keep their bytes)."""
+    global rng
+    old, rng = rng, r
+    return old
 
 
 def rnd(*shape):
@@ -47,15 +56,17 @@ def native(name, m):
     F.write_fcn(m, os.path.join(OUT, name + ".fcn"))
 
 
-def save_onnx(name, nodes, inits, inp, out_shape, opset=13, shuffle=False, ir=7):
+def save_onnx(name, nodes, inits, inp, out_shape, opset=13, shuffle=False, ir=7, out=None):
     if shuffle:
         nodes = [nodes[i] for i in np.random.default_rng(3).permutation(len(nodes))]
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, inp)
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)
-    g = helper.make_graph(nodes, name, [x], [y], initializer=inits)
+    # before IR 4 the initializers are graph inputs too
+    extra = [helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in inits] if ir < 4 else []
+    g = helper.make_graph(nodes, name, [x] + extra, [y], initializer=inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = ir
-    open(os.path.join(OUT, name + ".onnx"), "wb").write(m.SerializeToString())
+    open(out or os.path.join(OUT, name + ".onnx"), "wb").write(m.SerializeToString())
 
 
 def T(name, arr, raw=True):
@@ -69,6 +80,52 @@ def T(name, arr, raw=True):
 
 def N(op, ins, outs, **kw):
     return helper.make_node(op, ins, outs, name=outs[0], **kw)
+
+
+# ---- the BatchNormalization fold, as fcn_import.h states it: in float64, each weight
+# and bias rounded to float32 once (a fold into the next layer sums the bias in the
+# layer's own order: channel, row, column) ----
+
+def bn(c, eps=1e-5):
+    """Random inference-form BatchNormalization parameters (scale, B, mean, var, eps)."""
+    return {"s": rng.uniform(0.5, 1.5, c).astype(np.float32), "B": rnd(c), "mean": rnd(c),
+            "var": rng.uniform(0.2, 2.0, c).astype(np.float32), "eps": np.float32(eps)}
+
+
+def bn_affine(p):
+    """y = a x + b in float64."""
+    a = p["s"].astype(np.float64) / np.sqrt(p["var"].astype(np.float64) + np.float64(p["eps"]))
+    return a, p["B"].astype(np.float64) - p["mean"].astype(np.float64) * a
+
+
+def fold_back(L, a, b):
+    """Conv or fc layer L followed by y = a x + b (per output)."""
+    shape = (-1,) + (1,) * (L["w"].ndim - 1)
+    L["w"] = (L["w"].astype(np.float64) * a.reshape(shape)).astype(np.float32)
+    L["b"] = (L["b"].astype(np.float64) * a + b).astype(np.float32)
+
+
+def fold_next(L, a, b, run):
+    """Conv or fc layer L preceded by y = a x + b, channel k covering `run` consecutive
+    weights of each output's row."""
+    w = L["w"].reshape(L["w"].shape[0], -1)
+    nw, nb = np.empty_like(w), np.empty_like(L["b"])
+    for o in range(w.shape[0]):
+        acc = float(L["b"][o])
+        for j in range(w.shape[1]):
+            x = float(w[o, j])
+            acc += x * float(b[j // run])
+            nw[o, j] = np.float32(x * float(a[j // run]))
+        nb[o] = np.float32(acc)
+    L["w"], L["b"] = nw.reshape(L["w"].shape), nb
+
+
+def bn_inits(name, p):
+    return [T(name + "_s", p["s"]), T(name + "_B", p["B"]), T(name + "_m", p["mean"]), T(name + "_v", p["var"])]
+
+
+def BN(name, x, y, **kw):
+    return N("BatchNormalization", [x, name + "_s", name + "_B", name + "_m", name + "_v"], [y], **kw)
 
 
 def main():
@@ -121,8 +178,149 @@ def main():
                                     T("fw", f1["w"]), T("fb", f1["b"])], [1, 1, 7, 7], [1, 4], opset=9, ir=4)
     cases.append("good onnx_dense.onnx | onnx_dense.fcn")
 
+    # ---- ONNX: Pad and BatchNormalization folded into the layers, opsets 7 to 21 ----
+    first = set_rng(np.random.default_rng(14))
+    # opset 11: Pad from a Constant before a Conv (pads 1, its own 0) and before an
+    # AveragePool (count_include_pad), a Pad of zeros dropped; BatchNormalization after a
+    # Conv without bias (into it), after a Relu (into the next, unpadded, conv), after a
+    # Gemm with Dropout between (into it), after Unsqueeze (1, N, 1) and before Squeeze
+    c1, c2, f1 = conv(4, 2, 3, pad=1), conv(5, 4, 2), fc(6, 5 * 3 * 3)
+    c1["b"] = np.zeros(4, np.float32)
+    p1, p2, p3 = bn(4), bn(4, eps=1e-3), bn(6)
+    nodes = [N("Constant", [], ["zp"], value=T("zp", np.zeros(8, np.int64))), N("Pad", ["x", "zp"], ["x0"]),
+             N("Constant", [], ["pp"], value=T("pp", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))),
+             N("Pad", ["x0", "pp", "pv"], ["x1"], mode="constant"), N("Conv", ["x1", "c1w"], ["a1"]),
+             BN("n1", "a1", "a2"), N("Relu", ["a2"], ["a3"]), BN("n2", "a3", "a4", epsilon=1e-3),
+             N("Conv", ["a4", "c2w", "c2b"], ["a5"]), N("Pad", ["a5", "pp"], ["a6"]),
+             N("AveragePool", ["a6"], ["a7"], kernel_shape=[3, 3], strides=[3, 3]), N("Tanh", ["a7"], ["a8"]),
+             N("Flatten", ["a8"], ["a9"]), N("Gemm", ["a9", "f1w", "f1b"], ["b1"], transB=1), N("Dropout", ["b1"], ["b2"]),
+             N("Unsqueeze", ["b2"], ["b3"], axes=[2]), BN("n3", "b3", "b4"), N("Squeeze", ["b4"], ["b5"], axes=[2]),
+             N("Softmax", ["b5"], ["y"])]
+    inits = [T("pv", np.array(0, np.float32)), T("c1w", c1["w"]), T("c2w", c2["w"]), T("c2b", c2["b"]), T("f1w", f1["w"]),
+             T("f1b", f1["b"])] + bn_inits("n1", p1) + bn_inits("n2", p2) + bn_inits("n3", p3)
+    save_onnx("onnx_fold", nodes, inits, [1, 2, 8, 8], [1, 6], opset=11, shuffle=True)
+    fold_back(c1, *bn_affine(p1))
+    fold_next(c2, *bn_affine(p2), run=4)
+    fold_back(f1, *bn_affine(p3))
+    native("onnx_fold", {"input": (8, 8, 2), "scale": np.float32(1), "mean": [np.float32(0)] * 2, "layers": [
+        c1, {"type": "relu", "slope": np.float32(0)}, c2, pool("avgpool", 3, 3, pad=1), {"type": "tanh"}, f1,
+        {"type": "dropout"}, {"type": "softmax"}]})
+    cases.append("good onnx_fold.onnx | onnx_fold.fcn")
+
+    # opset 7 and 9: Pad with pads and value attributes; a MaxPool's larger end pads as
+    # PyTorch writes ceil_mode before opset 10 (7 -> 3 with kernel 3, stride 2, pads
+    # 0,0,1,1); BatchNormalization (spatial 1) after a MatMul + Add, into it; the
+    # BatchNormalization at the input folded into the first conv
+    for opset in (7, 9):
+        c1, f1 = conv(3, 1, 2), fc(4, 3 * 3 * 3)
+        p0, p1 = bn(1), bn(4)
+        nodes = [BN("n0", "x", "a0", **({"spatial": 1} if opset < 9 else {})), N("Conv", ["a0", "c1w", "c1b"], ["a1"]),
+                 N("Pad", ["a1"], ["a2"], pads=[0, 0, 0, 0, 0, 0, 0, 0], value=0.0),
+                 N("MaxPool", ["a2"], ["a3"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1]),
+                 N("Flatten", ["a3"], ["a4"]), N("MatMul", ["a4", "f1wt"], ["a5"]), N("Add", ["a5", "f1b"], ["a6"]),
+                 BN("n1", "a6", "a7"), N("Dropout", ["a7"], ["a8"], ratio=0.25), N("Softmax", ["a8"], ["y"])]
+        inits = [T("c1w", c1["w"]), T("c1b", c1["b"]), T("f1wt", f1["w"].T.copy()), T("f1b", f1["b"])]
+        save_onnx("onnx_opset%d" % opset, nodes, inits + bn_inits("n0", p0) + bn_inits("n1", p1), [1, 1, 8, 8], [1, 4],
+                  opset=opset, ir=3 if opset < 9 else 4)
+        fold_next(c1, *bn_affine(p0), run=4)
+        fold_back(f1, *bn_affine(p1))
+        native("onnx_opset%d" % opset, {"input": (8, 8, 1), "scale": np.float32(1), "mean": [np.float32(0)], "layers": [
+            c1, pool("maxpool", 3, 2, ceil=True), f1, {"type": "dropout"}, {"type": "softmax"}]})
+        cases.append("good onnx_opset%d.onnx | onnx_opset%d.fcn" % (opset, opset))
+
+    # opset 21 (IR 10): Pad with axes (input 3) before a Conv with its own pads; Shape
+    # with start and end; Squeeze/Unsqueeze axes as inputs; Dropout's training_mode a
+    # bool false; BatchNormalization after a Conv that has a bias (into it)
+    c1, f1 = conv(3, 2, 3, pad=2), fc(3, 3 * 8 * 8)
+    p1 = bn(3)
+    nodes = [N("Pad", ["x", "pads", "", "axes"], ["a1"]), N("Conv", ["a1", "c1w", "c1b"], ["a2"], pads=[1, 1, 1, 1]),
+             BN("n1", "a2", "a3"), N("Relu", ["a3"], ["a4"]), N("Dropout", ["a4", "ratio", "train"], ["a5"]),
+             N("Shape", ["a5"], ["sh"], start=0, end=1), N("Constant", [], ["m1"], value=T("m1", np.array([-1], np.int64))),
+             N("Concat", ["sh", "m1"], ["tgt"], axis=0), N("Reshape", ["a5", "tgt"], ["a6"]),
+             N("Unsqueeze", ["a6", "ax23"], ["a7"]), N("Squeeze", ["a7", "ax23"], ["a8"]),
+             N("Gemm", ["a8", "f1w", "f1b"], ["a9"], transB=1, alpha=0.5, beta=2.0), N("Softmax", ["a9"], ["y"])]
+    inits = [T("pads", np.array([1, 1, 1, 1], np.int64)), T("axes", np.array([-2, -1], np.int64)), T("c1w", c1["w"]),
+             T("c1b", c1["b"]), T("ratio", np.array(0.5, np.float32)), T("train", np.array(False)),
+             T("ax23", np.array([2, 3], np.int64)), T("f1w", f1["w"]), T("f1b", f1["b"])] + bn_inits("n1", p1)
+    save_onnx("onnx_opset21", nodes, inits, ["N", 2, 6, 6], ["N", 3], opset=21, ir=10)
+    fold_back(c1, *bn_affine(p1))
+    f1["w"] = f1["w"] * np.float32(0.5)
+    f1["b"] = f1["b"] * np.float32(2.0)
+    native("onnx_opset21", {"input": (6, 6, 2), "scale": np.float32(1), "mean": [np.float32(0)] * 2, "layers": [
+        c1, {"type": "relu", "slope": np.float32(0)}, {"type": "dropout"}, f1, {"type": "softmax"}]})
+    cases.append("good onnx_opset21.onnx | onnx_opset21.fcn")
+
+    # a BatchNormalization folded into the conv after it, whose bias comes from an Add
+    # after it: the Add adds to the folded shift (one float addition)
+    c1, f1 = conv(3, 2, 3), fc(2, 3 * 4 * 4)
+    p1, bias = bn(2), rnd(3)
+    nodes = [N("Relu", ["x"], ["a1"]), BN("n1", "a1", "a2"), N("Conv", ["a2", "c1w"], ["a3"]), N("Add", ["a3", "c1b"], ["a4"]),
+             N("Flatten", ["a4"], ["a5"]), N("Gemm", ["a5", "f1w", "f1b"], ["a6"], transB=1), N("Softmax", ["a6"], ["y"])]
+    save_onnx("onnx_fold_add", nodes, [T("c1w", c1["w"]), T("c1b", bias.reshape(1, 3, 1, 1)), T("f1w", f1["w"]),
+                                       T("f1b", f1["b"])] + bn_inits("n1", p1), [1, 2, 6, 6], [1, 2])
+    c1["b"] = np.zeros(3, np.float32)
+    fold_next(c1, *bn_affine(p1), run=9)
+    c1["b"] = c1["b"] + bias
+    native("onnx_fold_add", {"input": (6, 6, 2), "scale": np.float32(1), "mean": [np.float32(0)] * 2, "layers": [
+        {"type": "relu", "slope": np.float32(0)}, c1, f1, {"type": "softmax"}]})
+    cases.append("good onnx_fold_add.onnx | onnx_fold_add.fcn")
+    later = set_rng(first)
+
     # ---- Caffe: every layer kind, V2 and V1 ----
     S = _schema()
+
+    first = set_rng(later)
+    # BatchNorm + Scale (in place) after a Convolution and after an InnerProduct, each
+    # pair composed in float64 and folded into it; a BatchNorm alone after a ReLU, into
+    # the next Convolution. Caffe's statistics are the blobs divided by the third blob.
+    c1, c2, f1 = conv(3, 1, 3), conv(4, 3, 2, stride=2), fc(3, 4 * 3 * 3)
+    stats = {n: (rnd(k) * 4, rng.uniform(0.2, 2.0, k).astype(np.float32) * 999, np.float32(999)) for n, k in
+             (("bn1", 3), ("bn2", 3), ("bn3", 3))}
+    gamma = {"sc1": (rng.uniform(0.5, 1.5, 3).astype(np.float32), rnd(3)), "sc3": (rng.uniform(0.5, 1.5, 3).astype(np.float32),)}
+
+    def caffe_bn(name, eps=1e-5):
+        mean, var, f = stats[name]
+        sf = 1.0 / np.float64(f)
+        a = 1.0 / np.sqrt(sf * var.astype(np.float64) + np.float64(np.float32(eps)))
+        return a, -(sf * mean.astype(np.float64)) * a
+
+    def then_scale(ab, name):
+        g = gamma[name]
+        a2, b2 = g[0].astype(np.float64), (g[1].astype(np.float64) if len(g) > 1 else 0.0)
+        return ab[0] * a2, a2 * ab[1] + b2
+
+    proto = """name: "bn"
+input: "data" input_shape { dim: 1 dim: 1 dim: 8 dim: 8 }
+layer { name: "c1" type: "Convolution" bottom: "data" top: "c1" convolution_param { num_output: 3 kernel_size: 3 } }
+layer { name: "bn1" type: "BatchNorm" bottom: "c1" top: "c1" batch_norm_param { use_global_stats: true } }
+layer { name: "sc1" type: "Scale" bottom: "c1" top: "c1" scale_param { bias_term: true } }
+layer { name: "r1" type: "ReLU" bottom: "c1" top: "c1" }
+layer { name: "bn2" type: "BatchNorm" bottom: "c1" top: "n2" batch_norm_param { eps: 0.001 } }
+layer { name: "c2" type: "Convolution" bottom: "n2" top: "c2" convolution_param { num_output: 4 kernel_size: 2 stride: 2 } }
+layer { name: "ip" type: "InnerProduct" bottom: "c2" top: "ip" inner_product_param { num_output: 3 } }
+layer { name: "bn3" type: "BatchNorm" bottom: "ip" top: "ip" }
+layer { name: "sc3" type: "Scale" bottom: "ip" top: "ip" }
+layer { name: "prob" type: "Softmax" bottom: "ip" top: "prob" }
+"""
+    open(os.path.join(OUT, "caffe_bn.prototxt"), "w").write(proto)
+    net = S["NetParameter"](name="bn")
+    blobs = {"c1": (c1["w"], c1["b"]), "c2": (c2["w"], c2["b"]), "ip": (f1["w"], f1["b"]), "sc1": gamma["sc1"],
+             "sc3": gamma["sc3"]}
+    blobs.update({n: (m_, v_, np.array([f_], np.float32)) for n, (m_, v_, f_) in stats.items()})
+    for name, arrs in blobs.items():
+        lay = net.layer.add(name=name, type="X")
+        for arr in arrs:
+            b = lay.blobs.add()
+            b.shape.dim.extend(arr.shape)
+            b.data.extend(arr.ravel().tolist())
+    open(os.path.join(OUT, "caffe_bn.caffemodel"), "wb").write(net.SerializeToString())
+    fold_back(c1, *then_scale(caffe_bn("bn1"), "sc1"))
+    fold_next(c2, *caffe_bn("bn2", eps=0.001), run=4)
+    fold_back(f1, *then_scale(caffe_bn("bn3"), "sc3"))
+    native("caffe_bn", {"input": (8, 8, 1), "scale": np.float32(1), "mean": [np.float32(0)], "layers": [
+        c1, {"type": "relu", "slope": np.float32(0)}, c2, f1, {"type": "softmax"}]})
+    cases.append("good caffe_bn.prototxt caffe_bn.caffemodel | caffe_bn.fcn")
+    later = set_rng(first)
     c1, c2 = conv(4, 3, 3, pad=1), conv(3, 4, 2)
     f1, f2 = fc(5, 3 * 2 * 2), fc(3, 5)
     m = {"input": (8, 8, 3), "scale": np.float32(0.5), "mean": [np.float32(1), np.float32(2), np.float32(3)],
@@ -202,8 +400,7 @@ layers { name: "prob" type: SOFTMAX bottom: "fc1" top: "prob" }
     bad_onnx("bad_group", [N("Conv", ["x", "w", "b"], ["y"], group=2)], base, "group 2")
     bad_onnx("bad_dilation", [N("Conv", ["x", "w", "b"], ["y"], dilations=[2, 2])], base, "dilations")
     bad_onnx("bad_pads", [N("Conv", ["x", "w", "b"], ["y"], pads=[1, 0, 1, 0])], base, "pads 1,0,1,0")
-    bad_onnx("bad_op", [N("BatchNormalization", ["x", "b", "b", "b", "b"], ["y"])], base,
-             "node 'y' (BatchNormalization): op not supported")
+    bad_onnx("bad_op", [N("LRN", ["x"], ["y"], size=3)], base, "node 'y' (LRN): op not supported")
     bad_onnx("bad_cycle", [N("Relu", ["z"], ["a"]), N("Relu", ["a"], ["z"]), N("Relu", ["x"], ["y"])], [], "cycle")
     bad_onnx("bad_missing", [N("Relu", ["nowhere"], ["y"])], [], "input 'nowhere' is not produced")
     bad_onnx("bad_avgpad", [N("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])], [],
@@ -211,6 +408,60 @@ layers { name: "prob" type: SOFTMAX bottom: "fc1" top: "prob" }
     bad_onnx("bad_branch", [N("Relu", ["x"], ["a"]), N("Sigmoid", ["x"], ["b"]), N("Add", ["a", "b"], ["y"])], [],
              "only a chain")
     bad_onnx("bad_opset", [N("Relu", ["x"], ["y"])], [], "opset 6", opset=6)
+    first = set_rng(later)
+    bad_onnx("bad_opset22", [N("Relu", ["x"], ["y"])], [], "opset 22; opsets 7 to 21", opset=22)
+    # Pad: only zeros, only on H and W, only right before a Conv or AveragePool, and
+    # together with the layer's own pads the same on every side
+    pp = T("pp", np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))
+    conv_after = [N("Conv", ["a", "w", "b"], ["y"])]
+    bad_onnx("bad_padmode", [N("Pad", ["x", "pp"], ["a"], mode="reflect")] + conv_after, base + [pp], "mode 'reflect'")
+    bad_onnx("bad_padvalue", [N("Pad", ["x", "pp", "cv"], ["a"])] + conv_after, base + [pp, T("cv", np.array(1.5, np.float32))],
+             "padding with 1.5")
+    bad_onnx("bad_padc", [N("Pad", ["x"], ["a"], pads=[0, 1, 0, 0, 0, 1, 0, 0])] + conv_after, base, "pads on the channels",
+             opset=9)
+    bad_onnx("bad_padneg", [N("Pad", ["x", "pn"], ["a"])] + conv_after, base + [T("pn", np.array([0, 0, -1, -1, 0, 0, -1, -1]))],
+             "a negative pad crops")
+    bad_onnx("bad_padmax", [N("Pad", ["x", "pp"], ["a"]), N("MaxPool", ["a"], ["y"], kernel_shape=[2, 2])], [pp],
+             "would enter the maximum")
+    bad_onnx("bad_padasym", [N("Pad", ["x", "pa"], ["a"])] + conv_after, base + [T("pa", np.array([0, 0, 1, 0, 0, 0, 0, 0]))],
+             "pads 1,0,0,0 (with those of the Pad before it)")
+    bad_onnx("bad_padrelu", [N("Pad", ["x", "pp"], ["a"]), N("Relu", ["a"], ["y"])], [pp],
+             "node 'y' (Relu): reads the output of node 'a' (Pad); a Pad of zeros is supported only right before a Conv")
+    # BatchNormalization: inference form, with a conv or fc right before or after it
+    bnp = bn_inits("n", bn(4))
+    bad_onnx("bad_bnrelu", [N("Conv", ["x", "w", "b"], ["a"]), N("Relu", ["a"], ["r"]), BN("n", "r", "c"),
+                            N("Relu", ["c"], ["y"])], base + bnp, "node 'c' (BatchNormalization): nothing to fold it into")
+    bad_onnx("bad_bnpad", [N("Conv", ["x", "w", "b"], ["a"]), N("Relu", ["a"], ["r"]), BN("n", "r", "c"),
+                           N("Conv", ["c", "w2"], ["y"], pads=[1, 1, 1, 1])], base + bnp + [T("w2", rnd(2, 4, 3, 3))],
+             "its padding would miss the shift")
+    bad_onnx("bad_bnend", [N("Conv", ["x", "w", "b"], ["a"]), N("Relu", ["a"], ["r"]), BN("n", "r", "y")], base + bnp,
+             "it ends the network")
+    bad_onnx("bad_bnsub", [BN("n", "x", "a", epsilon=1e-3), N("Sub", ["a", "m"], ["y"])],
+             bn_inits("n", bn(1)) + [T("m", np.array(0.5, np.float32))], "or Sub/Add/Mul/Div by a constant at the input")
+    bad_onnx("bad_bntrain", [N("Conv", ["x", "w", "b"], ["a"]), BN("n", "a", "y", training_mode=1)], base + bnp,
+             "training mode", opset=15)
+    # the batch stays the first axis
+    bad_onnx("bad_flatten0", [N("Flatten", ["x"], ["y"], axis=0)], [], "keeps the batch first")
+    bad_onnx("bad_reshape", [N("Reshape", ["x", "sh"], ["y"])], [T("sh", np.array([7, -1], np.int64))],
+             "Reshape to 7x7; the batch (of 1) must stay the first axis")
+    bad_onnx("bad_squeeze0", [N("Squeeze", ["x", "ax"], ["y"])], [T("ax", np.array([0], np.int64))], "axis 0, the batch's")
+    bad_onnx("bad_transa", [N("Flatten", ["x"], ["f"]), N("Gemm", ["f", "g"], ["y"], transA=1)], [T("g", rnd(1, 4))],
+             "transA 1")
+    # what an opset does not have, or a training-mode Dropout
+    bad_onnx("bad_shape13", [N("Shape", ["x"], ["s"], start=1), N("Reshape", ["x", "s"], ["y"])], [],
+             "attribute start is Shape's from opset 15; the model is opset 13")
+    bad_onnx("bad_droptrain", [N("Dropout", ["x", "", "tm"], ["y"])], [T("tm", np.array(True))], "training mode (random)")
+    # larger end pads of a MaxPool that are not a clipped last window (7 + 3: 5 windows
+    # of 2, stride 2; ceil rounding gives 4)
+    bad_onnx("bad_poolext", [N("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 3, 3])], [],
+             "not a clipped last window", opset=9)
+    # the fuzz target's regression input (kept in tests/fuzz/regress/onnx, where the smoke
+    # run replays it): a Shape whose input 0 is omitted read before the values array
+    # (fixed in 72c0efa)
+    save_onnx("shape-missing-input", [N("Shape", ["", "x"], ["s"]), N("Conv", ["x", "w", "b"], ["y"])], base,
+              [1, 1, 7, 7], [1, 4], out=os.path.join(REGRESS, "shape-missing-input.onnx"))
+    cases.append("bad ../../fuzz/regress/onnx/shape-missing-input.onnx | node 's' (Shape): missing input")
+    set_rng(first)
     bad_onnx("bad_batch", [N("Relu", ["x"], ["y"])], [], "batch 4", inp=(4, 1, 7, 7))
     # a weight whose raw data is shorter than its dims say
     t = T("w", w3)
@@ -258,6 +509,10 @@ layers { name: "prob" type: SOFTMAX bottom: "fc1" top: "prob" }
     bad_caffe("bad_cnoblob", head + conv_l % "", "no layer of that name", {"other": [rnd(4, 1, 3, 3), rnd(4)]})
     bad_caffe("bad_ctext", head + 'layer { name: "c" type: "Convolution" \n', "not closed")
     bad_caffe("bad_cstride", head + conv_l % "stride_h: 1 stride_w: 2", "stride 1x2")
+    bad_caffe("bad_cbnglobal", head + 'layer { name: "n" type: "BatchNorm" bottom: "data" top: "data" batch_norm_param { use_global_stats: false } }\n',
+              "layer 'n' (BatchNorm): use_global_stats false")
+    bad_caffe("bad_cscale", head + 'layer { name: "s" type: "Scale" bottom: "data" top: "data" scale_param { axis: 0 } }\n',
+              "layer 's' (Scale): axis 0, num_axes 1")
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("# written by tests/import/make_import_cases.py; read by tests/import/test_import.c\n")
         f.write("\n".join(cases) + "\n")

@@ -13,7 +13,7 @@ OpenCV does not apply Caffe's transform_param in an Input layer, so Caffe inputs
 (x - mean) * scale, computed in float32 exactly as fcn does; the ONNX models carry the
 transform as Sub/Mul nodes and get the raw pixels. Models: models/isbi-n4.{prototxt,
 caffemodel,onnx} if present (else a stand-in of the same architecture, random weights),
-and the small every-layer test models of tests/data/import.
+and the small test models of tests/data/import (every layer; BatchNorm and Pad folded).
 """
 import os
 import subprocess
@@ -91,9 +91,9 @@ def check(label, model, fcnfile, slice_img, rng, tmp):
         txt = "".join(l.replace("transpose: true", "") for l in open(model[0]) if "phase: TRAIN" not in l)
         model = [os.path.join(tmp, label.replace(" ", "_") + ".prototxt"), model[1]]
         open(model[0], "w").write(txt)
-    elif label == "onnx_all":
-        # OpenCV needs the nodes in order; the test model has them shuffled (fcn does not
-        # care): give both a topologically sorted copy
+    elif label.startswith("onnx_"):
+        # OpenCV needs the nodes in order; some test models have them shuffled (fcn does
+        # not care): give both a topologically sorted copy
         import onnx
         g = onnx.load(model[0])
         have = {i.name for i in g.graph.input} | {i.name for i in g.graph.initializer} | {""}
@@ -110,7 +110,7 @@ def check(label, model, fcnfile, slice_img, rng, tmp):
         for n in g.graph.node:
             if n.op_type == "Conv" and not any(a.name == "kernel_shape" for a in n.attribute):
                 n.attribute.extend([onnx.helper.make_attribute("kernel_shape", dims[n.input[1]][2:])])
-        model = [os.path.join(tmp, "onnx_all_sorted.onnx")]
+        model = [os.path.join(tmp, label + "_sorted.onnx")]
         onnx.save(g, model[0])
     if np.float32(m["scale"]) == 1:  # keep the logits of the small random test nets moderate
         slice_img = slice_img / np.float32(255)
@@ -188,7 +188,9 @@ def main():
         td = os.path.join(ROOT, "tests", "data", "import")
         for name, model in (("caffe_all", ["caffe_all.prototxt", "caffe_all.caffemodel"]),
                             ("caffe_v1", ["caffe_v1.prototxt", "caffe_v1.caffemodel"]),
-                            ("onnx_all", ["onnx_all.onnx"]), ("onnx_dense", ["onnx_dense.onnx"])):
+                            ("caffe_bn", ["caffe_bn.prototxt", "caffe_bn.caffemodel"]),
+                            ("onnx_all", ["onnx_all.onnx"]), ("onnx_dense", ["onnx_dense.onnx"]),
+                            ("onnx_fold", ["onnx_fold.onnx"]), ("onnx_opset9", ["onnx_opset9.onnx"])):
             check(name, [os.path.join(td, f) for f in model], os.path.join(td, name + ".fcn"), slice_img, rng, t)
 
 

@@ -17,7 +17,10 @@
      sliding path on a rectangle and sampled pixels.
 
    Without the data: "SKIP: isbi: ISBI data not found (looked in ...)", a FAIL when the
-   environment variable CI is set (CI=true). Prints PASS/FAIL/SKIP lines like test_core. */
+   environment variable CI is set (CI=true). Prints PASS/FAIL/SKIP lines like test_core.
+   --quick: the same cases with one sliding pixel where there are many, and two random
+   nets (the sanitizer build of tests/robust/sanitize.sh, where a sliding pixel of n4
+   takes seconds). */
 #define _POSIX_C_SOURCE 200809L
 #define FCN_IMPLEMENTATION
 #include "fcn.h"
@@ -89,17 +92,6 @@ static float *load_png(const char *dir, const char *rel, int *h, int *w, char *w
 
 /* ------------------------------------------------------------------ nets */
 
-static fcn_layer mk(fcn_layer_type t, int maps, int k, int stride)
-{
-    fcn_layer l;
-    memset(&l, 0, sizeof l);
-    l.type = t;
-    l.maps = maps;
-    l.kh = l.kw = k;
-    l.stride = stride;
-    return l;
-}
-
 /* Weights uniform in +-sqrt(6 / fan_in) (He), biases small: activations neither die nor
    saturate through the layers. */
 static void he_init(rng *r, fcn_net *net)
@@ -123,22 +115,22 @@ static fcn_net *n4_net(rng *r, fcn_layer_type act)
     fcn_error e;
     float mean = 0.5f;
     int n = 0;
-    L[n++] = mk(FCN_LAYER_CONV, 48, 4, 1); /* 95 -> 92 */
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 46 */
-    L[n++] = mk(FCN_LAYER_CONV, 48, 5, 1);   /* 42 */
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 21 */
-    L[n++] = mk(FCN_LAYER_CONV, 48, 4, 1);   /* 18 */
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 9 */
-    L[n++] = mk(FCN_LAYER_CONV, 48, 4, 1);   /* 6 */
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 3 */
-    L[n++] = mk(FCN_LAYER_FC, 200, 0, 0);
-    L[n++] = mk(act, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_FC, 2, 0, 0);
-    L[n++] = mk(FCN_LAYER_SOFTMAX, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_CONV, 48, 4, 1); /* 95 -> 92 */
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 46 */
+    L[n++] = mk_layer(FCN_LAYER_CONV, 48, 5, 1);   /* 42 */
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 21 */
+    L[n++] = mk_layer(FCN_LAYER_CONV, 48, 4, 1);   /* 18 */
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 9 */
+    L[n++] = mk_layer(FCN_LAYER_CONV, 48, 4, 1);   /* 6 */
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_MAXPOOL, 0, 2, 0); /* 3 */
+    L[n++] = mk_layer(FCN_LAYER_FC, 200, 0, 0);
+    L[n++] = mk_layer(act, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_FC, 2, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
     if (!check(fcn_net_create(95, 95, 1, L, n, &net, &e) == FCN_OK, "create: %s", e.message)) return NULL;
     he_init(r, net);
     fcn_net_set_transform(net, 1.0f / 255.0f, &mean, NULL); /* x' = (x - 0.5) / 255 */
@@ -157,19 +149,19 @@ static fcn_net *random_net(rng *r, char *desc, size_t ndesc)
     for (i = 0; i < nconv && h >= 4; i++) {
         int st = rint_(r, 1, 2);
         k = rint_(r, 2, h < 7 ? h : 7);
-        L[n++] = mk(FCN_LAYER_CONV, rint_(r, 2, 12), k, st);
+        L[n++] = mk_layer(FCN_LAYER_CONV, rint_(r, 2, 12), k, st);
         h = (h - k) / st + 1;
-        L[n++] = mk(rint_(r, 0, 1) ? FCN_LAYER_RELU : FCN_LAYER_TANH, 0, 0, 0);
+        L[n++] = mk_layer(rint_(r, 0, 1) ? FCN_LAYER_RELU : FCN_LAYER_TANH, 0, 0, 0);
         if (h >= 3 && rint_(r, 0, 1)) {
             int pk = rint_(r, 2, 3), ps = pk == 3 ? 2 : pk; /* 3x3/2 overlapping, 2x2/2 not */
-            L[n++] = mk(rint_(r, 0, 1) ? FCN_LAYER_MAXPOOL : FCN_LAYER_AVGPOOL, 0, pk, ps);
+            L[n++] = mk_layer(rint_(r, 0, 1) ? FCN_LAYER_MAXPOOL : FCN_LAYER_AVGPOOL, 0, pk, ps);
             h = (h - pk) / ps + 1;
         }
     }
-    L[n++] = mk(FCN_LAYER_FC, rint_(r, 4, 32), 0, 0);
-    L[n++] = mk(FCN_LAYER_SIGMOID, 0, 0, 0);
-    L[n++] = mk(FCN_LAYER_FC, 2, 0, 0);
-    L[n++] = mk(FCN_LAYER_SOFTMAX, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_FC, rint_(r, 4, 32), 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_SIGMOID, 0, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_FC, 2, 0, 0);
+    L[n++] = mk_layer(FCN_LAYER_SOFTMAX, 0, 0, 0);
     if (!check(fcn_net_create(p, p, 1, L, n, &net, &e) == FCN_OK, "create (%s): %s", desc, e.message)) return NULL;
     {   /* keep the whole-slice dense map cheap: at most 3 GFLOP at stride 1 */
         double fl = 0;
@@ -266,8 +258,9 @@ static void sampled(rng *r, const fcn_net *net, const float *img, int H, int W, 
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0, n1 = quick ? 1 : 6, n2 = quick ? 1 : 4;
     const char *env = getenv("FCN_DATA"), *ci = getenv("CI");
     const char *dir = env && *env ? env : "../shared/data/isbi2012";
     int in_ci = ci && *ci && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0;
@@ -339,15 +332,15 @@ int main(void)
 
         if (map) {
             int rx = rint_(&r, 8, ow - 16), ry = rint_(&r, 8, oh - 16);
-            begin("isbi: n4 sliding 6x6 rect at a random place == the dense map");
+            begin("isbi: n4 sliding %dx%d rect at a random place == the dense map", n1, n1);
             sl_t = now();
-            rect_vs_map(net, img[0], H, W, o, map, ow, rx, ry, 6, 6, "n4");
+            rect_vs_map(net, img[0], H, W, o, map, ow, rx, ry, n1, n1, "n4");
             sl_t = now() - sl_t;
-            snprintf(note, sizeof note, "at (x=%d, y=%d), %.2f s for 36 sliding pixels (%.0f ms each, %d threads)", rx, ry,
-                     sl_t, sl_t * 1000 / 36, fcn__cpus());
+            snprintf(note, sizeof note, "at (x=%d, y=%d), %.2f s for %d sliding pixels (%.0f ms each, %d threads)", rx, ry,
+                     sl_t, n1 * n1, sl_t * 1000 / (n1 * n1), fcn__cpus());
             end_note(note);
-            begin("isbi: n4 sliding 4x4 rect at the corner (0,0) == the dense map");
-            rect_vs_map(net, img[0], H, W, o, map, ow, 0, 0, 4, 4, "n4");
+            begin("isbi: n4 sliding %dx%d rect at the corner (0,0) == the dense map", n2, n2);
+            rect_vs_map(net, img[0], H, W, o, map, ow, 0, 0, n2, n2, "n4");
             end();
             begin("isbi: n4 sliding 2x2 rect at the corner (510,510) == the dense map");
             rect_vs_map(net, img[0], H, W, o, map, ow, ow - 2, oh - 2, 2, 2, "n4");
@@ -376,16 +369,16 @@ int main(void)
                 }
             }
             end();
-            begin("isbi: n4 16 sampled pixels (corners, edges), mirror border, sliding == the whole dense map");
-            sampled(&r, net, img[0], H, W, o, map, 8, "n4");
+            begin("isbi: n4 %d sampled pixels (corners, edges), mirror border, sliding == the whole dense map", quick ? 2 : 16);
+            sampled(&r, net, img[0], H, W, o, map, quick ? 1 : 8, "n4");
             end();
         }
         for (b = 1; b < 4; b++) {
             fcn_options o2 = o;
             o2.border = (fcn_border)b;
             o2.stride = b; /* zero: 1, replicate: 2, valid: 3 */
-            begin("isbi: n4 8 sampled pixels (corners), border %s, stride %d, sliding == dense", border_name(o2.border), b);
-            sampled(&r, net, img[1], H2, W2, o2, NULL, 4, "n4");
+            begin("isbi: n4 %d sampled pixels (corners), border %s, stride %d, sliding == dense", quick ? 2 : 8, border_name(o2.border), b);
+            sampled(&r, net, img[1], H2, W2, o2, NULL, quick ? 1 : 4, "n4");
             end();
         }
         free(map);
@@ -397,14 +390,14 @@ int main(void)
         fcn_net *net = n4_net(&r, FCN_LAYER_TANH);
         fcn_options o;
         memset(&o, 0, sizeof o);
-        begin("isbi: n4 (95x95, tanh) 4 sampled pixels, mirror border, sliding == dense");
-        if (net) sampled(&r, net, img[1], H2, W2, o, NULL, 2, "n4-tanh");
+        begin("isbi: n4 (95x95, tanh) %d sampled pixels, mirror border, sliding == dense", quick ? 2 : 4);
+        if (net) sampled(&r, net, img[1], H2, W2, o, NULL, quick ? 1 : 2, "n4-tanh");
         end();
         fcn_net_free(net);
     }
 
     /* ---- small random nets: whole dense maps for every border mode */
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < (quick ? 2 : 4); i++) {
         char desc[512];
         fcn_net *net;
         int b;

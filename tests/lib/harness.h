@@ -1,6 +1,7 @@
-/* harness.h - what test_core.c and test_isbi.c share: PASS/FAIL lines for tests/run.sh,
-   a seeded generator, bits of a float, a clock. Define HARNESS_NAME (the program's name,
-   for the out-of-memory line) before including it, after fcn.h. */
+/* harness.h - what test_core.c, test_isbi.c and tests/port/port.c share: PASS/FAIL lines
+   for tests/run.sh, a seeded generator, bits of a float, a clock, a layer. Define
+   HARNESS_NAME (the program's name, for the out-of-memory line) before including it,
+   after fcn.h. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,6 +96,19 @@ static void *xmalloc(size_t n)
         exit(1);
     }
     return p;
+}
+
+/* A layer: its type, maps, a square kernel and stride (0 for what the type ignores).
+   static inline: a test that does not use it gets no warning. */
+static inline fcn_layer mk_layer(fcn_layer_type t, int maps, int k, int stride)
+{
+    fcn_layer l;
+    memset(&l, 0, sizeof l);
+    l.type = t;
+    l.maps = maps;
+    l.kh = l.kw = k;
+    l.stride = stride;
+    return l;
 }
 
 static const char *border_name(fcn_border b)

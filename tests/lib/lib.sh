@@ -1,6 +1,6 @@
 # lib.sh - sourced (from the repository root) by the shell tests: the build folder and
 # tools, a temporary folder $T removed on exit, the PASS/FAIL/SKIP lines tests/run.sh
-# counts, and expect.
+# counts, expect, runbin and required.
 set -u
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -29,3 +29,18 @@ expect() {
     fi
     pass "$name"
 }
+
+# runbin NAME CMD...: runs a test program: its lines, and a FAIL if it exits non-zero
+# without printing one
+runbin() {
+    name=$1
+    shift
+    "$@" >"$T/run.out" 2>&1
+    rc=$?
+    cat "$T/run.out"
+    [ $rc -eq 0 ] || grep -q '^FAIL:' "$T/run.out" || fail "$name" "exit status $rc: $(tail -n 3 "$T/run.out")"
+}
+
+# required NAME WHY: something a test needs is missing: SKIP, but FAIL in CI (CI=true),
+# which installs everything (.ci/run)
+required() { if [ "${CI:-}" = true ]; then fail "$1" "$2 (required in CI)"; else skip "$1" "$2"; fi; }

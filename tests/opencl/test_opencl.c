@@ -3,6 +3,9 @@
    (tests/run.sh counts them). Without an OpenCL platform it prints
    "SKIP: opencl: no OpenCL platform" (a FAIL when the environment variable CI is set).
    ISBI slices come from $FCN_DATA or ../shared/data/isbi2012 (never from the repo).
+   The device is the default one, or $FCN_OPENCL_DEVICE's (make device-check runs it
+   on each GPU). --quick (device-check's, for CPU drivers): 20 random networks instead
+   of 150, and the talk's nets not on the simple kernel (the slowest on a CPU).
 
    Runs itself as a child with --no-platform-child and OCL_ICD_VENDORS pointing to an
    empty folder, to check the "no OpenCL platform" error. */
@@ -27,6 +30,9 @@
 
 static int failures = 0;
 
+/* the fcn_cl objects compared at once: simple, vector, and every shape of the tiled kernel */
+#define MAX_CL (2 + FCN_CL_MAX_TILES)
+
 static void pass(const char *name) { printf("PASS: %s\n", name); }
 
 static void fail(const char *name, const char *fmt, ...)
@@ -49,7 +55,7 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-#include "../lib/net95.h"
+#include "../lib/nets.h"
 static int rnd(int n) { return (int)(rnd64() % (unsigned long long)n); }
 
 static unsigned bits(float f)
@@ -110,7 +116,7 @@ static int compare(fcn_cl *cl, const fcn_net *net, const float *img, int h, int 
 
 
 /* >>slide: the slide's worked example as a 3x3x3 patch classifier, zero border, stride 2 */
-static void test_slide(fcn_cl *cl)
+static void test_slide(fcn_cl *cl, const char *kname)
 {
     static const float ch[3][5][5] = {
         {{1, 1, 2, 0, 0}, {1, 1, 2, 0, 0}, {1, 2, 0, 0, 1}, {2, 1, 0, 1, 2}, {0, 0, 2, 0, 0}},
@@ -128,7 +134,7 @@ static void test_slide(fcn_cl *cl)
         -1, 0, 0, 1, 1, 0, 1, -1, -1};  /* W1 c2 */
     static const float expect[2][3][3] = {{{4, -5, 0}, {1, -4, 0}, {-4, -5, 1}},
                                           {{-1, 2, 3}, {-6, -2, -1}, {-5, 0, 0}}};
-    const char *name = "slide: 5x5x3, two 3x3x3 filters, zero border, stride 2 (W0 channel 2 corrected)";
+    char name[200];
     fcn_layer conv;
     fcn_net *net = NULL;
     fcn_error err;
@@ -136,6 +142,8 @@ static void test_slide(fcn_cl *cl)
     float img[5 * 5 * 3], a[18], b[18], *w, *bias;
     int y, x, c, k, oh = 0, ow = 0;
     char why[512];
+    snprintf(name, sizeof name, "slide: 5x5x3, two 3x3x3 filters, zero border, stride 2 (W0 channel 2 corrected), %s kernel",
+             kname);
     memset(&conv, 0, sizeof conv);
     conv.type = FCN_LAYER_CONV;
     conv.maps = 2;
@@ -255,6 +263,27 @@ static fcn_net *random_net(char *desc, size_t dn)
     return net;
 }
 
+/* conv k1 x k1 (m1 maps), relu, maxpool 2, conv k2 x k2 (m2 maps), tanh, fc (outputs),
+   softmax, on a patch x patch x cin input; weights from seed. */
+static fcn_net *two_conv_net(int patch, int cin, int m1, int k1, int m2, int k2, int outputs, unsigned long long seed)
+{
+    fcn_layer L[7];
+    fcn_net *net = NULL;
+    int n = 0;
+    memset(L, 0, sizeof L);
+    L[n].type = FCN_LAYER_CONV, L[n].maps = m1, L[n].kh = L[n].kw = k1, n++;
+    L[n].type = FCN_LAYER_RELU, n++;
+    L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
+    L[n].type = FCN_LAYER_CONV, L[n].maps = m2, L[n].kh = L[n].kw = k2, n++;
+    L[n].type = FCN_LAYER_TANH, n++;
+    L[n].type = FCN_LAYER_FC, L[n].maps = outputs, n++;
+    L[n].type = FCN_LAYER_SOFTMAX, n++;
+    if (fcn_net_create(patch, patch, cin, L, n, &net, NULL) != FCN_OK) return NULL;
+    rng_state = seed;
+    fill_weights(net, 2.0f);
+    return net;
+}
+
 static float *random_image(int h, int w, int c)
 {
     float *img = (float *)malloc((size_t)h * (size_t)w * (size_t)c * sizeof(float));
@@ -268,9 +297,10 @@ static float *random_image(int h, int w, int c)
 static void test_random(fcn_cl **cls, const char **names, int ncl, int nets, unsigned long long seed)
 {
     static const char *borders[] = {"mirror", "zero", "replicate", "valid"};
-    int t, j, bad[4] = {0, 0, 0, 0}, cases = 0;
-    double secs[4] = {0, 0, 0, 0};
-    char why[4][2048], name[160];
+    int t, j, bad[MAX_CL], cases = 0;
+    double secs[MAX_CL];
+    char why[MAX_CL][2048], name[300];
+    for (j = 0; j < ncl; j++) bad[j] = 0, secs[j] = 0.0;
     rng_state = seed;
     for (t = 0; t < nets; t++) {
         char desc[600];
@@ -299,6 +329,11 @@ static void test_random(fcn_cl **cls, const char **names, int ncl, int nets, uns
                 opt.rect_y = rnd(oh - opt.rect_h + 1);
             }
             img = random_image(h, w, in.c);
+            if (img && t % 4 == 3) { /* a NaN and infinities: the same NaNs (0x7fc00000) as the C path */
+                static const uint32_t odd[3] = {0xFFC00001u, 0x7F800000u, 0xFF800000u};
+                size_t np = (size_t)h * (size_t)w * (size_t)in.c;
+                for (j = 0; j < 3; j++) memcpy(&img[((size_t)t * 7919u + (size_t)j * 104729u) % np], &odd[j], 4);
+            }
             cases++;
             for (j = 0; j < ncl; j++) {
                 char w2[600];
@@ -426,13 +461,13 @@ static float *crop(const float *img, int w, int y0, int x0, int ch, int cw)
 
 /* The 95x95 net runs with every kernel on a GPU; on other devices not with the tiled
    one, written for GPUs and slow on CPU drivers (its bits are checked on the other nets). */
-static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci)
+static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci, int quick)
 {
     const char *dir = isbi_dir();
     int h, w, j;
     float *img;
     char why[1024];
-    fcn_net *small = NULL, *big;
+    fcn_net *small = NULL, *big, *w49;
     if (!dir) {
         if (ci) fail("isbi", "ISBI data not found ($FCN_DATA or ../shared/data/isbi2012)");
         else skip("isbi", "ISBI data not found ($FCN_DATA or ../shared/data/isbi2012)");
@@ -443,44 +478,37 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
         fail("isbi", "cannot read %s/train-images/3.png", dir);
         return;
     }
-    {
-        /* a small net on the whole slice */
-        fcn_layer L[8];
-        int n = 0;
-        memset(L, 0, sizeof L);
-        L[n].type = FCN_LAYER_CONV, L[n].maps = 8, L[n].kh = L[n].kw = 3, n++;
-        L[n].type = FCN_LAYER_RELU, n++;
-        L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
-        L[n].type = FCN_LAYER_CONV, L[n].maps = 8, L[n].kh = L[n].kw = 3, n++;
-        L[n].type = FCN_LAYER_TANH, n++;
-        L[n].type = FCN_LAYER_FC, L[n].maps = 2, n++;
-        L[n].type = FCN_LAYER_SOFTMAX, n++;
-        if (fcn_net_create(10, 10, 1, L, n, &small, NULL) == FCN_OK) {
-            float mean = 0.5f;
-            rng_state = 10;
-            fill_weights(small, 2.0f);
-            fcn_net_set_transform(small, 2.0f, &mean, NULL);
-        }
+    /* a small net on the whole slice */
+    if ((small = two_conv_net(10, 1, 8, 3, 8, 3, 2, 10)) != NULL) {
+        float mean = 0.5f;
+        fcn_net_set_transform(small, 2.0f, &mean, NULL);
     }
     for (j = 0; j < ncl && small; j++) {
+        /* the tiled kernel off GPUs on a 128x160 crop (PoCL runs it slowly; the bits are
+           what is checked) */
+        int crop_it = !gpu && cls[j]->conv == FCN_CL_CONV_TILED, ch = crop_it ? 128 : h, cw = crop_it ? 160 : w;
+        float *c = crop_it ? crop(img, w, 300, 200, ch, cw) : img;
         fcn_options opt;
-        char name[160];
+        char name[300];
         memset(&opt, 0, sizeof opt);
-        snprintf(name, sizeof name, "isbi: slice 3 (%dx%d), small net (10x10 patch), mirror border, %s kernel", h, w,
-                 names[j]);
-        if (compare(cls[j], small, img, h, w, &opt, why, sizeof why)) pass(name);
-        else fail(name, "%s", why);
+        snprintf(name, sizeof name, "isbi: slice 3 (%dx%d%s), small net (10x10 patch), mirror border, %s kernel", ch, cw,
+                 crop_it ? " crop" : "", names[j]);
+        if (c && compare(cls[j], small, c, ch, cw, &opt, why, sizeof why)) pass(name);
+        else fail(name, "%s", c ? why : "out of memory");
+        if (c != img) free(c);
     }
     big = net95();
-    if (small && big) {
-        /* the talk's 95x95 net on a 48x64 crop, whole map and stride 2 */
+    w49 = net49();
+    if (small && big && w49) {
+        /* the talk's 95x95 net on a 48x64 crop, whole map and stride 2; its 49x49 net */
         float *c = crop(img, w, 200, 180, 48, 64);
         for (j = 0; j < ncl && c; j++) {
             fcn_options opt;
-            char name[200];
+            char name[300];
             double t0 = now(), t1;
             int ok;
             if (!gpu && cls[j]->conv == FCN_CL_CONV_TILED) continue;
+            if (quick && cls[j]->conv == FCN_CL_CONV_SIMPLE) continue;
             memset(&opt, 0, sizeof opt);
             snprintf(name, sizeof name, "isbi: the talk's 95x95 net on a 48x64 crop of slice 3 (mirror stride 1, replicate stride 2), %s kernel",
                      names[j]);
@@ -494,6 +522,10 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
             if (ok) pass(name);
             else fail(name, "%s", why);
             printf("  (%s: %.2f s for C and OpenCL, two maps)\n", names[j], t1 - t0);
+            memset(&opt, 0, sizeof opt);
+            snprintf(name, sizeof name, "isbi: the talk's 49x49 net on the crop (mirror stride 1), %s kernel", names[j]);
+            if (compare(cls[j], w49, c, 48, 64, &opt, why, sizeof why)) pass(name);
+            else fail(name, "%s", why);
         }
         free(c);
     } else {
@@ -501,33 +533,88 @@ static void test_isbi(fcn_cl **cls, const char **names, int ncl, int gpu, int ci
     }
     fcn_net_free(small);
     fcn_net_free(big);
+    fcn_net_free(w49);
     free(img);
 }
 
 /* >>pieces: a forced small cap gives the same bits as one piece */
-static void test_pieces(const char *dev)
+static fcn_net *pieces_net(fcn_error *err)
 {
-    fcn_cl_options o;
-    fcn_error err;
-    fcn_cl *cl = NULL;
     fcn_layer L[6];
     fcn_net *net = NULL;
-    float *img;
-    int n = 0, i;
-    char why[1024];
-    static const size_t caps[3] = {64 * 1024, 8 * 1024, 1200};
+    int n = 0;
     memset(L, 0, sizeof L);
     L[n].type = FCN_LAYER_CONV, L[n].maps = 6, L[n].kh = L[n].kw = 3, n++;
     L[n].type = FCN_LAYER_MAXPOOL, L[n].kh = L[n].kw = 2, n++;
     L[n].type = FCN_LAYER_CONV, L[n].maps = 4, L[n].kh = L[n].kw = 2, n++;
     L[n].type = FCN_LAYER_FC, L[n].maps = 3, n++;
     L[n].type = FCN_LAYER_SOFTMAX, n++;
-    if (fcn_net_create(8, 8, 1, L, n, &net, &err) != FCN_OK) {
+    if (fcn_net_create(8, 8, 1, L, n, &net, err) != FCN_OK) return NULL;
+    rng_state = 77;
+    fill_weights(net, 2.0f);
+    return net;
+}
+
+/* Every kernel and shape in pieces: bands of a few rows, then tiles of about a third of
+   a row (the cap set on each fcn_cl as options.max_alloc would set it), whole map and a
+   strided rect. */
+static void test_pieces_kernels(fcn_cl **cls, const char **names, int ncl)
+{
+    enum { H = 24, W = 70 };
+    fcn_error err;
+    fcn_net *net = pieces_net(&err);
+    float *img = random_image(H, W, 1);
+    fcn__dlayer layers[8];
+    fcn__plan plan;
+    size_t caps[2];
+    int i, j;
+    char why[1024], name[300];
+    plan.l = layers;
+    if (!net || !img || fcn__dense_plan(net, 4, W, 1, &plan, &err) != FCN_OK) {
+        fail("pieces: every kernel", "cannot make the network or image");
+        fcn_net_free(net);
+        free(img);
+        return;
+    }
+    caps[0] = plan.big * sizeof(float);
+    fcn__dense_plan(net, 1, W / 3, 1, &plan, NULL);
+    caps[1] = plan.big * sizeof(float);
+    for (j = 0; j < ncl; j++) {
+        size_t keep = cls[j]->cap;
+        int bad = 0;
+        for (i = 0; i < 2 && !bad; i++) {
+            fcn_options opt;
+            memset(&opt, 0, sizeof opt);
+            cls[j]->cap = caps[i];
+            if (!compare(cls[j], net, img, H, W, &opt, why, sizeof why)) bad = 1;
+            opt.stride = 3;
+            opt.rect_x = 3, opt.rect_y = 1, opt.rect_w = 19, opt.rect_h = 6;
+            if (!bad && !compare(cls[j], net, img, H, W, &opt, why, sizeof why)) bad = 1;
+        }
+        cls[j]->cap = keep;
+        snprintf(name, sizeof name, "pieces: bands of 4 rows and tiles of a third of a row equal one piece, %s kernel",
+                 names[j]);
+        if (bad) fail(name, "cap %lu bytes: %s", (unsigned long)caps[i - 1], why);
+        else pass(name);
+    }
+    fcn_net_free(net);
+    free(img);
+}
+
+static void test_pieces(const char *dev)
+{
+    fcn_cl_options o;
+    fcn_error err;
+    fcn_cl *cl = NULL;
+    fcn_net *net = pieces_net(&err);
+    float *img;
+    int i;
+    char why[1024];
+    static const size_t caps[3] = {64 * 1024, 8 * 1024, 1200};
+    if (!net) {
         fail("pieces", "fcn_net_create: %s", err.message);
         return;
     }
-    rng_state = 77;
-    fill_weights(net, 2.0f);
     img = random_image(150, 130, 1);
     for (i = 0; i < 3; i++) {
         char name[200];
@@ -602,7 +689,7 @@ static void test_errors(fcn_cl *cl, const char *dev)
     fcn_layer L[2];
     fcn_net *net = NULL;
     float img[16 * 16], out[16 * 16 * 2];
-    char log[8192];
+    char log[8192], keep[64];
     fcn_options opt;
     int i;
 
@@ -670,6 +757,10 @@ static void test_errors(fcn_cl *cl, const char *dev)
     fcn_cl_free(c2);
     c2 = NULL;
     o.device = NULL;
+    {
+        const char *was = getenv("FCN_OPENCL_DEVICE");
+        snprintf(keep, sizeof keep, "%s", was ? was : "");
+    }
     setenv("FCN_OPENCL_DEVICE", "42", 1);
     if (fcn_cl_create(&o, &c2, &err) == FCN_ERR_DEVICE && strstr(err.message, "FCN_OPENCL_DEVICE"))
         pass("errors: FCN_OPENCL_DEVICE is read and checked");
@@ -677,7 +768,8 @@ static void test_errors(fcn_cl *cl, const char *dev)
         fail("errors: FCN_OPENCL_DEVICE is read and checked", "got %d: %s", (int)err.status, err.message);
     fcn_cl_free(c2);
     c2 = NULL;
-    unsetenv("FCN_OPENCL_DEVICE");
+    if (keep[0]) setenv("FCN_OPENCL_DEVICE", keep, 1); /* make device-check's choice */
+    else unsetenv("FCN_OPENCL_DEVICE");
 
     /* a build failure hands back the log */
     memset(&o, 0, sizeof o);
@@ -899,6 +991,28 @@ static void test_no_platform(const char *argv0)
 /* PoCL keeps compiled kernels under $HOME/.cache; give it a temporary folder when HOME
    is unset or not writable. */
 static char pocl_dir[64];
+/* FCN_OPENCL_MAX_ALLOC's parser (no device needed): NaN was cast to size_t (undefined),
+   and "1" gave a cap of 0 floats ("0 bytes allowed"). */
+static void test_parse_bytes(void)
+{
+    static const struct {
+        const char *s;
+        size_t want;
+    } cases[] = {{"2k", 2048}, {"1500000", 1500000}, {"256M", (size_t)256 << 20}, {"4", 4}, {"1e400", SIZE_MAX},
+                 {"nan", 0}, {"NaN", 0}, {"inf", 0}, {"-inf", 0}, {"-1", 0}, {"0", 0}, {"1", 0}, {"3", 0},
+                 {"0.5k", 512}, {"2x", 0}, {" 5", 0}, {"", 0}};
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t got = fcn__cl_parse_bytes(cases[i].s);
+        if (got != cases[i].want) {
+            fail("FCN_OPENCL_MAX_ALLOC values", "'%s' gives %lu, expected %lu", cases[i].s, (unsigned long)got,
+                 (unsigned long)cases[i].want);
+            return;
+        }
+    }
+    pass("FCN_OPENCL_MAX_ALLOC values: sizes, k/M/G, and nan, inf, negative, below one float or junk refused");
+}
+
 static void pocl_cache(void)
 {
     const char *home = getenv("HOME");
@@ -909,19 +1023,421 @@ static void pocl_cache(void)
     else pocl_dir[0] = '\0';
 }
 
+/* A temporary folder, removed at the end (rm -rf). */
+static char temp_dirs[4][64];
+static const char *temp_dir(void)
+{
+    int i;
+    for (i = 0; i < 4 && temp_dirs[i][0]; i++) continue;
+    if (i == 4) return NULL;
+    strcpy(temp_dirs[i], "/tmp/fcn-cltest-XXXXXX");
+    if (!mkdtemp(temp_dirs[i])) temp_dirs[i][0] = '\0';
+    return temp_dirs[i][0] ? temp_dirs[i] : NULL;
+}
+
+static void remove_temp_dirs(void)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+        if (temp_dirs[i][0]) {
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "rm -rf '%.64s'", temp_dirs[i]);
+            if (system(cmd) != 0) printf("  (could not remove %s)\n", temp_dirs[i]);
+        }
+}
+
+/* >>wide: layers wider than one slice of channels and one group of maps, as in the talk's
+   nets: 20 and 40 input channels (the tiled kernel stages 3 to 8 a slice), 20, 40 and
+   37 maps (several map groups, the last one partial), a 5x5 kernel at dilation 2. */
+static void test_wide(fcn_cl **cls, const char **names, int ncl)
+{
+    fcn_net *net = two_conv_net(14, 3, 20, 3, 40, 5, 37, 20);
+    float *img;
+    char why[600], name[300];
+    int j;
+    fcn_options opt;
+    if (!net) {
+        fail("wide layers", "fcn_net_create failed");
+        return;
+    }
+    img = random_image(45, 38, 3);
+    memset(&opt, 0, sizeof opt);
+    for (j = 0; j < ncl; j++) {
+        snprintf(name, sizeof name, "wide layers: 20 and 40 channels, 20, 40 and 37 maps, 5x5 at dilation 2, %s kernel",
+                 names[j]);
+        if (compare(cls[j], net, img, 45, 38, &opt, why, sizeof why)) pass(name);
+        else fail(name, "%s", why);
+    }
+    free(img);
+    fcn_net_free(net);
+}
+
+/* >>tiles: the tiled kernel's shapes are listed, named and distinct */
+static void test_tiles(void)
+{
+    const char *name = "tiles: fcn_cl_tile_count shapes (at most FCN_CL_MAX_TILES), each named once, none past the count";
+    int i, j, n = fcn_cl_tile_count(), ok = n >= 2 && n <= FCN_CL_MAX_TILES && !fcn_cl_tile_name(0) &&
+                                             !fcn_cl_tile_name(n + 1) && FCN__CL_TILE_DEFAULT <= n;
+    for (i = 1; i <= n && ok; i++)
+        for (j = 1; j < i && ok; j++) ok = fcn_cl_tile_name(i) && strcmp(fcn_cl_tile_name(i), fcn_cl_tile_name(j)) != 0;
+    if (ok) pass(name);
+    else fail(name, "%d shapes; shape 1: %s", n, fcn_cl_tile_name(1) ? fcn_cl_tile_name(1) : "(none)");
+}
+
+/* >>adapt: on a GPU the tiled kernel's work-groups shrink to small layers (fewer points
+   or maps than one block); other devices keep one shape (PoCL compiles each work-group
+   size anew), so the test turns it on there for a few maps of the fixed net's layers
+   (2 to 6 maps, grids of 1 to 33 points: shrunk in every dimension). */
+static void test_adapt(fcn_cl *cl, int gpu)
+{
+    const char *name = "adapt: tiled kernel, work-groups fitted to small layers (fixed net, mirror and valid, strides 1 and 3)";
+    fcn_layer L[6];
+    fcn_net *net = NULL;
+    float *img;
+    char why[600];
+    int b, s, bad = 0;
+    if (gpu) return; /* every shape already ran so */
+    memset(L, 0, sizeof L);
+    L[0].type = FCN_LAYER_CONV, L[0].maps = 5, L[0].kh = 3, L[0].kw = 2;
+    L[1].type = FCN_LAYER_MAXPOOL, L[1].kh = L[1].kw = 3, L[1].stride = 2;
+    L[2].type = FCN_LAYER_CONV, L[2].maps = 6, L[2].kh = L[2].kw = 2;
+    L[3].type = FCN_LAYER_AVGPOOL, L[3].kh = L[3].kw = 2;
+    L[4].type = FCN_LAYER_FC, L[4].maps = 2;
+    if (fcn_net_create(13, 12, 2, L, 5, &net, NULL) != FCN_OK) {
+        fail(name, "fcn_net_create failed");
+        return;
+    }
+    rng_state = 8;
+    fill_weights(net, 2.0f);
+    img = random_image(37, 29, 2);
+    cl->adapt = 1;
+    for (b = 0; b < 2 && !bad; b++)
+        for (s = 1; s <= 3 && !bad; s += 2) {
+            fcn_options opt;
+            memset(&opt, 0, sizeof opt);
+            opt.border = b ? FCN_BORDER_VALID : FCN_BORDER_MIRROR;
+            opt.stride = s;
+            if (!compare(cl, net, img, 37, 29, &opt, why, sizeof why)) bad = 1;
+        }
+    cl->adapt = 0;
+    if (bad) fail(name, "border %s, stride %d: %s", b ? "valid" : "mirror", s, why);
+    else pass(name);
+    free(img);
+    fcn_net_free(net);
+}
+
+/* >>tune: the tuning cache. Each case makes an fcn_cl of the tiled kernel in its own
+   folder and checks where its shape came from. */
+static fcn_cl *tune_create(const char *dev, const char *dir, int tune, fcn_error *err)
+{
+    fcn_cl_options o;
+    fcn_cl *cl = NULL;
+    memset(&o, 0, sizeof o);
+    o.device = dev;
+    o.conv_kernel = FCN_CL_CONV_TILED;
+    o.tune_dir = dir;
+    o.tune = tune;
+    if (fcn_cl_create(&o, &cl, err) != FCN_OK) return NULL;
+    return cl;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(text, 1, strlen(text), f) == strlen(text);
+    if (f && fclose(f) != 0) ok = 0;
+    return ok;
+}
+
+static int read_text(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    size_t got;
+    if (!f) return 0;
+    got = fread(buf, 1, n - 1, f);
+    buf[got] = '\0';
+    fclose(f);
+    return 1;
+}
+
+/* Checks one create: its shape came from 'from' (and is 'tile' if tile > 0), its note
+   holds 'note' (if not NULL); the map on a small net equals the C path's. */
+static void tune_case(const char *name, fcn_cl *cl, fcn_error *err, int from, int tile, const char *note)
+{
+    static const char *froms[] = {"unused", "set", "default", "cached", "timed"};
+    char why[600];
+    const fcn_cl_tuning *t = cl ? fcn_cl_tuned(cl) : NULL;
+    fcn_net *net = pieces_net(NULL);
+    float *img = random_image(37, 41, 1);
+    fcn_options opt;
+    memset(&opt, 0, sizeof opt);
+    if (!cl) fail(name, "fcn_cl_create: %s", err->message);
+    else if (t->from != from) fail(name, "the shape came from '%s', expected '%s' (note: %s)", froms[t->from], froms[from], t->note);
+    else if (tile > 0 && t->tile != tile) fail(name, "shape %d, expected %d", t->tile, tile);
+    else if (t->tile != cl->tile) fail(name, "the tuning says shape %d, the kernel runs %d", t->tile, cl->tile);
+    else if (note && !strstr(t->note, note)) fail(name, "the note '%s' does not say '%s'", t->note, note);
+    else if (!compare(cl, net, img, 37, 41, &opt, why, sizeof why)) fail(name, "%s", why);
+    else pass(name);
+    fcn_net_free(net);
+    free(img);
+    fcn_cl_free(cl);
+}
+
+static void test_tune(const char *dev)
+{
+    const char *dir = temp_dir(), *saved = getenv("FCN_OPENCL_CACHE");
+    char path[600], key[1024], text[4096], before[4096], after[4096], sub[600], keep_env[600];
+    fcn_error err;
+    fcn_cl *cl;
+    const fcn_cl_tuning *t;
+    int i, tile = 0, other, n = fcn_cl_tile_count();
+    double best = 0;
+    if (!dir) {
+        fail("tune", "no temporary folder");
+        return;
+    }
+    snprintf(keep_env, sizeof keep_env, "%s", saved ? saved : "");
+
+    /* 1. no cache file: every candidate timed, the fastest taken and written down */
+    cl = tune_create(dev, dir, FCN_CL_TUNE_AUTO, &err);
+    if (!cl) {
+        fail("tune: timed", "fcn_cl_create: %s", err.message);
+        return;
+    }
+    t = fcn_cl_tuned(cl);
+    for (i = 0; i < n; i++)
+        if (t->gflops[i] > best) best = t->gflops[i], tile = i + 1;
+    snprintf(path, sizeof path, "%s", t->cache);
+    {
+        fcn_cl_options o;
+        memset(&o, 0, sizeof o);
+        key[0] = '\0';
+        fcn__cl_tune_key(cl, &o, key, sizeof key, &err);
+    }
+    if (t->from != FCN_CL_TILE_TIMED || t->tile != tile || t->seconds <= 0 || !path[0] ||
+        strncmp(path, dir, strlen(dir)) != 0 || !read_text(path, text, sizeof text) ||
+        !strstr(text, fcn_cl_device(cl)->name) || !strstr(text, fcn_cl_tile_name(tile)))
+        fail("tune: without a cache file the candidates are timed, the fastest used and written down",
+             "from %d, shape %d (fastest %d), %.2f s, cache '%s', note '%s'", t->from, t->tile, tile, t->seconds, path, t->note);
+    else
+        printf("PASS: tune: without a cache file the candidates are timed, the fastest used and written down "
+               "(shape %d, %.0f GFLOP/s on the tuning layer; timing took %.2f s)\n", tile, best, t->seconds);
+    for (i = 0; i < n; i++)
+        if (t->gflops[i] <= 0) fail("tune: every candidate runs", "shape %d: %g GFLOP/s", i + 1, t->gflops[i]);
+    fcn_cl_free(cl);
+
+    /* 2. the file is read back: no timing, the same shape */
+    cl = tune_create(dev, dir, FCN_CL_TUNE_AUTO, &err);
+    tune_case("tune: the cache file is read back (no timing)", cl, &err, FCN_CL_TILE_CACHED, tile, NULL);
+
+    /* 3. a valid file decides the shape: one naming another candidate is obeyed */
+    other = tile == 1 ? 2 : 1;
+    {
+        double g[FCN_CL_MAX_TILES];
+        memset(g, 0, sizeof g);
+        fcn__cl_tune_text(key, other, g, text, sizeof text);
+    }
+    write_text(path, text);
+    cl = tune_create(dev, dir, FCN_CL_TUNE_AUTO, &err);
+    tune_case("tune: the shape a valid cache file names is the one used", cl, &err, FCN_CL_TILE_CACHED, other, NULL);
+
+    /* 4. corrupt, 5. stale, 6. unknown shape, 7. not a tuning file: ignored, timed again */
+    read_text(path, before, sizeof before);
+    snprintf(text, sizeof text, "%s", before);
+    {
+        char *m = strstr(text, "mflops ");
+        if (m) m[7] = m[7] == '1' ? '2' : '1';
+    }
+    write_text(path, text);
+    cl = tune_create(dev, dir, FCN_CL_TUNE_AUTO, &err);
+    tune_case("tune: a corrupt cache file (a digit changed) is ignored and the shapes timed", cl, &err,
+              FCN_CL_TILE_TIMED, 0, "corrupt");
+    if (!read_text(path, after, sizeof after) || strcmp(after, text) == 0 || !strstr(after, "check "))
+        fail("tune: a corrupt cache file is rewritten", "after: %.200s", after);
+    else
+        pass("tune: a corrupt cache file is rewritten");
+    {
+        char stale[1024], *d = NULL;
+        double g[FCN_CL_MAX_TILES];
+        memset(g, 0, sizeof g);
+        snprintf(stale, sizeof stale, "%s", key);
+        d = strstr(stale, "\nprogram ");
+        if (d) d[9] = d[9] == '0' ? '1' : '0'; /* another program: another version of the kernels */
+        fcn__cl_tune_text(stale, other, g, text, sizeof text);
+        write_text(path, text);
+        cl = tune_create(dev, dir, FCN_CL_TUNE_AUTO, &err);
+        tune_case("tune: a stale cache file (another program) is ignored", cl, &err, FCN_CL_TILE_TIMED, 0, "stale");
+        snprintf(stale, sizeof stale, "%s", key);
+        d = strstr(stale, "\ndriver ");
+        if (d) memmove(d + 8, d + 9, strlen(d + 9) + 1); /* the driver's version one character short */
+        fcn__cl_tune_text(stale, other, g, text, sizeof text);
+        write_text(path, text);
+        cl = tune_create(dev, dir, FCN_CL_TUNE_AUTO, &err);
+        tune_case("tune: a stale cache file (another driver) is ignored", cl, &err, FCN_CL_TILE_TIMED, 0, "stale");
+    }
+    {
+        /* a whole file naming shape n + 1: the checksum holds, the shape does not */
+        size_t m;
+        snprintf(text, sizeof text, "fcn-opencl-tune 1\n%stile %d %s\nmflops 1", key, n + 1, fcn_cl_tile_name(1));
+        m = strlen(text);
+        snprintf(text + m, sizeof text - m, "\ncheck %016llx\n", fcn__cl_fnv(FCN__CL_FNV0, text, m));
+        write_text(path, text);
+        cl = tune_create(dev, dir, FCN_CL_TUNE_AUTO, &err);
+        tune_case("tune: a cache file naming a shape that does not exist is ignored", cl, &err, FCN_CL_TILE_TIMED, 0,
+                  "names no shape");
+    }
+    write_text(path, "");
+    cl = tune_create(dev, dir, FCN_CL_TUNE_AUTO, &err);
+    tune_case("tune: an empty cache file is ignored", cl, &err, FCN_CL_TILE_TIMED, 0, "not a tuning file");
+
+    /* off, nocache and again: what each reads and writes */
+    {
+        double g[FCN_CL_MAX_TILES];
+        memset(g, 0, sizeof g);
+        fcn__cl_tune_text(key, other, g, before, sizeof before);
+    }
+    write_text(path, before);
+    cl = tune_create(dev, dir, FCN_CL_TUNE_OFF, &err);
+    tune_case("tune: off uses the default shape and ignores the cache file", cl, &err, FCN_CL_TILE_DEFAULT,
+              FCN__CL_TILE_DEFAULT, NULL);
+    setenv("FCN_OPENCL_TUNE", "off", 1);
+    cl = tune_create(dev, dir, 0, &err);
+    tune_case("tune: FCN_OPENCL_TUNE=off", cl, &err, FCN_CL_TILE_DEFAULT, FCN__CL_TILE_DEFAULT, NULL);
+    setenv("FCN_OPENCL_TUNE", "nocache", 1);
+    cl = tune_create(dev, dir, 0, &err);
+    tune_case("tune: FCN_OPENCL_TUNE=nocache times the shapes and neither reads nor writes the file", cl, &err,
+              FCN_CL_TILE_TIMED, 0, NULL);
+    if (!read_text(path, after, sizeof after) || strcmp(after, before) != 0)
+        fail("tune: nocache leaves the cache file as it was", "it changed");
+    else
+        pass("tune: nocache leaves the cache file as it was");
+    setenv("FCN_OPENCL_TUNE", "again", 1);
+    cl = tune_create(dev, dir, 0, &err);
+    tune_case("tune: FCN_OPENCL_TUNE=again times the shapes despite a valid file", cl, &err, FCN_CL_TILE_TIMED, 0, NULL);
+    if (!read_text(path, after, sizeof after) || strcmp(after, before) == 0)
+        fail("tune: again rewrites the cache file", "it did not change");
+    else
+        pass("tune: again rewrites the cache file");
+    setenv("FCN_OPENCL_TUNE", "sometimes", 1);
+    cl = tune_create(dev, dir, 0, &err);
+    if (!cl && err.status == FCN_ERR_ARG && strstr(err.message, "FCN_OPENCL_TUNE")) pass("tune: a bad FCN_OPENCL_TUNE is an error");
+    else fail("tune: a bad FCN_OPENCL_TUNE is an error", "%s", cl ? "accepted" : err.message);
+    fcn_cl_free(cl);
+    unsetenv("FCN_OPENCL_TUNE");
+
+    /* a folder that cannot be made: timed, nothing written, the map still right */
+    snprintf(sub, sizeof sub, "%s/plain-file/sub", dir);
+    snprintf(text, sizeof text, "%s/plain-file", dir);
+    write_text(text, "a file where the cache folder's parent should be\n");
+    cl = tune_create(dev, sub, FCN_CL_TUNE_AUTO, &err);
+    if (cl && fcn_cl_tuned(cl)->cache[0]) fail("tune: an unusable cache folder", "cache '%s'", fcn_cl_tuned(cl)->cache);
+    tune_case("tune: an unusable cache folder: timed, nothing written, maps still right", cl, &err, FCN_CL_TILE_TIMED, 0,
+              "not a folder");
+
+    /* where the file is by default: FCN_OPENCL_CACHE, then $XDG_CACHE_HOME/fcn, then $HOME/.cache/fcn */
+    {
+        const char *vars[3] = {"FCN_OPENCL_CACHE", "XDG_CACHE_HOME", "HOME"};
+        const char *tails[3] = {"/env", "/xdg/fcn", "/home/.cache/fcn"};
+        char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL, *xdg = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+        double g[FCN_CL_MAX_TILES];
+        memset(g, 0, sizeof g);
+        fcn__cl_tune_text(key, other, g, text, sizeof text);
+        for (i = 0; i < 3; i++) {
+            char val[600], want[700], name[200], *slash;
+            unsetenv("FCN_OPENCL_CACHE");
+            unsetenv("XDG_CACHE_HOME");
+            snprintf(val, sizeof val, "%s/%s", dir, i == 0 ? "env" : i == 1 ? "xdg" : "home");
+            setenv(vars[i], val, 1);
+            slash = strrchr(path, '/');
+            snprintf(want, sizeof want, "%s%s%s", dir, tails[i], slash ? slash : "/?");
+            snprintf(name, sizeof name, "tune: the cache file is found through %s (%s...)", vars[i], tails[i]);
+            /* a file already there names 'other' */
+            snprintf(sub, sizeof sub, "%s%s", dir, tails[i]);
+            {
+                char cmd[1400];
+                snprintf(cmd, sizeof cmd, "mkdir -p '%s'", sub);
+                if (system(cmd) != 0) printf("  (mkdir -p %s failed)\n", sub);
+            }
+            write_text(want, text);
+            cl = tune_create(dev, NULL, FCN_CL_TUNE_AUTO, &err);
+            if (cl && strcmp(fcn_cl_tuned(cl)->cache, want) != 0)
+                fail(name, "cache '%s', expected '%s'", fcn_cl_tuned(cl)->cache, want);
+            else
+                tune_case(name, cl, &err, FCN_CL_TILE_CACHED, other, NULL);
+        }
+        unsetenv("XDG_CACHE_HOME");
+        if (xdg) setenv("XDG_CACHE_HOME", xdg, 1);
+        if (home) setenv("HOME", home, 1);
+        else unsetenv("HOME");
+        free(home);
+        free(xdg);
+    }
+    if (keep_env[0]) setenv("FCN_OPENCL_CACHE", keep_env, 1);
+    else unsetenv("FCN_OPENCL_CACHE");
+
+    /* a shape given, by option or environment; bad ones refused */
+    {
+        fcn_cl_options o;
+        memset(&o, 0, sizeof o);
+        o.device = dev;
+        o.conv_kernel = FCN_CL_CONV_TILED;
+        setenv("FCN_OPENCL_TILE", "2", 1);
+        cl = NULL;
+        fcn_cl_create(&o, &cl, &err);
+        tune_case("tune: FCN_OPENCL_TILE=2 sets the shape", cl, &err, FCN_CL_TILE_SET, 2, NULL);
+        for (i = 0; i < 3; i++) {
+            const char *bad[3] = {"0", "99", "2x"};
+            setenv("FCN_OPENCL_TILE", bad[i], 1);
+            cl = NULL;
+            if (fcn_cl_create(&o, &cl, &err) == FCN_ERR_ARG && !cl && strstr(err.message, "FCN_OPENCL_TILE")) continue;
+            fail("tune: a bad FCN_OPENCL_TILE is an error", "'%s': %s", bad[i], cl ? "accepted" : err.message);
+            fcn_cl_free(cl);
+            break;
+        }
+        if (i == 3) pass("tune: a bad FCN_OPENCL_TILE is an error (0, 99, 2x)");
+        unsetenv("FCN_OPENCL_TILE");
+        o.tile = n + 1;
+        cl = NULL;
+        if (fcn_cl_create(&o, &cl, &err) == FCN_ERR_ARG && !cl && strstr(err.message, "options.tile")) pass("tune: a bad options.tile is an error");
+        else fail("tune: a bad options.tile is an error", "%s", cl ? "accepted" : err.message);
+        fcn_cl_free(cl);
+        o.tile = 0;
+        o.tune = 7;
+        cl = NULL;
+        if (fcn_cl_create(&o, &cl, &err) == FCN_ERR_ARG && !cl && strstr(err.message, "options.tune")) pass("tune: a bad options.tune is an error");
+        else fail("tune: a bad options.tune is an error", "%s", cl ? "accepted" : err.message);
+        fcn_cl_free(cl);
+        o.tune = 0;
+        o.conv_kernel = FCN_CL_CONV_SIMPLE;
+        cl = NULL;
+        if (fcn_cl_create(&o, &cl, &err) == FCN_OK && fcn_cl_tuned(cl)->from == FCN_CL_TILE_UNUSED && fcn_cl_tuned(cl)->tile == 0)
+            pass("tune: another convolution kernel does not tune");
+        else
+            fail("tune: another convolution kernel does not tune", "%s", cl ? "tuned" : err.message);
+        fcn_cl_free(cl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     fcn_error err;
-    fcn_cl *cl = NULL, *cls[3] = {NULL, NULL, NULL};
+    fcn_cl *cl = NULL, *cls[MAX_CL];
     fcn_cl_options o;
-    const char *names[3] = {"simple", "tiled", "vector"};
-    int j;
-    int n = 0, ci = getenv("CI") && getenv("CI")[0];
+    char names[MAX_CL][120];
+    const char *np[MAX_CL];
+    int j, ncl = 2 + fcn_cl_tile_count(), ok = 1;
+    int n = 0, ci = getenv("CI") && getenv("CI")[0], gpu, quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     char dev[16];
     double t0, t1;
     fcn_status st;
     if (argc > 1 && strcmp(argv[1], "--no-platform-child") == 0) return child_no_platform();
+    /* whole lines: a driver's message on stderr (PoCL's "1 error generated.") must not
+       split a PASS line when stdout is a file */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     pocl_cache();
+    /* tuning writes its cache file here, not under $HOME, unless the caller says where */
+    if (!getenv("FCN_OPENCL_CACHE") && temp_dir()) setenv("FCN_OPENCL_CACHE", temp_dirs[0], 1);
+    test_parse_bytes();
     st = fcn_cl_devices(NULL, 0, &n, &err);
     if (st != FCN_OK) {
         /* nothing passes without a platform */
@@ -931,48 +1447,77 @@ int main(int argc, char **argv)
         } else {
             fail("opencl", "%s", err.message);
         }
+        remove_temp_dirs();
         return failures ? 1 : 0;
     }
     test_no_platform(argv[0]);
     t0 = now();
     if (fcn_cl_create(NULL, &cl, &err) != FCN_OK) {
         fail("opencl: create on the default device", "%s", err.message);
+        remove_temp_dirs();
         return 1;
     }
     t1 = now();
-    printf("  device %d: %s (%s); clBuildProgram %.3f s, fcn_cl_create %.3f s\n", fcn_cl_device(cl)->index,
-           fcn_cl_device(cl)->name, fcn_cl_device(cl)->platform_name, fcn_cl_build_seconds(cl), t1 - t0);
+    gpu = fcn_cl_device(cl)->gpu;
+    printf("  device %d: %s (%s, driver %s); clBuildProgram %.3f s, fcn_cl_create %.3f s (%s kernel%s)\n",
+           fcn_cl_device(cl)->index, fcn_cl_device(cl)->name, fcn_cl_device(cl)->platform_name, fcn_cl_device(cl)->driver,
+           fcn_cl_build_seconds(cl), t1 - t0, fcn__cl_conv_names[cl->conv],
+           fcn_cl_tuned(cl)->from == FCN_CL_TILE_TIMED ? ", shapes timed" : "");
     pass("opencl: create on the default device");
     snprintf(dev, sizeof dev, "%d", fcn_cl_device(cl)->index);
     test_source();
     test_devices(cl);
+    test_tiles();
 
-    /* every convolution kernel, built once each */
+    /* every convolution kernel and every shape of the tiled one, built once each */
     memset(&o, 0, sizeof o);
     o.device = dev;
-    for (j = 0; j < 3; j++) {
-        char name[64];
-        o.conv_kernel = j + 1;
-        snprintf(name, sizeof name, "opencl: create with the %s kernel", names[j]);
-        if (fcn_cl_create(&o, &cls[j], &err) != FCN_OK) fail(name, "%s", err.message);
+    for (j = 0; j < ncl; j++) {
+        char name[200];
+        o.conv_kernel = j == 0 ? FCN_CL_CONV_SIMPLE : j == 1 ? FCN_CL_CONV_VECTOR : FCN_CL_CONV_TILED;
+        o.tile = j < 2 ? 0 : j - 1;
+        if (j < 2) snprintf(names[j], sizeof names[j], "%s", j ? "vector" : "simple");
+        else snprintf(names[j], sizeof names[j], "tiled %d (%s)", j - 1, fcn_cl_tile_name(j - 1));
+        np[j] = names[j];
+        snprintf(name, sizeof name, "opencl: create with the %.120s kernel", names[j]);
+        t0 = now();
+        cls[j] = NULL;
+        if (fcn_cl_create(&o, &cls[j], &err) != FCN_OK) {
+            fail(name, "%s", err.message);
+            ok = 0;
+        } else if (j >= 2 && (fcn_cl_tuned(cls[j])->tile != j - 1 || fcn_cl_tuned(cls[j])->from != FCN_CL_TILE_SET)) {
+            fail(name, "the tuning says shape %d (from %d), asked for %d", fcn_cl_tuned(cls[j])->tile,
+                 fcn_cl_tuned(cls[j])->from, j - 1);
+            ok = 0;
+        }
+        if (j >= 2) printf("  (%s: built in %.2f s)\n", names[j], now() - t0);
     }
-    if (cls[0] && cls[1] && cls[2]) {
-        test_slide(cl);
+    if (ok) {
         t0 = now();
-        for (j = 0; j < 3; j++) test_fixed(cls[j], names[j]);
-        test_random(cls, names, 3, 150, 0x5EED0001ULL);
-        printf("  (random and fixed nets: %.2f s)\n", now() - t0);
+        for (j = 0; j < ncl; j++) test_slide(cls[j], np[j]);
+        for (j = 0; j < ncl; j++) test_fixed(cls[j], np[j]);
+        test_random(cls, np, ncl, quick ? 20 : 150, 0x5EED0001ULL);
+        test_wide(cls, np, ncl);
+        printf("  (slide, random, fixed and wide nets: %.2f s)\n", now() - t0);
         t0 = now();
-        test_isbi(cls, names, 3, fcn_cl_device(cl)->gpu, ci);
+        test_adapt(cls[2 + (FCN__CL_TILE_DEFAULT - 1)], gpu);
+        printf("  (work-groups fitted to small layers: %.2f s)\n", now() - t0);
+        t0 = now();
+        test_isbi(cls, np, ncl, gpu, ci, quick);
         printf("  (isbi: %.2f s)\n", now() - t0);
         t0 = now();
         test_pieces(dev);
+        test_pieces_kernels(cls, np, ncl);
         printf("  (pieces: %.2f s)\n", now() - t0);
+        t0 = now();
+        test_tune(dev);
+        printf("  (tuning: %.2f s)\n", now() - t0);
         test_errors(cl, dev);
         test_caller_queue(fcn_cl_device(cl));
     }
-    for (j = 0; j < 3; j++) fcn_cl_free(cls[j]);
+    for (j = 0; j < ncl; j++) fcn_cl_free(cls[j]);
     fcn_cl_free(cl);
+    remove_temp_dirs();
     if (pocl_dir[0]) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", pocl_dir);

@@ -11,16 +11,6 @@ CC=${CC:-cc}
 CXX=${CXX:-g++}
 STRICT=${STRICT:--std=c99 -pedantic -Wall -Wextra -Wsign-conversion -Wstrict-prototypes -Wshadow -ffp-contract=off -fno-fast-math}
 [ -n "${HOME:-}" ] && [ -w "${HOME:-/nonexistent}" ] || export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$T/pocl}"
-# runs a test program: its lines, and a FAIL if it exits non-zero without printing one
-runbin() {
-    name=$1
-    shift
-    "$@" >"$T/run.out" 2>&1
-    rc=$?
-    cat "$T/run.out"
-    [ $rc -eq 0 ] || grep -q '^FAIL:' "$T/run.out" || fail "$name" "exit status $rc: $(tail -n 3 "$T/run.out")"
-}
-required() { if [ "${CI:-}" = true ]; then fail "$1" "$2 (required in CI)"; else skip "$1" "$2"; fi; }
 
 # ---- C++ ----------------------------------------------------------------------------------
 if ! command -v "$CXX" >/dev/null 2>&1; then
