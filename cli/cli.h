@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- from fcn.c -------------------------------------------------------------------- */
 
@@ -142,12 +143,20 @@ typedef struct volume_opts {
     unsigned long long max_pixels; /* --max-pixels, for the slices decoded whole */
     int in_scale_given;
 } volume_opts;
-void volume_opts_init(volume_opts *v);
+static inline void volume_opts_init(volume_opts *v)
+{
+    memset(v, 0, sizeof *v);
+    v->in_scale = 1.0f;
+}
 /* Takes option opt (with its value, for those that have one) if it is a volume option:
    returns 1 taken, 0 not a volume option, -1 a bad value (a usage error printed). */
 int volume_option(volume_opts *v, const char *opt, const char *value);
 /* Whether opt is a volume option that takes a value (--resume and --bigtiff do not). */
-int volume_option_has_value(const char *opt);
+static inline int volume_option_has_value(const char *opt)
+{
+    return strcmp(opt, "--dtype") == 0 || strcmp(opt, "--chunk") == 0 || strcmp(opt, "--compress") == 0 ||
+           strcmp(opt, "--shard") == 0 || strcmp(opt, "--in-scale") == 0;
+}
 /* Whether fcn map writes a volume: -o OUT.zarr or -o OUT.tif(f). */
 int volume_output(const char *out);
 /* fcn map MODEL INPUT -o OUT.zarr|OUT.tif: every page of INPUT, in blocks; returns the

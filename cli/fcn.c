@@ -1584,18 +1584,6 @@ static int cmd_convert(int argc, char **argv)
    every file of cli/ with FCN_CLI_VOLUME. */
 static const char no_volumes[] = "this fcn was built without EM volumes (cli/*.c, libtiff and zlib: run make)";
 
-void volume_opts_init(volume_opts *v)
-{
-    memset(v, 0, sizeof *v);
-    v->in_scale = 1.0f;
-}
-
-int volume_option_has_value(const char *opt)
-{
-    return strcmp(opt, "--dtype") == 0 || strcmp(opt, "--chunk") == 0 || strcmp(opt, "--compress") == 0 ||
-           strcmp(opt, "--shard") == 0 || strcmp(opt, "--in-scale") == 0;
-}
-
 int volume_option(volume_opts *v, const char *opt, const char *value)
 {
     (void)v, (void)value;

@@ -31,18 +31,6 @@
 
 static const char *const vborder_names[] = {"mirror", "zero", "replicate", "valid"};
 
-void volume_opts_init(volume_opts *v)
-{
-    memset(v, 0, sizeof *v);
-    v->in_scale = 1.0f;
-}
-
-int volume_option_has_value(const char *opt)
-{
-    return strcmp(opt, "--dtype") == 0 || strcmp(opt, "--chunk") == 0 || strcmp(opt, "--compress") == 0 ||
-           strcmp(opt, "--shard") == 0 || strcmp(opt, "--in-scale") == 0;
-}
-
 /* "A,B,C" of positive ints (n of them), or "I/N" */
 static int parse_ints(const char *s, char sep, int n, int *v, int lo)
 {
