@@ -3023,6 +3023,12 @@ static void fcn__unit_conv_generic(fcn__stream *S, const fcn__stage *in, const f
     fcn__post(S->net, s, acc, (size_t)s->W);
 }
 
+/* Whether stage s is the common pool that the kernel families run (FCN__POOL2). */
+static int fcn__pool2(const fcn__stage *s)
+{
+    return s->L && s->L->d.type == FCN_LAYER_MAXPOOL && s->L->d.kh == 2 && s->L->d.kw == 2 && s->p->step == 1;
+}
+
 /* Pooling: every channel of row y (a row of a pool is too little work to share). */
 static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stage *s, int y)
 {
@@ -3031,7 +3037,7 @@ static void fcn__unit_pool(fcn__stream *S, const fcn__stage *in, const fcn__stag
     float n = (float)(kh * kw);
     for (c = 0; c < s->C; c++) {
         float *dst = fcn__row(s, c, y);
-        if (L->d.type == FCN_LAYER_MAXPOOL && kh == 2 && kw == 2 && step == 1) {
+        if (fcn__pool2(s)) {
             /* the common 2x2 pool in one pass (>>kernels), whole vectors: the rows are padded */
             S->ks->pool2(dst, fcn__row(in, c, y), fcn__row(in, c, y + dil), (size_t)dil,
                          fcn__round_up((size_t)s->W, (size_t)S->ks->vw), s->relu);
@@ -3114,12 +3120,6 @@ static void fcn__stage_softmax(void *ctx, size_t u, int tid)
     const fcn__stage *s = &S->st[S->cur];
     (void)tid;
     fcn__softmax_row(s, s->lo + (int)u);
-}
-
-/* Whether stage s is the common pool that the kernel families run (fcn__unit_pool). */
-static int fcn__pool2(const fcn__stage *s)
-{
-    return s->L && s->L->d.type == FCN_LAYER_MAXPOOL && s->L->d.kh == 2 && s->L->d.kw == 2 && s->p->step == 1;
 }
 
 /* The slope of the one relu among layers [i0, i1) if the others are dropouts, else NULL. */
@@ -3474,8 +3474,10 @@ static fcn_status fcn__tile_map(fcn__stream *S, fcn__team *team, fcn__tile *t, f
         if ((status = fcn__band_run(S, team, r1, q, done, need, to, err)) != FCN_OK) break;
         for (y = r0; y < r1; y++) {
             float *dst = sink->out + ((size_t)(y0 + y - sink->base) * (size_t)j->rw + (size_t)tx0) * (size_t)K;
-            for (x = 0; x < twi; x++)
-                for (k = 0; k < K; k++) dst[(size_t)x * (size_t)K + (size_t)k] = fcn__row(last, k, y * q)[(size_t)x * (size_t)q];
+            for (k = 0; k < K; k++) {
+                const float *src = fcn__row(last, k, y * q);
+                for (x = 0; x < twi; x++) dst[(size_t)x * (size_t)K + (size_t)k] = src[(size_t)x * (size_t)q];
+            }
         }
         fcn__progress_add(&j->prog, r1 - r0);
         if (j->prog.stop) status = fcn__fail(err, FCN_ERR_CANCELLED, "cancelled by the progress callback");
